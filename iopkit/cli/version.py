@@ -1,0 +1,12 @@
+"""`iopkit version`."""
+
+from __future__ import annotations
+
+from iopkit import __version__
+from iopkit.cli._common import app, console
+
+
+@app.command("version")
+def version() -> None:
+    """Print the iopkit version."""
+    console.print(f"iopkit {__version__}")
