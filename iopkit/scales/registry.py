@@ -1,0 +1,65 @@
+"""Load and validate the scale registry (``iopkit/scales/data/*.yaml``).
+
+Each file holds one scale; its file name (without ``.yaml``) must equal its ``id``.
+A broken file raises :class:`~iopkit.errors.ConfigError` naming the file and key path.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from iopkit.errors import ConfigError
+from iopkit.scales.schema import Scale
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def load_scale_file(path: Path) -> Scale:
+    """Parse and validate one scale file; ConfigError names the file and the key path."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        scale = Scale.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    if scale.id != path.stem:
+        raise ConfigError(f"{path}: id: {scale.id!r} does not match the file name {path.stem!r}")
+    return scale
+
+
+@functools.cache
+def _registry(data_dir: Path = DATA_DIR) -> dict[str, Scale]:
+    scales = {}
+    for path in sorted(data_dir.glob("*.yaml")):
+        scale = load_scale_file(path)
+        scales[scale.id] = scale
+    return scales
+
+
+def list_scales() -> list[Scale]:
+    """All scales in the registry, sorted by id."""
+    return list(_registry().values())
+
+
+def get_scale(scale_id: str) -> Scale:
+    """The scale with this id (case-insensitive, '-' ignored: 'PHQ-9' → 'phq9').
+
+    Raises ConfigError listing the known ids when the id is unknown.
+    """
+    key = scale_id.lower().replace("-", "").replace("_", "").strip()
+    reg = _registry()
+    if key not in reg:
+        raise ConfigError(f"unknown scale {scale_id!r}; known scales: {', '.join(reg)}")
+    return reg[key]
