@@ -1,0 +1,63 @@
+"""Outcome analytics for measurement-based care (DataFrame in → DataFrame out).
+
+Every statistic names its variant (a ``method``/``measure``/``variant`` column or
+``DataFrame.attrs["variant(s)"]``). Methods and sources: ``docs/outcomes.md``.
+"""
+
+from __future__ import annotations
+
+from iopkit.outcomes._common import ScaleFacts, scale_facts
+from iopkit.outcomes.cohort import (
+    cohort_summary,
+    locf_sensitivity,
+    mean_ci,
+    weekly_trajectory,
+    wilson_rate,
+    with_weeks,
+)
+from iopkit.outcomes.effect_sizes import independent_effect_sizes, paired_effect_sizes
+from iopkit.outcomes.episodes import episode_outcomes, episode_scores, talking_therapies
+from iopkit.outcomes.reliable_change import (
+    CATEGORIES,
+    RCI_METHODS,
+    categorize,
+    category_counts,
+    clinical_significance,
+    cutoffs,
+    percentage_change,
+    reliability_ha,
+    reliable_change,
+    s_diff,
+    se_measurement,
+    se_prediction,
+    true_score_cutoffs,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "RCI_METHODS",
+    "ScaleFacts",
+    "categorize",
+    "category_counts",
+    "clinical_significance",
+    "cohort_summary",
+    "cutoffs",
+    "episode_outcomes",
+    "episode_scores",
+    "independent_effect_sizes",
+    "locf_sensitivity",
+    "mean_ci",
+    "paired_effect_sizes",
+    "percentage_change",
+    "reliability_ha",
+    "reliable_change",
+    "s_diff",
+    "scale_facts",
+    "se_measurement",
+    "se_prediction",
+    "talking_therapies",
+    "true_score_cutoffs",
+    "weekly_trajectory",
+    "wilson_rate",
+    "with_weeks",
+]

@@ -1,0 +1,452 @@
+"""Episode outcomes per scale: baseline, endpoint, change, response, remission, MCID, RCI,
+clinically significant change categories; NHS Talking Therapies paired-measure outcomes.
+
+Input is tidy: one row per assessment with an episode id, a date and a total score (e.g. the
+``{id}_total`` column appended by :func:`iopkit.score`), and the episodes table with admission
+and discharge dates. Nothing is dropped: every episode appears once in the output, with
+missing baseline or endpoint shown as missing and counted in ``attrs["counts"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from iopkit.errors import InputError
+from iopkit.outcomes._common import ScaleFacts, direction_of, require_columns, scale_facts
+from iopkit.outcomes.reliable_change import categorize, cutoffs
+
+__all__ = ["episode_scores", "episode_outcomes", "talking_therapies"]
+
+
+def _dates(frame: pd.DataFrame, col: str, table: str) -> pd.Series:
+    s = frame[col]
+    out = pd.to_datetime(s, errors="coerce")
+    bad = out.isna() & s.notna() & (s.astype(str).str.strip() != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{table}: value {s.iloc[i]!r} is not a date",
+            row=i + 2,
+            column=col,
+            rule="ISO date (YYYY-MM-DD)",
+        )
+    return out
+
+
+def episode_scores(
+    scores: pd.DataFrame,
+    episodes: pd.DataFrame,
+    *,
+    scale: str | None = None,
+    score_col: str = "total",
+    id_col: str = "episode_id",
+    date_col: str = "date",
+    scale_col: str | None = "scale",
+    admit_col: str = "admit_date",
+    discharge_col: str = "discharge_date",
+    baseline_window: tuple[int, int] = (-7, 7),
+    endpoint: Literal["last", "discharge"] = "last",
+    discharge_window: int = 7,
+) -> pd.DataFrame:
+    """Baseline and endpoint score per episode.
+
+    * baseline: the first non-missing score dated within ``baseline_window`` days of admission
+      (inclusive; default −7…+7);
+    * endpoint ``"last"``: the last non-missing score dated after the baseline and no later than
+      discharge + ``discharge_window`` days (active episodes: the latest score);
+      ``"discharge"``: the last score within ± ``discharge_window`` days of the discharge date
+      and after baseline (active episodes have no endpoint).
+      ``endpoint_at_discharge`` says whether the endpoint lies in the discharge window.
+
+    Returns one row per episode of ``episodes`` (episodes without scores included) with
+    ``baseline_date, baseline, endpoint_date, endpoint, n_scores, days_observed``.
+    """
+    require_columns(
+        scores, [id_col, date_col, score_col] + ([scale_col] if scale_col else []), table="scores"
+    )
+    require_columns(episodes, [id_col, admit_col], table="episodes")
+    if episodes[id_col].duplicated().any():
+        dup = episodes[id_col][episodes[id_col].duplicated()].iloc[0]
+        raise InputError(
+            f"episodes: episode_id {dup!r} appears more than once",
+            column=id_col,
+            rule="episode_id unique",
+        )
+    s = scores
+    if scale_col is not None and scale is not None:
+        s = s[s[scale_col] == scale]
+    sc = pd.to_numeric(s[score_col], errors="coerce")
+    if (sc.isna() & s[score_col].notna()).any():
+        bad = s[score_col][sc.isna() & s[score_col].notna()].iloc[0]
+        raise InputError(
+            f"scores: {bad!r} is not a number", column=score_col, rule="scores must be numeric"
+        )
+    s = pd.DataFrame(
+        {
+            "_id": s[id_col].to_numpy(),
+            "_date": _dates(s, date_col, "scores").to_numpy(),
+            "_score": sc.to_numpy(dtype=float),
+        }
+    )
+    s = s[~np.isnan(s["_score"].to_numpy())]
+    ep = pd.DataFrame(
+        {
+            "_id": episodes[id_col].to_numpy(),
+            "_admit": _dates(episodes, admit_col, "episodes").to_numpy(),
+            "_discharge": (
+                _dates(episodes, discharge_col, "episodes").to_numpy()
+                if discharge_col in episodes.columns
+                else pd.NaT
+            ),
+        }
+    )
+    unknown = ~s["_id"].isin(ep["_id"])
+    n_unknown = int(unknown.sum())
+    s = s[~unknown].merge(ep, on="_id", how="left").sort_values(["_id", "_date"], kind="stable")
+    day = (s["_date"] - s["_admit"]).dt.days
+    lo, hi = baseline_window
+    in_base = (day >= lo) & (day <= hi)
+    base = s[in_base.to_numpy()].groupby("_id", sort=False).first()[["_date", "_score"]]
+    base.columns = ["baseline_date", "baseline"]
+    s = s.merge(base, left_on="_id", right_index=True, how="inner")
+    after = s["_date"] > s["baseline_date"]
+    has_dis = s["_discharge"].notna()
+    if endpoint == "last":
+        limit = s["_discharge"] + pd.Timedelta(days=discharge_window)
+        keep = after & (~has_dis | (s["_date"] <= limit))
+    elif endpoint == "discharge":
+        gap = (s["_date"] - s["_discharge"]).dt.days.abs()
+        keep = after & has_dis & (gap <= discharge_window)
+    else:
+        raise InputError(
+            f"endpoint must be 'last' or 'discharge', got {endpoint!r}", rule="endpoint"
+        )
+    end = s[keep.to_numpy()].groupby("_id", sort=False).last()[["_date", "_score"]]
+    end.columns = ["endpoint_date", "endpoint"]
+    n_scores = s.groupby("_id", sort=False).size().rename("n_scores")
+    out = ep.set_index("_id").join(base).join(end).join(n_scores)
+    out["n_scores"] = out["n_scores"].fillna(0).astype(int)
+    gap = (out["endpoint_date"] - out["_discharge"]).dt.days.abs()
+    out["endpoint_at_discharge"] = (gap <= discharge_window).where(out["endpoint"].notna())
+    out["days_observed"] = (out["endpoint_date"] - out["baseline_date"]).dt.days
+    out = out.drop(columns=["_admit", "_discharge"]).rename_axis(id_col).reset_index()
+    out.attrs.update(
+        baseline_rule=f"first score {lo:+d}…{hi:+d} days from admission",
+        endpoint_rule=(
+            f"last score after baseline up to discharge + {discharge_window} d"
+            if endpoint == "last"
+            else f"last score within ±{discharge_window} d of discharge"
+        ),
+        n_scores_for_unknown_episodes=n_unknown,
+    )
+    return out
+
+
+def episode_outcomes(
+    scores: pd.DataFrame,
+    episodes: pd.DataFrame,
+    *,
+    scale: str,
+    score_col: str = "total",
+    id_col: str = "episode_id",
+    date_col: str = "date",
+    scale_col: str | None = "scale",
+    admit_col: str = "admit_date",
+    discharge_col: str = "discharge_date",
+    carry_cols: tuple[str, ...] = ("patient_id", "cohort_id", "discharge_type"),
+    baseline_window: tuple[int, int] = (-7, 7),
+    endpoint: Literal["last", "discharge"] = "last",
+    discharge_window: int = 7,
+    facts: ScaleFacts | None = None,
+    reliability: float | None = None,
+    sd_source: Literal["sample", "norms"] = "sample",
+    sd_by: str | None = None,
+    critical_value: float = 1.96,
+    cutoff: Literal["a", "b", "c"] | float | None = "c",
+    b_sd: Literal["functional", "clinical"] = "functional",
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    remission_below: float | None = None,
+    response_reduction: float | None = None,
+    mcid: float | None = None,
+    lower_is_better: bool | None = None,
+) -> pd.DataFrame:
+    """Per-episode outcomes for one scale.
+
+    Columns: ``baseline, endpoint`` (see :func:`episode_scores`), ``change`` (endpoint −
+    baseline), ``pct_change`` (change/baseline; NaN when baseline is 0), ``response``
+    (direction·pct_change ≥ ``response_reduction``, default 50 %, HEDIS/NCQA), ``remission``
+    (endpoint < ``remission_below``), ``mcid_reached`` (improvement ≥ MCID points),
+    ``rci`` (Jacobson–Truax), ``reliable_improvement``/``reliable_deterioration``
+    (|RCI| > ``critical_value``, strict), ``clinical_pre``/``functional_post`` (strict
+    boundaries), ``category`` (recovered/improved/unchanged/deteriorated/harmed) and
+    ``baseline_case`` (clinical at baseline; report non-cases separately).
+
+    Facts come from ``facts`` or ``iopkit.scales`` (registry), each overridable here.
+    ``sd_source="sample"``: SD of complete-case baselines (n − 1), within ``sd_by`` groups when
+    given (e.g. ``"cohort_id"``); ``"norms"``: the registry's clinical-norm SD.
+    ``cutoff``: criterion a/b/c (clinical mean/SD = the same sample or norms as the RCI SD;
+    functional norms from the registry or arguments), a number, or None (no categories).
+    The variants used are listed in ``attrs["variants"]``.
+    """
+    f = facts or scale_facts(
+        scale,
+        reliability=reliability,
+        functional_mean=m_functional,
+        functional_sd=sd_functional,
+        remission_below=remission_below,
+        response_reduction=response_reduction,
+        mcid=mcid,
+        lower_is_better=lower_is_better,
+    )
+    if facts is not None:
+        over = {
+            k: v
+            for k, v in dict(
+                reliability=reliability,
+                functional_mean=m_functional,
+                functional_sd=sd_functional,
+                remission_below=remission_below,
+                response_reduction=response_reduction,
+                mcid=mcid,
+                lower_is_better=lower_is_better,
+            ).items()
+            if v is not None
+        }
+        from dataclasses import replace
+
+        f = replace(facts, **over)
+    d = direction_of(f.lower_is_better)
+    es = episode_scores(
+        scores,
+        episodes,
+        scale=scale,
+        score_col=score_col,
+        id_col=id_col,
+        date_col=date_col,
+        scale_col=scale_col,
+        admit_col=admit_col,
+        discharge_col=discharge_col,
+        baseline_window=baseline_window,
+        endpoint=endpoint,
+        discharge_window=discharge_window,
+    )
+    carry = [c for c in carry_cols if c in episodes.columns and c != id_col]
+    if sd_by is not None and sd_by not in carry:
+        require_columns(episodes, [sd_by], table="episodes")
+        carry.append(sd_by)
+    out = es.merge(episodes[[id_col, *carry]], on=id_col, how="left")
+    out.insert(1, "scale", scale)
+    x1 = out["baseline"].to_numpy(float)
+    x2 = out["endpoint"].to_numpy(float)
+    ok = ~(np.isnan(x1) | np.isnan(x2))
+    change = x2 - x1
+    out["change"] = change
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(x1 != 0, change / x1, np.nan)
+    out["pct_change"] = pct
+    variants: dict[str, str] = {}
+
+    def boolcol(values: np.ndarray, valid: np.ndarray) -> pd.arrays.BooleanArray:
+        arr = pd.array(values & valid, dtype="boolean")
+        arr[~valid] = pd.NA
+        return arr
+
+    resp = f.response_reduction if f.response_reduction is not None else 0.5
+    out["response"] = boolcol(d * pct >= resp, ok & ~np.isnan(pct))
+    variants["response"] = (
+        f"≥ {resp:.0%} improvement from baseline (HEDIS/NCQA; pct = change/baseline)"
+    )
+    if f.remission_below is not None:
+        rem = (x2 < f.remission_below) if f.lower_is_better else (x2 > f.remission_below)
+        out["remission"] = boolcol(rem, ok)
+        variants["remission"] = (
+            f"endpoint {'<' if f.lower_is_better else '>'} {f.remission_below:g}"
+        )
+    else:
+        out["remission"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        variants["remission"] = "not computed: no remission threshold in registry or arguments"
+    if f.mcid is not None:
+        out["mcid_reached"] = boolcol(d * change >= f.mcid, ok)
+        variants["mcid_reached"] = f"improvement ≥ {f.mcid:g} points"
+    else:
+        out["mcid_reached"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        variants["mcid_reached"] = "not computed: no MCID in registry or arguments"
+    r = f.need("reliability")
+    if not 0 < r < 1:
+        raise InputError(f"reliability must be in (0, 1), got {r}", rule="reliability in (0, 1)")
+    # SD (and clinical mean) for the RCI and cut-offs
+    if sd_source == "norms":
+        sd_row = np.full(len(out), float(f.need("clinical_sd")))
+        m_row = np.full(len(out), float(f.need("clinical_mean")))
+        sd_label = f"clinical norms SD {f.clinical_sd:g} ({f.norms_source or f.source})"
+    elif sd_source == "sample":
+        base_cc = pd.Series(np.where(ok, x1, np.nan), index=out.index)
+        if sd_by is None:
+            sd_row = np.full(len(out), base_cc.std(ddof=1))
+            m_row = np.full(len(out), base_cc.mean())
+            sd_label = "complete-case baseline SD (n − 1) of the analysed episodes"
+        else:
+            g = base_cc.groupby(out[sd_by].to_numpy())
+            sd_row = g.transform(lambda v: v.std(ddof=1)).to_numpy(float)
+            m_row = g.transform("mean").to_numpy(float)
+            sd_label = f"complete-case baseline SD (n − 1) within each {sd_by}"
+    else:
+        raise InputError(
+            f"sd_source must be 'sample' or 'norms', got {sd_source!r}", rule="sd_source"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sdiff = np.sqrt(2.0) * sd_row * np.sqrt(1 - r)
+        rci = change / sdiff
+    out["rci"] = rci
+    out["rci_sd"] = sd_row
+    valid_rci = ok & np.isfinite(rci)
+    out["reliable_improvement"] = boolcol(d * rci > critical_value, valid_rci)
+    out["reliable_deterioration"] = boolcol(d * rci < -critical_value, valid_rci)
+    variants["rci"] = (
+        f"Jacobson & Truax 1991 RCI, r = {r:g} ({f.reliability_source or f.source}),"
+        f" SD = {sd_label}; reliable if |RCI| > {critical_value} (strict)"
+    )
+    # clinically significant change
+    if cutoff is None:
+        cut_row = np.full(len(out), np.nan)
+        variants["category"] = "not computed (cutoff=None)"
+    elif isinstance(cutoff, int | float):
+        cut_row = np.full(len(out), float(cutoff))
+        variants["category"] = f"JT categories with fixed cut-off {cutoff:g}"
+    else:
+        mf, sf = f.functional_mean, f.functional_sd
+        if cutoff in ("b", "c") and (mf is None or sf is None):
+            raise InputError(
+                f"cut-off {cutoff!r} needs functional norms: pass m_functional= and sd_functional= "
+                "or use cutoff='a', a number, or None",
+                rule="cut-off b/c need functional norms",
+            )
+        uniq = pd.DataFrame({"m": m_row, "s": sd_row}).drop_duplicates()
+        cut_map = {}
+        for m, s in uniq.itertuples(index=False):
+            if np.isnan(m) or np.isnan(s):
+                cut_map[(m, s)] = np.nan
+                continue
+            t = cutoffs(m, s, mf, sf, lower_is_better=f.lower_is_better, b_sd=b_sd)
+            cut_map[(m, s)] = float(t.set_index("criterion").loc[cutoff, "value"])
+        cut_row = np.array([cut_map[(m, s)] for m, s in zip(m_row, sd_row, strict=True)])
+        variants["category"] = (
+            f"JT 1991 criterion {cutoff}"
+            + (f" (b with SD_{b_sd})" if cutoff == "b" else "")
+            + f"; clinical mean/SD = {sd_label}; functional norms M {mf}, SD {sf}; "
+            "categories as clinicalsignificance calc_recovered, strict boundaries"
+        )
+    out["cutoff"] = cut_row
+    has_cut = ~np.isnan(cut_row)
+    cp = boolcol(d * x1 < d * cut_row, ~np.isnan(x1) & has_cut)
+    fp = boolcol(d * x2 > d * cut_row, ~np.isnan(x2) & has_cut)
+    out["clinical_pre"] = cp
+    out["functional_post"] = fp
+    out["baseline_case"] = cp
+    out["category"] = categorize(
+        cp, fp, out["reliable_improvement"].array, out["reliable_deterioration"].array
+    )
+    counts = {
+        "episodes": len(out),
+        "with_baseline": int((~np.isnan(x1)).sum()),
+        "with_endpoint": int(out["endpoint"].notna().sum()),
+        "paired": int(ok.sum()),
+        "no_baseline": int(np.isnan(x1).sum()),
+        "baseline_no_endpoint": int((~np.isnan(x1) & np.isnan(x2)).sum()),
+    }
+    out.attrs.update(es.attrs)
+    out.attrs.update(
+        variants=variants,
+        counts=counts,
+        scale=scale,
+        facts_source=f.source,
+        lower_is_better=f.lower_is_better,
+    )
+    return out
+
+
+def talking_therapies(
+    depression: pd.DataFrame,
+    anxiety: pd.DataFrame,
+    *,
+    id_col: str = "episode_id",
+    depression_caseness: float | None = None,
+    anxiety_caseness: float | None = None,
+    depression_reliable_change: float | None = None,
+    anxiety_reliable_change: float | None = None,
+    depression_scale: str = "phq9",
+    anxiety_scale: str | None = None,
+) -> pd.DataFrame:
+    """NHS Talking Therapies (IAPT) paired-measure outcomes per episode.
+
+    Inputs are two :func:`episode_outcomes` frames (PHQ-9 and the paired anxiety measure,
+    e.g. GAD-7) with ``baseline`` and ``endpoint``. Thresholds come from the registry
+    (``caseness``, ``reliable_change_points``) or the arguments; published values
+    [V, NHS Digital via PMC8411661 Table 1]: PHQ-9 caseness ≥ 10, reliable change ≥ 6;
+    GAD-7 caseness ≥ 8, reliable change ≥ 4.
+
+    Combination rule — **[M] in the reference** (scales.md §0.6; confirm in the current NHS
+    Talking Therapies manual) — chosen here:
+
+    * ``case_at_baseline``: at or above caseness on at least one measure;
+    * ``reliable_improvement``: a drop ≥ the threshold on at least one measure and no rise ≥
+      the threshold on the other; ``reliable_deterioration``: the mirror image;
+    * ``recovery``: case at baseline and below caseness on both measures at the end
+      (``<NA>`` for non-cases, who are not in the recovery denominator);
+    * ``reliable_recovery``: recovery and reliable improvement.
+
+    Only episodes with both measures at baseline and endpoint are classified (``paired``).
+    """
+    aname = anxiety_scale or (
+        str(anxiety["scale"].iloc[0]) if "scale" in anxiety and len(anxiety) else "anxiety"
+    )
+    fd = scale_facts(
+        depression_scale,
+        caseness=depression_caseness,
+        reliable_change_points=depression_reliable_change,
+    )
+    fa = scale_facts(
+        aname, caseness=anxiety_caseness, reliable_change_points=anxiety_reliable_change
+    )
+    cd, ca = fd.need("caseness"), fa.need("caseness")
+    rd, ra = fd.need("reliable_change_points"), fa.need("reliable_change_points")
+    for frame, name in ((depression, "depression"), (anxiety, "anxiety")):
+        require_columns(frame, [id_col, "baseline", "endpoint"], table=name)
+    m = depression[[id_col, "baseline", "endpoint"]].merge(
+        anxiety[[id_col, "baseline", "endpoint"]], on=id_col, how="outer", suffixes=("_dep", "_anx")
+    )
+    cols = ["baseline_dep", "endpoint_dep", "baseline_anx", "endpoint_anx"]
+    v = {c: m[c].to_numpy(float) for c in cols}
+    paired = ~np.isnan(np.column_stack([v[c] for c in cols])).any(axis=1)
+    case = (v["baseline_dep"] >= cd) | (v["baseline_anx"] >= ca)
+    drop_d = v["baseline_dep"] - v["endpoint_dep"]
+    drop_a = v["baseline_anx"] - v["endpoint_anx"]
+    imp_d, imp_a = drop_d >= rd, drop_a >= ra
+    det_d, det_a = -drop_d >= rd, -drop_a >= ra
+    ri = (imp_d | imp_a) & ~det_d & ~det_a
+    rdet = (det_d | det_a) & ~imp_d & ~imp_a
+    below = (v["endpoint_dep"] < cd) & (v["endpoint_anx"] < ca)
+
+    def b(values: np.ndarray, valid: np.ndarray) -> pd.arrays.BooleanArray:
+        arr = pd.array(values & valid, dtype="boolean")
+        arr[~valid] = pd.NA
+        return arr
+
+    out = m[[id_col, *cols]].copy()
+    out["paired"] = paired
+    out["case_at_baseline"] = b(case, paired)
+    out["reliable_improvement"] = b(ri, paired)
+    out["reliable_deterioration"] = b(rdet, paired)
+    out["recovery"] = b(case & below, paired & case)
+    out["reliable_recovery"] = b(case & below & ri, paired & case)
+    out.attrs["variant"] = (
+        f"NHS Talking Therapies paired measures: {depression_scale} caseness ≥ {cd:g}, reliable "
+        f"change ≥ {rd:g}; {aname} caseness ≥ {ca:g}, reliable change ≥ {ra:g}. Combination "
+        "rule [M]: improvement on ≥ 1 measure without deterioration on the other; recovery = "
+        "case at baseline and below caseness on both at the end."
+    )
+    return out
