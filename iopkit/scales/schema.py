@@ -303,9 +303,7 @@ class Scale(_Strict):
                     f"total range {self.total.min}..{self.total.max} does not match "
                     f"{n} items × {self.items.min}..{self.items.max} = {lo}..{hi}"
                 )
-            if self.bands and (
-                self.bands.levels[0].min != lo or self.bands.levels[-1].max != hi
-            ):
+            if self.bands and (self.bands.levels[0].min != lo or self.bands.levels[-1].max != hi):
                 raise ValueError(f"bands must cover the total range {lo}..{hi}")
         elif self.bands is not None:
             raise ValueError("a scale without a total cannot have bands")

@@ -1,0 +1,657 @@
+"""Vectorised scoring of rating scales over a whole DataFrame (numpy; no per-row Python loop).
+
+Public entry points:
+
+* :func:`score` — wide frame, one row per administration, item columns per scale.
+* :func:`score_assessments` — the iopkit ``assessments`` table: a ``scale`` column and
+  generic ``item_1 … item_n`` columns; rows of different scales mixed.
+* :func:`score_long` — long format (one row per answered item), pivoted then scored.
+
+Rules (all from the registry entry of each scale, see ``docs/scales.md``):
+
+* An item is *missing* when blank/NaN, a missing-text ("", "na", "nan", "null", "none",
+  ".", "missing") or one of ``missing_codes`` (e.g. NHANES 7 refused / 9 don't know).
+* Any other value that is not an integer within the item range (non-numeric, fractional,
+  out of range, infinite) makes the row ``invalid``; the reason names column and value.
+  Nothing is clipped or coerced; totals, bands and subscales are NA for invalid rows.
+* ``complete``: every required item answered. ``prorated``: at most
+  ``missing.max_prorated`` items missing and none of ``missing.never_prorate``;
+  total = sum × n_items / n_answered, **rounded half up** to an integer (4.5 → 5) before
+  banding. ``incomplete``: more missing than the policy allows; no total.
+* Critical items are flagged from the answered value even when the row is incomplete or
+  invalid (a positive safety answer is never hidden by other problems).
+* Rules (PHQ-9 MDS/ODS, PCL-5 provisional PTSD, ASRS shaded boxes, ASQ) use three-valued
+  logic: reported True/False when the missing answers could not change the result,
+  otherwise <NA>. Non-safety rules are <NA> on invalid rows; safety rules never are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from iopkit.errors import InputError
+from iopkit.scales.registry import get_scale
+from iopkit.scales.schema import Scale
+
+__all__ = ["STATUSES", "find_item_columns", "score", "score_assessments", "score_long"]
+
+#: Status categories, in order.
+STATUSES = ("complete", "prorated", "incomplete", "invalid")
+_COMPLETE, _PRORATED, _INCOMPLETE, _INVALID = range(4)
+
+#: Text answers treated as missing (compared after strip + lower-case).
+MISSING_TEXT = frozenset({"", "na", "nan", "null", "none", ".", "missing", "<na>"})
+
+_STYLES = ("{p}_{k}", "{p}{k}", "{p}_item{k}", "{p}_item_{k}", "{p}item{k}", "{p}_q{k}", "{p}q{k}")
+_GENERIC = ("item_{k}", "item{k}", "q{k}", "i{k}")
+
+
+# --------------------------------------------------------------------------------------
+# column discovery
+# --------------------------------------------------------------------------------------
+def _schemes(scale: Scale, generic: bool) -> list[list[str]]:
+    """Candidate naming schemes: each a list of lower-case names for items 1..n."""
+    n = scale.items.count
+    prefixes = [scale.id, *scale.aliases]
+    schemes: list[list[str]] = []
+    for p in prefixes:
+        for style in _STYLES:
+            for pad in (False, True):
+                names = [style.format(p=p, k=f"{k:02d}" if pad else k) for k in range(1, n + 1)]
+                if names not in schemes:
+                    schemes.append(names)
+    if generic:
+        for style in _GENERIC:
+            for pad in (False, True):
+                schemes.append([style.format(k=f"{k:02d}" if pad else k) for k in range(1, n + 1)])
+    return schemes
+
+
+def find_item_columns(
+    frame: pd.DataFrame, scale: Scale | str, *, generic: bool = False
+) -> list[str]:
+    """The frame's item columns for ``scale`` in item order, found by conventional names.
+
+    Tried in order, case-insensitively, for each prefix (the scale id, then its aliases,
+    e.g. ``phq9``, ``phq``): ``{p}_{k}``, ``{p}{k}``, ``{p}_item{k}``, ``{p}_item_{k}``,
+    ``{p}item{k}``, ``{p}_q{k}``, ``{p}q{k}`` (k also zero-padded: ``01``). With
+    ``generic=True`` (only one scale requested) also ``item_{k}``, ``item{k}``, ``q{k}``,
+    ``i{k}``. The first scheme that matches *every* item wins.
+
+    Raises InputError naming the column names looked for when no scheme matches.
+    """
+    sc = get_scale(scale) if isinstance(scale, str) else scale
+    lower: dict[str, str] = {}
+    for col in frame.columns:  # first column wins when two differ only in case
+        lower.setdefault(str(col).strip().lower(), col)
+    exact = {str(c): c for c in frame.columns}
+    best: tuple[int, list[str]] = (0, [])
+    schemes = _schemes(sc, generic)
+    for names in schemes:
+        found = [exact.get(nm) or lower.get(nm) for nm in names]
+        hits = sum(f is not None for f in found)
+        if hits == len(names):
+            return [str(f) for f in found]
+        if hits > best[0]:
+            best = (hits, names)
+    shown = ", ".join(f"{s[0]}…{s[-1]}" if len(s) > 1 else s[0] for s in schemes[:8])
+    msg = (
+        f"{sc.short_name}: no item columns found; looked for {shown}"
+        f"{' and the generic item_1…' if generic else ''} (case-insensitive, "
+        f"{len(schemes)} naming schemes). Pass items={{'{sc.id}': [...{sc.items.count} "
+        f"column names in item order]}} (CLI: --items)."
+    )
+    if best[0]:
+        missing = [nm for nm in best[1] if nm not in lower]
+        msg += f" Closest match lacks: {', '.join(missing)}."
+    raise InputError(msg, rule="item columns")
+
+
+def _explicit_columns(frame: pd.DataFrame, scale: Scale, cols: Sequence[str]) -> list[str]:
+    cols = [str(c) for c in cols]
+    if len(cols) != scale.items.count:
+        raise InputError(
+            f"{scale.short_name}: {len(cols)} item columns given, expected "
+            f"{scale.items.count} (items 1–{scale.items.count} in order)",
+            rule="item columns",
+        )
+    absent = [c for c in cols if c not in frame.columns]
+    if absent:
+        raise InputError(
+            f"{scale.short_name}: item columns not in the input: {', '.join(absent)}",
+            rule="item columns",
+        )
+    if len(set(cols)) != len(cols):
+        raise InputError(f"{scale.short_name}: an item column is listed twice", rule="item columns")
+    return cols
+
+
+# --------------------------------------------------------------------------------------
+# parsing
+# --------------------------------------------------------------------------------------
+@dataclass
+class _Parsed:
+    values: np.ndarray  # (k, n) float64; 0 where not a valid answer (see ``valid``)
+    valid: np.ndarray  # (k, n) bool
+    missing: np.ndarray  # (k, n) bool — blank or missing code
+    na: np.ndarray  # (k, n) bool — "not applicable" (WSAS item 1)
+    invalid: np.ndarray  # (n,) bool — any invalid cell in the row
+    invalid_reason: np.ndarray | None  # (n,) object, "" where valid
+
+
+def _parse(
+    frame: pd.DataFrame,
+    cols: list[str],
+    scale: Scale,
+    missing_codes: frozenset[float],
+    missing_text: frozenset[str],
+) -> _Parsed:
+    n, k = len(frame), len(cols)
+    lo, hi = scale.items.min, scale.items.max
+    values = np.empty((k, n), dtype=np.float64)
+    missing = np.zeros((k, n), dtype=bool)
+    na = np.zeros((k, n), dtype=bool)
+    bad_cell = np.zeros((k, n), dtype=bool)
+    reasons: list[tuple[int, np.ndarray, pd.Series]] = []
+    na_items = set(scale.not_applicable.items) if scale.not_applicable else set()
+    na_codes = set(scale.not_applicable.codes) if scale.not_applicable else set()
+    codes = np.array(sorted(missing_codes), dtype=np.float64)
+    for j, col in enumerate(cols):
+        s = frame[col]
+        dtype = s.dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            miss = np.isnan(arr)
+        else:
+            # text, object, categorical or boolean column: decide cell by cell, vectorised
+            if pd.api.types.is_bool_dtype(dtype):
+                text = s.astype("string").str.lower()
+            else:
+                text = s.astype("string").str.strip().str.lower()
+            isna = text.isna().to_numpy()
+            text = text.fillna("")
+            miss = isna | text.isin(missing_text).to_numpy()
+            arr = np.full(n, np.nan)
+            if j + 1 in na_items:
+                is_na = text.isin(na_codes).to_numpy() & ~isna
+                na[j] = is_na
+                miss &= ~is_na
+            labels = dict(scale.items.labels)
+            if pd.api.types.is_bool_dtype(dtype) and lo == 0 and hi == 1:
+                labels.update({"true": 1, "false": 0})
+            if labels:
+                mapped = text.map(labels).to_numpy(dtype=np.float64, na_value=np.nan)
+                arr = np.where(np.isnan(mapped), arr, mapped)
+            num = pd.to_numeric(text.where(~text.isin(list(labels)), ""), errors="coerce")
+            num_arr = num.to_numpy(dtype=np.float64, na_value=np.nan)
+            arr = np.where(np.isnan(arr), num_arr, arr)
+            if pd.api.types.is_bool_dtype(dtype) and not (lo == 0 and hi == 1):
+                arr = np.full(n, np.nan)  # True/False is not an answer on this scale
+            nonnum = ~miss & ~na[j] & np.isnan(arr)
+            if nonnum.any():
+                bad_cell[j] |= nonnum
+                reasons.append((j, nonnum, s[nonnum].astype(str) + " is not a number"))
+        if codes.size:
+            miss |= np.isin(arr, codes)
+        # never clip or coerce: anything not an integer in [lo, hi] is invalid
+        with np.errstate(invalid="ignore"):
+            out = ~miss & ~np.isnan(arr) & ((arr < lo) | (arr > hi) | (arr != np.floor(arr)))
+        if out.any():
+            bad_cell[j] |= out
+            reasons.append(
+                (
+                    j,
+                    out,
+                    s[out].astype(str) + f" is outside the item range {lo}–{hi} (whole numbers)",
+                )
+            )
+        values[j] = arr
+        missing[j] = miss & ~na[j]
+    valid = ~missing & ~na & ~bad_cell
+    values[~valid] = 0.0
+    invalid = bad_cell.any(axis=0)
+    invalid_reason = None
+    if invalid.any():
+        rsn = pd.Series("", index=range(n), dtype=object)
+        for j, mask, text_ in reasons:
+            part = f"{cols[j]}=" + text_.to_numpy(dtype=object)
+            idx = np.flatnonzero(mask)
+            prev = rsn.iloc[idx].to_numpy(dtype=object)
+            sep = np.where(prev == "", "", "; ")
+            rsn.iloc[idx] = prev + sep + part
+        invalid_reason = rsn.to_numpy(dtype=object)
+    return _Parsed(values, valid, missing, na, invalid, invalid_reason)
+
+
+# --------------------------------------------------------------------------------------
+# scoring one scale
+# --------------------------------------------------------------------------------------
+def _half_up(x: np.ndarray) -> np.ndarray:
+    """Round half up (4.5 → 5), unlike numpy/Python round-half-to-even (4.5 → 4)."""
+    return np.floor(x + 0.5)
+
+
+def _banded(total: np.ndarray, levels) -> pd.Categorical:
+    edges = np.array([lv.min for lv in levels[1:]], dtype=np.float64)
+    codes = np.searchsorted(edges, total, side="right")
+    codes = np.where(np.isnan(total), -1, codes)
+    labels = [lv.label for lv in levels]
+    return pd.Categorical.from_codes(codes, categories=labels, ordered=True)
+
+
+def _missing_text(pattern: np.ndarray, cols: list[str], scale: Scale) -> np.ndarray:
+    """Reason strings for prorated/incomplete rows, built once per distinct missing pattern.
+
+    ``pattern`` holds one bit per required item (bit j set = item j missing).
+    """
+    pol = scale.missing
+    never = set(pol.never_prorate)
+    tail = " — no total" if scale.has_total else ""
+    uniq, inverse = np.unique(pattern, return_inverse=True)
+    texts = []
+    for key in uniq.tolist():
+        miss = [j for j in range(len(cols)) if key >> j & 1]
+        names = ", ".join(cols[j] for j in miss)
+        items = [j + 1 for j in miss]
+        blocked = sorted(never.intersection(items))
+        if blocked:
+            texts.append(
+                f"{len(miss)} missing ({names}); item {', '.join(map(str, blocked))} is never "
+                f"prorated{tail}"
+            )
+        elif len(miss) <= pol.max_prorated:
+            texts.append(f"prorated: {len(miss)} missing ({names})")
+        else:
+            texts.append(
+                f"{len(miss)} missing ({names}); policy allows at most {pol.max_prorated}{tail}"
+            )
+    return np.array(texts, dtype=object)[inverse.ravel()]
+
+
+def _count(mask: np.ndarray) -> np.ndarray:
+    """Per-row count of True cells in a (k, n) bool array (fast for small k)."""
+    return mask.sum(axis=0, dtype=np.int16 if mask.shape[0] < 32_000 else np.int64)
+
+
+class _RuleCache:
+    """Endorsement counts per (items, thresholds), shared by rules that reuse them.
+
+    Accumulates item by item (k vector additions of length n) instead of building
+    (k, n) temporaries — the hot path of the 1M-row benchmark.
+    """
+
+    def __init__(self, p: _Parsed) -> None:
+        self.p = p
+        self.unknown = ~p.valid & ~p.na
+        self.cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def counts(self, items: list[int], thresholds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        key = (tuple(items), tuple(thresholds))
+        if key not in self.cache:
+            n = self.p.values.shape[1]
+            lo = np.zeros(n, dtype=np.int16)
+            unknown = np.zeros(n, dtype=np.int16)
+            for i, t in zip(items, thresholds, strict=True):
+                j = i - 1
+                hit = self.p.values[j] >= t  # values are 0 where not valid
+                if t <= 0:
+                    hit &= self.p.valid[j]
+                lo += hit
+                unknown += self.unknown[j]
+            self.cache[key] = (lo, unknown)
+        return self.cache[key]
+
+
+def _score_one(
+    frame: pd.DataFrame,
+    scale: Scale,
+    cols: list[str],
+    missing_codes: frozenset[float],
+    missing_text: frozenset[str],
+) -> dict[str, object]:
+    sid = scale.id
+    n = len(frame)
+    p = _parse(frame, cols, scale, missing_codes, missing_text)
+    k = scale.items.count
+    if scale.items.reverse:
+        rev = [i - 1 for i in scale.items.reverse]
+        flipped = scale.items.min + scale.items.max - p.values[rev]
+        p.values[rev] = np.where(p.valid[rev], flipped, 0.0)
+
+    opt = [i - 1 for i in scale.items.optional]
+    req = [j for j in range(k) if j not in opt]
+    req_missing = p.missing[req] if opt else p.missing  # NA (not applicable) is not missing
+    n_req_missing = _count(req_missing)
+    never = [req.index(i - 1) for i in scale.missing.never_prorate]
+    never_missing = req_missing[never].any(axis=0) if never else np.zeros(n, dtype=bool)
+    answered = _count(p.valid)
+
+    status = np.full(n, _INCOMPLETE, dtype=np.int8)
+    status[n_req_missing == 0] = _COMPLETE
+    status[(n_req_missing > 0) & (n_req_missing <= scale.missing.max_prorated) & ~never_missing] = (
+        _PRORATED
+    )
+    status[p.invalid] = _INVALID
+    is_complete, is_prorated = status == _COMPLETE, status == _PRORATED
+
+    cols_out: dict[str, object] = {}
+    if scale.has_total:
+        raw = p.values.sum(axis=0)
+        total = np.where(is_complete, raw, np.nan)
+        if is_prorated.any():
+            r = np.flatnonzero(is_prorated)
+            scorable = k - _count(p.na[:, r]) if scale.not_applicable else k
+            total[r] = _half_up(raw[r] * scorable / answered[r])
+        cols_out[f"{sid}_total"] = total
+        if scale.bands is not None:
+            cols_out[f"{sid}_band"] = _banded(total, scale.bands.levels)
+        if scale.not_applicable is not None:
+            rng = np.where(
+                p.na.any(axis=0),
+                f"{scale.total_min}-{scale.not_applicable.total_max_when_na}",
+                f"{scale.total_min}-{scale.total_max}",
+            ).astype(object)
+            rng[np.isnan(total)] = None
+            cols_out[f"{sid}_range"] = rng
+    cols_out[f"{sid}_answered"] = answered.astype(np.int64)
+    cols_out[f"{sid}_status"] = pd.Categorical.from_codes(status, categories=list(STATUSES))
+
+    reason = np.full(n, "", dtype=object)
+    todo = np.flatnonzero((status == _PRORATED) | (status == _INCOMPLETE))
+    if todo.size:
+        bits = np.left_shift(1, np.arange(len(req), dtype=np.int64))[:, None]
+        pattern = (req_missing[:, todo] * bits).sum(axis=0)
+        reason[todo] = _missing_text(pattern, [cols[j] for j in req], scale)
+    if p.invalid_reason is not None:
+        reason = np.where(p.invalid, p.invalid_reason, reason)
+    cols_out[f"{sid}_reason"] = pd.Series(reason, index=frame.index, dtype=object)
+
+    # subscales: sum of their items, only when all answered and the row is not invalid
+    for sub in scale.subscales:
+        idx = [i - 1 for i in sub.items]
+        full = p.valid[idx].all(axis=0) & ~p.invalid
+        sub_total = np.where(full, p.values[idx].sum(axis=0), np.nan)
+        cols_out[f"{sid}_{sub.id}"] = sub_total
+        if sub.bands is not None:
+            cols_out[f"{sid}_{sub.id}_band"] = _banded(sub_total, sub.bands.levels)
+
+    # critical items: from the answered value, whatever the row status
+    for crit in scale.critical_items:
+        j = crit.item - 1
+        v, ok_j = p.values[j], p.valid[j]
+        cols_out[f"{sid}_{crit.name}_flag"] = ok_j & (v >= crit.flag_at)
+        if crit.escalate_at is not None:
+            cols_out[f"{sid}_{crit.name}_escalate"] = ok_j & (v >= crit.escalate_at)
+        cols_out[f"{sid}_{crit.name}_missing"] = ~ok_j
+
+    cache = _RuleCache(p)
+    for rule in scale.rules:
+        all_true = np.ones(n, dtype=bool)
+        any_false = np.zeros(n, dtype=bool)
+        for cond in rule.conditions:
+            lo, unknown = cache.counts(cond.items, cond.thresholds())
+            hi = lo + unknown
+            max_c = np.iinfo(np.int16).max if cond.max_count is None else cond.max_count
+            all_true &= (lo >= cond.min_count) & (hi <= max_c)
+            any_false |= (hi < cond.min_count) | (lo > max_c)
+            if cond.count_column:
+                cols_out[f"{sid}_{cond.count_column}"] = np.where(
+                    (unknown == 0) & ~p.invalid, lo, np.nan
+                )
+        unknown_rule = ~all_true & ~any_false
+        if not rule.safety:
+            unknown_rule |= p.invalid
+        cols_out[f"{sid}_{rule.id}"] = pd.arrays.BooleanArray(
+            all_true & ~unknown_rule, unknown_rule
+        )
+    return cols_out
+
+
+# --------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------
+def _codes(missing_codes: Iterable[float] | None) -> frozenset[float]:
+    if missing_codes is None:
+        return frozenset()
+    out = set()
+    for c in missing_codes:
+        try:
+            out.add(float(c))
+        except (TypeError, ValueError):
+            raise InputError(f"missing code {c!r} is not a number", rule="missing_codes") from None
+    return frozenset(out)
+
+
+def score(
+    frame: pd.DataFrame,
+    scales: str | Sequence[str],
+    *,
+    items: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
+    missing_codes: Iterable[float] | None = None,
+    missing_text: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Score rating scales; return a copy of ``frame`` with score columns appended.
+
+    Parameters
+    ----------
+    frame
+        One row per administration; item columns as answered (numbers or numeric text).
+        Not modified.
+    scales
+        Scale ids (``"phq9"``, ``["phq9", "gad7"]``); see ``iopkit scales``.
+    items
+        Explicit item columns in item order: ``{"phq9": ["DPQ010", …]}``, or a plain list
+        when one scale is requested. Otherwise found by conventional names
+        (:func:`find_item_columns`).
+    missing_codes
+        Numeric codes that mean "no answer" (NHANES: ``{7, 9}``); never scored.
+    missing_text
+        Text answers meaning "no answer" (default :data:`MISSING_TEXT`).
+
+    Returns
+    -------
+    DataFrame
+        Every input row and column, then per scale ``{id}``:
+        ``{id}_total`` (float points; NA unless complete/prorated), ``{id}_band``
+        (ordered categorical), ``{id}_answered`` (int), ``{id}_status`` (categorical:
+        complete, prorated, incomplete, invalid), ``{id}_reason`` ("" when complete),
+        ``{id}_{subscale}`` (+ ``_band``), critical items ``{id}_{name}_flag`` /
+        ``_escalate`` / ``_missing`` (bool), rules ``{id}_{rule}`` (nullable boolean)
+        and rule counts; WSAS adds ``wsas_range`` ("0-40" or "0-32").
+
+    Raises
+    ------
+    InputError
+        Item columns not found (message lists the names looked for), a score column
+        that already exists in ``frame``, or a bad argument.
+    ConfigError
+        Unknown scale id.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    ids = [scales] if isinstance(scales, str) else list(scales)
+    if not ids:
+        raise InputError("no scale requested", rule="scales")
+    scale_objs = [get_scale(s) for s in ids]
+    if len({s.id for s in scale_objs}) != len(scale_objs):
+        raise InputError(f"a scale is requested twice: {ids}", rule="scales")
+    if items is not None and not isinstance(items, Mapping):
+        if len(scale_objs) != 1:
+            raise InputError("a plain list of item columns needs exactly one scale", rule="items")
+        items = {scale_objs[0].id: list(items)}
+    explicit = {get_scale(k).id: v for k, v in (items or {}).items()}
+    unknown = set(explicit) - {s.id for s in scale_objs}
+    if unknown:
+        raise InputError(f"items given for scales not requested: {sorted(unknown)}", rule="items")
+    codes = _codes(missing_codes)
+    mtext = frozenset(
+        MISSING_TEXT if missing_text is None else (str(t).strip().lower() for t in missing_text)
+    )
+    if not frame.columns.is_unique:
+        dup = frame.columns[frame.columns.duplicated()].tolist()
+        raise InputError(f"duplicate column names in the input: {dup}", rule="unique columns")
+
+    new: dict[str, object] = {}
+    for sc in scale_objs:
+        if sc.id in explicit:
+            cols = _explicit_columns(frame, sc, explicit[sc.id])
+        else:
+            cols = find_item_columns(frame, sc, generic=len(scale_objs) == 1)
+        new.update(_score_one(frame, sc, cols, codes, mtext))
+    clash = [c for c in new if c in frame.columns]
+    if clash:
+        raise InputError(
+            f"the input already has score columns {clash}; drop or rename them before scoring",
+            rule="no overwrite",
+        )
+    added = pd.DataFrame(new, index=frame.index)
+    return pd.concat([frame, added], axis=1)
+
+
+def score_assessments(
+    frame: pd.DataFrame,
+    *,
+    scale_col: str = "scale",
+    item_prefix: str = "item_",
+    missing_codes: Iterable[float] | None = None,
+) -> pd.DataFrame:
+    """Score a mixed assessments table (iopkit data contract: ``scale`` + ``item_1…item_n``).
+
+    Returns every input row and column plus ``total``, ``band`` (str), ``answered``,
+    ``status``, ``reason`` and ``safety_flag`` (any critical item flagged or safety rule
+    true). Rows whose scale id is unknown are kept with status ``invalid`` and a reason.
+    Item columns beyond a scale's item count must be blank for its rows (else invalid).
+    """
+    if scale_col not in frame.columns:
+        raise InputError(f"column {scale_col!r} not found", column=scale_col, rule="required")
+    out = pd.DataFrame(
+        {
+            "total": np.full(len(frame), np.nan),
+            "band": pd.Series([None] * len(frame), dtype=object).to_numpy(),
+            "answered": np.zeros(len(frame), dtype=np.int64),
+            "status": np.full(len(frame), "invalid", dtype=object),
+            "reason": np.full(len(frame), "", dtype=object),
+            "safety_flag": np.zeros(len(frame), dtype=bool),
+        },
+        index=frame.index,
+    )
+    clash = [c for c in out.columns if c in frame.columns]
+    if clash:
+        raise InputError(f"the input already has columns {clash}", rule="no overwrite")
+    pos = np.arange(len(frame))
+    keys = frame[scale_col].astype("string").str.strip().str.lower().fillna("")
+    item_cols = {
+        int(m.group(1)): c
+        for c in frame.columns
+        if (m := re.fullmatch(re.escape(item_prefix) + r"(\d+)", str(c), flags=re.I))
+    }
+    for key, rows in pd.Series(pos).groupby(keys.to_numpy()).groups.items():
+        r = pos[np.asarray(rows)]
+        try:
+            sc = get_scale(str(key))
+        except Exception:
+            out.iloc[r, out.columns.get_loc("reason")] = f"unknown scale {key!r}"
+            continue
+        need = [item_cols.get(i) for i in range(1, sc.items.count + 1)]
+        if any(c is None for c in need):
+            lack = [f"{item_prefix}{i}" for i, c in enumerate(need, 1) if c is None]
+            raise InputError(
+                f"{sc.short_name} rows need item columns {', '.join(lack)}", rule="item columns"
+            )
+        sub = frame.iloc[r][need]
+        res = _score_one(sub, sc, [str(c) for c in need], _codes(missing_codes), MISSING_TEXT)
+        status = np.asarray(res[f"{sc.id}_status"]).astype(object)
+        reason = np.asarray(res[f"{sc.id}_reason"], dtype=object)
+        extra = [c for i, c in item_cols.items() if i > sc.items.count]
+        if extra:
+            filled = frame.iloc[r][extra].notna().to_numpy()
+            bad = filled.any(axis=1)
+            status = np.where(bad, "invalid", status)
+            reason = np.where(
+                bad,
+                f"{sc.short_name} has {sc.items.count} items but later item columns are filled",
+                reason,
+            )
+        if sc.has_total:
+            tot = np.asarray(res[f"{sc.id}_total"], dtype=np.float64)
+            out.iloc[r, out.columns.get_loc("total")] = np.where(
+                bad if extra else False, np.nan, tot
+            )
+            if sc.bands is not None:
+                band = pd.Series(res[f"{sc.id}_band"]).astype(object).to_numpy()
+                band = np.where(pd.isna(tot) | (bad if extra else False), None, band)
+                out.iloc[r, out.columns.get_loc("band")] = band
+        out.iloc[r, out.columns.get_loc("answered")] = res[f"{sc.id}_answered"]
+        out.iloc[r, out.columns.get_loc("status")] = status
+        out.iloc[r, out.columns.get_loc("reason")] = reason
+        flag = np.zeros(len(r), dtype=bool)
+        for crit in sc.critical_items:
+            flag |= np.asarray(res[f"{sc.id}_{crit.name}_flag"], dtype=bool)
+        for rule in sc.rules:
+            if rule.safety:
+                flag |= np.asarray(pd.array(res[f"{sc.id}_{rule.id}"]).fillna(False), dtype=bool)
+        out.iloc[r, out.columns.get_loc("safety_flag")] = flag
+    out["status"] = pd.Categorical(out["status"], categories=list(STATUSES))
+    return pd.concat([frame, out], axis=1)
+
+
+def score_long(
+    frame: pd.DataFrame,
+    id_cols: Sequence[str],
+    scale_col: str = "scale",
+    item_col: str = "item",
+    response_col: str = "response",
+    *,
+    missing_codes: Iterable[float] | None = None,
+) -> pd.DataFrame:
+    """Score long-format responses (one row per item answer).
+
+    ``item_col`` holds the item number (1-based); rows sharing ``id_cols`` + scale form one
+    administration. Returns one row per administration: ``id_cols``, ``scale_col``, the
+    items as ``item_1…item_n`` and the :func:`score_assessments` columns. Duplicate answers
+    to the same item raise InputError naming the first duplicate.
+    """
+    need = [*id_cols, scale_col, item_col, response_col]
+    absent = [c for c in need if c not in frame.columns]
+    if absent:
+        raise InputError(f"columns not found: {', '.join(absent)}", rule="required columns")
+    item_no = pd.to_numeric(frame[item_col], errors="coerce")
+    bad = item_no.isna() | (item_no != np.floor(item_no)) | (item_no < 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"item number {frame[item_col].iloc[i]!r} is not a positive integer",
+            row=i + 2,
+            column=item_col,
+            rule="item number",
+        )
+    keys = [*id_cols, scale_col]
+    dup = frame.assign(_k=item_no).duplicated([*keys, "_k"])
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(
+            "the same item is answered twice for one administration",
+            row=i + 2,
+            column=item_col,
+            rule="one answer per item",
+        )
+    tidy = frame[keys].copy()
+    tidy["_item"] = item_no.astype(int).to_numpy()
+    tidy["_resp"] = frame[response_col].to_numpy()
+    wide = tidy.pivot(index=keys, columns="_item", values="_resp")
+    counts = []
+    for key in pd.unique(frame[scale_col].astype("string").str.strip().str.lower().dropna()):
+        try:
+            counts.append(get_scale(str(key)).items.count)
+        except Exception:  # unknown scale: reported row by row by score_assessments
+            continue
+    width = max([*counts, int(item_no.max()) if len(item_no) else 0])
+    wide = wide.reindex(columns=range(1, width + 1))
+    wide.columns = [f"item_{i}" for i in wide.columns]
+    wide = wide.reset_index()
+    return score_assessments(wide, scale_col=scale_col, missing_codes=missing_codes)
