@@ -55,7 +55,10 @@ _GENERIC = ("item_{k}", "item{k}", "q{k}", "i{k}")
 # column discovery
 # --------------------------------------------------------------------------------------
 def _schemes(scale: Scale, generic: bool) -> list[list[str]]:
-    """Candidate naming schemes: each a list of lower-case names for items 1..n."""
+    """Candidate naming schemes: each a list of lower-case names for items 1..n.
+
+    Unpadded and zero-padded (``01``) variants alternate, unpadded first.
+    """
     n = scale.items.count
     prefixes = [scale.id, *scale.aliases]
     schemes: list[list[str]] = []
@@ -99,12 +102,12 @@ def find_item_columns(
             return [str(f) for f in found]
         if hits > best[0]:
             best = (hits, names)
-    shown = ", ".join(f"{s[0]}…{s[-1]}" if len(s) > 1 else s[0] for s in schemes[:8])
+    unpadded = [s for s in schemes if not s[0].endswith("01")]
+    shown = ", ".join(f"{s[0]}…{s[-1]}" if len(s) > 1 else s[0] for s in unpadded)
     msg = (
-        f"{sc.short_name}: no item columns found; looked for {shown}"
-        f"{' and the generic item_1…' if generic else ''} (case-insensitive, "
-        f"{len(schemes)} naming schemes). Pass items={{'{sc.id}': [...{sc.items.count} "
-        f"column names in item order]}} (CLI: --items)."
+        f"{sc.short_name}: no item columns found; looked for {shown} "
+        f"(also zero-padded, e.g. 01; case-insensitive). Pass items={{'{sc.id}': "
+        f"[...{sc.items.count} column names in item order]}} (CLI: --items)."
     )
     if best[0]:
         missing = [nm for nm in best[1] if nm not in lower]
