@@ -17,6 +17,23 @@ from iopkit.outcomes.cohort import (
 )
 from iopkit.outcomes.effect_sizes import independent_effect_sizes, paired_effect_sizes
 from iopkit.outcomes.episodes import episode_outcomes, episode_scores, talking_therapies
+from iopkit.outcomes.exposure import (
+    exposure_association,
+    exposure_by_episode,
+    exposure_descriptives,
+    skill_exposure,
+)
+from iopkit.outcomes.flags import FLAG_KINDS, mbc_flags
+from iopkit.outcomes.mixed import mixed_model
+from iopkit.outcomes.process import (
+    attendance_summary,
+    care_coordination,
+    completion_rate,
+    goal_attainment,
+    length_of_stay,
+    longest_run,
+    measurement_completeness,
+)
 from iopkit.outcomes.reliable_change import (
     CATEGORIES,
     RCI_METHODS,
@@ -32,8 +49,26 @@ from iopkit.outcomes.reliable_change import (
     se_prediction,
     true_score_cutoffs,
 )
+from iopkit.outcomes.suppression import determined_cells, suppress, suppression_pattern
 
 __all__ = [
+    "FLAG_KINDS",
+    "attendance_summary",
+    "care_coordination",
+    "completion_rate",
+    "determined_cells",
+    "exposure_association",
+    "exposure_by_episode",
+    "exposure_descriptives",
+    "goal_attainment",
+    "length_of_stay",
+    "longest_run",
+    "mbc_flags",
+    "measurement_completeness",
+    "mixed_model",
+    "skill_exposure",
+    "suppress",
+    "suppression_pattern",
     "CATEGORIES",
     "RCI_METHODS",
     "ScaleFacts",

@@ -1,0 +1,369 @@
+"""Measurement-based-care flags for active episodes: one row per (episode, flag).
+
+Flags (each row names its ``rule`` and ``source``):
+
+* ``safety`` — PHQ-9 item 9 ≥ 1 (Simon 2013; escalate at ≥ 2) at the latest PHQ-9, or an ASQ
+  positive screen (yes to any of items 1–4, NIMH ASQ) at the latest ASQ. **Never suppressed
+  and not optional**: no argument removes it, every active episode gets a safety row, and an
+  unanswered item 9 / ASQ item at the latest assessment raises the flag as
+  ``"unknown — review"`` instead of clearing it. These per-episode rows are for clinical
+  follow-up and must not go through :func:`iopkit.outcomes.suppress` (which refuses them).
+* ``reliable_worsening`` — latest total minus baseline ≥ the reliable-change points
+  (registry; PHQ-9 6, NHS Talking Therapies), or a JT RCI when ``reliability`` is given.
+* ``not_on_track`` — configurable early non-response rule [D]: by ``week`` (default 4)
+  the reduction from baseline is < ``min_reduction`` (default 20 %).
+* ``outreach`` — ≥ ``absences`` (default 2) consecutive unexcused absences ending at the
+  latest scheduled day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from iopkit.errors import InputError
+from iopkit.outcomes._common import require_columns, scale_facts
+from iopkit.outcomes.episodes import _dates
+from iopkit.outcomes.process import ATTENDANCE_STATUSES, _check_vocab, _runs
+
+__all__ = ["mbc_flags", "FLAG_KINDS"]
+
+FLAG_KINDS = ("safety", "reliable_worsening", "not_on_track", "outreach")
+
+
+def _safety_rule(scale_id: str, default_item: int, default_at: int) -> tuple[list[int], int, str]:
+    """(items, threshold, source) for the safety rule of a scale, registry first."""
+    try:
+        from iopkit.scales import get_scale
+
+        sc = get_scale(scale_id)
+        if sc.critical_items:
+            ci = sc.critical_items[0]
+            return [ci.item], int(ci.flag_at), ci.source
+        for rule in sc.rules:
+            if rule.safety and rule.id == "positive":
+                cond = rule.conditions[0]
+                at = cond.thresholds()[0] if hasattr(cond, "thresholds") else 1
+                return list(cond.items), int(at), rule.source
+    except Exception:  # registry unavailable: documented defaults below
+        pass
+    if scale_id == "asq":
+        return [1, 2, 3, 4], 1, "NIMH ASQ: yes to any of items 1-4 (scales.md §1.11)"
+    return [default_item], default_at, "Simon 2013, Psychiatric Services 10.1176/appi.ps.201200587"
+
+
+def mbc_flags(
+    assessments: pd.DataFrame,
+    episodes: pd.DataFrame,
+    attendance: pd.DataFrame | None = None,
+    *,
+    outcome_scale: str = "phq9",
+    total_col: str = "total",
+    id_col: str = "episode_id",
+    date_col: str = "date",
+    scale_col: str = "scale",
+    item_prefix: str = "item_",
+    admit_col: str = "admit_date",
+    discharge_col: str = "discharge_date",
+    safety_scales: Sequence[str] = ("phq9", "asq"),
+    baseline_window: tuple[int, int] = (-7, 7),
+    worsening_points: float | None = None,
+    reliability: float | None = None,
+    sd: float | None = None,
+    week: int = 4,
+    min_reduction: float = 0.20,
+    absences: int = 2,
+    status_col: str = "status",
+) -> pd.DataFrame:
+    """Flags per active episode (no discharge date): long rows
+    ``episode_id, flag, raised, status, value, date, rule, source``.
+
+    ``assessments``: one row per assessment with ``scale``, ``date``, item columns
+    (``item_1`` …) and, for ``outcome_scale``, a total (``total_col``; computed as the item sum
+    when the column is absent). ``raised`` is True/False, or True with status
+    ``"unknown — review"`` when the safety items of the latest assessment are missing.
+    Rows for every (active episode × flag) are returned, so nothing is silently absent;
+    a flag that cannot be evaluated has ``raised`` <NA> and a status saying why.
+    """
+    require_columns(assessments, [id_col, date_col, scale_col], table="assessments")
+    require_columns(episodes, [id_col, admit_col], table="episodes")
+    dis = (
+        _dates(episodes, discharge_col, "episodes")
+        if discharge_col in episodes.columns
+        else pd.Series(pd.NaT, index=episodes.index)
+    )
+    active = episodes.loc[dis.isna().to_numpy(), [id_col, admit_col]].copy()
+    active[admit_col] = _dates(active, admit_col, "episodes")
+    ids = active[id_col].to_numpy()
+    a = assessments[assessments[id_col].isin(ids)].copy()
+    a["_date"] = _dates(a, date_col, "assessments")
+    a = a.sort_values([id_col, "_date"], kind="stable")
+    rows: list[dict] = []
+
+    def add(eid, flag, raised, status, value, date, rule, source):
+        rows.append(
+            {
+                id_col: eid,
+                "flag": flag,
+                "raised": raised,
+                "status": status,
+                "value": value,
+                "date": date,
+                "rule": rule,
+                "source": source,
+            }
+        )
+
+    # --- safety: latest assessment of each safety scale ---------------------------------
+    safety: dict[str, dict] = {
+        eid: {
+            "raised": False,
+            "status": "no safety screen on file",
+            "value": None,
+            "date": pd.NaT,
+            "rules": [],
+            "src": [],
+        }
+        for eid in ids
+    }
+    for sid in safety_scales:
+        default_item = 9 if sid == "phq9" else 1
+        items, at, src = _safety_rule(sid, default_item, 1)
+        cols = [f"{item_prefix}{i}" for i in items]
+        sub = a[a[scale_col] == sid]
+        if sub.empty:
+            continue
+        missing_cols = [c for c in cols if c not in sub.columns]
+        if missing_cols:
+            raise InputError(
+                f"assessments for {sid} lack safety item column {missing_cols[0]!r}",
+                column=missing_cols[0],
+                rule="safety items required",
+            )
+        latest = sub.groupby(id_col, sort=False).tail(1)
+        vals = latest[cols].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        any_pos = np.nan_to_num(vals, nan=-1) >= at
+        pos = any_pos.any(axis=1)
+        unknown = ~pos & np.isnan(vals).any(axis=1)
+        rule = f"{sid} item {'/'.join(map(str, items))} ≥ {at} at the latest {sid}"
+        for eid, p, u, v, d in zip(
+            latest[id_col], pos, unknown, vals, latest["_date"], strict=True
+        ):
+            s = safety[eid]
+            s["rules"].append(rule)
+            s["src"].append(src)
+            if p:
+                s["raised"], s["status"] = True, "positive"
+                s["value"] = f"{sid}: " + ", ".join(
+                    f"item {i}={'' if np.isnan(x) else int(x)}"
+                    for i, x in zip(items, v, strict=True)
+                )
+                s["date"] = d
+            elif u and s["status"] != "positive":
+                s["raised"], s["status"] = True, "unknown — review (safety item missing)"
+                s["value"], s["date"] = f"{sid}: safety item missing", d
+            elif s["status"] == "no safety screen on file":
+                s["status"], s["date"] = "negative", d
+    for eid in ids:
+        s = safety[eid]
+        add(
+            eid,
+            "safety",
+            s["raised"],
+            s["status"],
+            s["value"],
+            s["date"],
+            "; ".join(s["rules"]) or "PHQ-9 item 9 ≥ 1 or ASQ positive at the latest assessment",
+            "; ".join(dict.fromkeys(s["src"])) or "Simon 2013; NIMH ASQ",
+        )
+    # --- outcome-scale trajectory: worsening and not on track -----------------------------
+    facts = scale_facts(
+        outcome_scale, reliable_change_points=worsening_points, reliability=reliability
+    )
+    sub = a[a[scale_col] == outcome_scale].copy()
+    if total_col in sub.columns:
+        sub["_total"] = pd.to_numeric(sub[total_col], errors="coerce")
+    else:
+        item_cols = [c for c in sub.columns if str(c).startswith(item_prefix)]
+        sub["_total"] = (
+            sub[item_cols]
+            .apply(pd.to_numeric, errors="coerce")
+            .sum(axis=1, min_count=len(item_cols))
+        )
+    sub = sub[sub["_total"].notna()].merge(active, on=id_col, how="left")
+    sub["_days"] = (sub["_date"] - sub[admit_col]).dt.days
+    lo, hi = baseline_window
+    base = sub[(sub["_days"] >= lo) & (sub["_days"] <= hi)].groupby(id_col).first()
+    last = sub.groupby(id_col).last()
+    d = -1 if facts.lower_is_better else 1
+    if reliability is not None:
+        if sd is None:
+            raise InputError(
+                "reliable worsening by RCI needs sd= (e.g. the clinical-norm SD)",
+                rule="RCI needs an SD",
+            )
+        sdiff = np.sqrt(2) * sd * np.sqrt(1 - reliability)
+        wrule = f"JT RCI of latest vs baseline < −1.96 (r = {reliability}, SD = {sd})"
+        wsrc = "Jacobson & Truax 1991"
+    else:
+        pts = facts.need("reliable_change_points")
+        wrule = f"latest − baseline worse by ≥ {pts:g} points"
+        wsrc = f"{facts.source}: reliable change points"
+    nrule = (
+        f"configurable early non-response [D]: at week ≥ {week}, reduction from baseline "
+        f"< {min_reduction:.0%}"
+    )
+    for eid in ids:
+        if eid not in base.index:
+            add(
+                eid,
+                "reliable_worsening",
+                pd.NA,
+                f"no baseline {outcome_scale}",
+                None,
+                pd.NaT,
+                wrule,
+                wsrc,
+            )
+            add(
+                eid,
+                "not_on_track",
+                pd.NA,
+                f"no baseline {outcome_scale}",
+                None,
+                pd.NaT,
+                nrule,
+                "iopkit default [D]",
+            )
+            continue
+        b, bd = float(base.at[eid, "_total"]), base.at[eid, "_date"]
+        lt, ld = float(last.at[eid, "_total"]), last.at[eid, "_date"]
+        if ld <= bd:
+            add(
+                eid,
+                "reliable_worsening",
+                pd.NA,
+                "no assessment after baseline",
+                None,
+                pd.NaT,
+                wrule,
+                wsrc,
+            )
+        else:
+            worse = d * (lt - b)  # negative when worse
+            raised = (worse / sdiff < -1.96) if reliability is not None else (-worse >= pts)
+            add(
+                eid,
+                "reliable_worsening",
+                bool(raised),
+                "evaluated",
+                f"baseline {b:g} → latest {lt:g}",
+                ld,
+                wrule,
+                wsrc,
+            )
+        weeks_in = (ld - active.set_index(id_col).at[eid, admit_col]).days / 7
+        if weeks_in < week:
+            add(
+                eid,
+                "not_on_track",
+                pd.NA,
+                f"not yet due (week {weeks_in:.1f} < {week})",
+                None,
+                ld,
+                nrule,
+                "iopkit default [D]",
+            )
+        elif b == 0:
+            add(
+                eid,
+                "not_on_track",
+                pd.NA,
+                "baseline 0: reduction undefined",
+                None,
+                ld,
+                nrule,
+                "iopkit default [D]",
+            )
+        else:
+            red = d * (lt - b) / b
+            add(
+                eid,
+                "not_on_track",
+                bool(red < min_reduction),
+                "evaluated",
+                f"reduction {red:.0%} by week {weeks_in:.1f}",
+                ld,
+                nrule,
+                "iopkit default [D]",
+            )
+    # --- outreach -----------------------------------------------------------------------
+    orule = f"≥ {absences} consecutive unexcused absences ending at the latest scheduled day"
+    if attendance is None:
+        for eid in ids:
+            add(
+                eid,
+                "outreach",
+                pd.NA,
+                "no attendance table given",
+                None,
+                pd.NaT,
+                orule,
+                "iopkit default [D]",
+            )
+    else:
+        require_columns(attendance, [id_col, date_col, status_col], table="attendance")
+        _check_vocab(attendance, status_col, ATTENDANCE_STATUSES, "attendance")
+        at = attendance[attendance[id_col].isin(ids)].copy()
+        at["_date"] = _dates(at, date_col, "attendance")
+        at = at.sort_values([id_col, "_date"], kind="stable").reset_index(drop=True)
+        at["unexcused"] = (at[status_col] == "absent_unexcused").to_numpy(bool)
+        runs = (
+            _runs(at, id_col, "unexcused")
+            if len(at)
+            else pd.DataFrame(columns=["longest", "trailing"])
+        )
+        last_day = at.groupby(id_col)["_date"].max() if len(at) else pd.Series(dtype=object)
+        for eid in ids:
+            if eid not in runs.index:
+                add(
+                    eid,
+                    "outreach",
+                    pd.NA,
+                    "no attendance rows",
+                    None,
+                    pd.NaT,
+                    orule,
+                    "iopkit default [D]",
+                )
+                continue
+            tr = int(runs.at[eid, "trailing"])
+            add(
+                eid,
+                "outreach",
+                tr >= absences,
+                "evaluated",
+                f"{tr} consecutive unexcused absence(s) at the latest day",
+                last_day[eid],
+                orule,
+                "iopkit default [D]",
+            )
+    out = pd.DataFrame(
+        rows, columns=[id_col, "flag", "raised", "status", "value", "date", "rule", "source"]
+    )
+    out["raised"] = out["raised"].astype("boolean")
+    order = {eid: i for i, eid in enumerate(ids)}
+    out = out.sort_values(
+        [id_col, "flag"],
+        key=lambda c: (
+            c.map(order) if c.name == id_col else c.map({k: i for i, k in enumerate(FLAG_KINDS)})
+        ),
+        kind="stable",
+    ).reset_index(drop=True)
+    out.attrs.update(
+        iopkit_table="mbc_flags",
+        note="per-episode safety rows: never suppress, never aggregate away",
+    )
+    return out

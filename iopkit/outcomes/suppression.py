@@ -1,0 +1,330 @@
+"""Small-cell suppression for aggregate tables (CMS/ResDAC cell-size rule).
+
+Rule [V, ResDAC/HHS; scales.md §3.6]: no displayed count of 1 … k−1 (k = 11 by default, i.e.
+1–10); zero may be shown; no hidden cell may be derivable from other cells, totals or
+percentages.
+
+Method:
+
+1. **Primary suppression**: every count (interior cells and row/column/grand totals) in
+   1 … k−1 is hidden. Zeros stay visible.
+2. **Complementary suppression**: the table with its margins is a grid whose every line sums
+   to its total. A hidden cell can be worked out exactly iff it is a *bridge* in the bipartite
+   graph whose vertices are the lines (rows and columns, totals included) and whose edges are
+   the hidden cells; when it lies on a cycle of hidden cells that are all ≥ 1, adding and
+   subtracting 1 around the cycle gives another table with the same published figures, so its
+   value is not determined. While a bridge remains, the smallest non-zero visible cell in the
+   same row or column that closes a cycle through it (interior cells before totals) is hidden
+   too; when no single cell closes a cycle, the cheapest rectangle of non-zero cells through
+   it (fewest totals, fewest cells, smallest sum) is hidden. Hidden cells are never zeros, so
+   the ±1 argument always holds.
+3. **Percentages**: a percentage column derived from a hidden count is hidden; when a row
+   total (the denominator) is hidden, every percentage in the row is hidden (a shown count
+   and its percentage would give the denominator back).
+
+Margins not present in the table are still modelled (they are usually published somewhere);
+when such a *virtual* total must be hidden it is listed in ``attrs["suppression"]
+["hidden_virtual_totals"]`` — do not publish it elsewhere.
+
+Limitation (documented, as in CMS practice): the published pattern reveals that a hidden
+primary cell lies in 1 … k−1; the method guarantees that its exact value cannot be derived.
+
+**Safety flags must never go through this function**: :func:`iopkit.outcomes.mbc_flags`
+returns per-episode rows for clinical follow-up, and ``suppress`` refuses such tables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from iopkit.errors import InputError
+
+__all__ = ["suppress", "suppression_pattern", "determined_cells"]
+
+
+def _bridges(hidden: np.ndarray) -> list[tuple[int, int]]:
+    """Hidden cells that are bridges of the row/column bipartite graph (exactly derivable)."""
+    n_r, n_c = hidden.shape
+    edges = [(r, c) for r, c in zip(*np.nonzero(hidden), strict=True)]
+    adj: dict[int, list[tuple[int, int]]] = defaultdict(list)  # vertex -> [(nbr, edge id)]
+    for i, (r, c) in enumerate(edges):
+        adj[r].append((n_r + c, i))
+        adj[n_r + c].append((r, i))
+    # Tarjan's bridge-finding (iterative) on the multigraph
+    disc: dict[int, int] = {}
+    low: dict[int, int] = {}
+    out: list[tuple[int, int]] = []
+    timer = 0
+    for root in list(adj):
+        if root in disc:
+            continue
+        disc[root] = low[root] = timer
+        timer += 1
+        stack = [(root, -1, iter(adj[root]))]
+        while stack:
+            v, via, it = stack[-1]
+            advanced = False
+            for w, eid in it:
+                if eid == via:
+                    continue
+                if w in disc:
+                    low[v] = min(low[v], disc[w])
+                else:
+                    disc[w] = low[w] = timer
+                    timer += 1
+                    stack.append((w, eid, iter(adj[w])))
+                    advanced = True
+                    break
+            if not advanced:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[v])
+                    if low[v] > disc[parent]:
+                        out.append(edges[via])
+    del n_c
+    return out
+
+
+def _connected_without(hidden: np.ndarray, a: int, b: int, skip: tuple[int, int]) -> bool:
+    """Whether vertices a and b (rows 0..R-1, columns R..) are linked by hidden cells other
+    than ``skip``."""
+    n_r = hidden.shape[0]
+    seen = {a}
+    q = deque([a])
+    while q:
+        v = q.popleft()
+        if v == b:
+            return True
+        if v < n_r:
+            nbrs = [n_r + c for c in np.flatnonzero(hidden[v]) if (v, c) != skip]
+        else:
+            c = v - n_r
+            nbrs = [r for r in np.flatnonzero(hidden[:, c]) if (r, c) != skip]
+        for w in nbrs:
+            if w not in seen:
+                seen.add(w)
+                q.append(w)
+    return False
+
+
+def suppression_pattern(grid: np.ndarray, k: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """Hidden-cell mask for a full grid whose last row and column are totals.
+
+    Returns ``(hidden, primary)`` boolean arrays. Raises InputError when the table cannot be
+    protected (only possible when every non-zero cell is already hidden).
+    """
+    x = np.asarray(grid, dtype=np.int64)
+    primary = (x >= 1) & (x <= k - 1)
+    hidden = primary.copy()
+    n_r, n_c = x.shape
+    interior = np.zeros_like(hidden)
+    interior[:-1, :-1] = True
+    while True:
+        bridges = _bridges(hidden)
+        if not bridges:
+            return hidden, primary
+        r, c = bridges[0]
+        new_cells = _single_closure(x, hidden, interior, r, c) or _rectangle(
+            x, hidden, interior, r, c
+        )
+        if new_cells is None:
+            others = ~hidden & (x >= 1)
+            if not others.any():
+                raise InputError(
+                    "table cannot be protected by cell suppression; collapse categories",
+                    rule="small-cell suppression",
+                )
+            vals = np.where(others, x, np.iinfo(np.int64).max)
+            new_cells = [np.unravel_index(int(np.argmin(vals)), x.shape)]
+        for cell in new_cells:
+            hidden[cell] = True
+
+
+def _single_closure(x, hidden, interior, r, c):
+    """One visible non-zero cell in row r or column c that puts (r, c) on a hidden cycle."""
+    n_r, n_c = x.shape
+    best = None
+    for rr, cc in [(r, j) for j in range(n_c) if j != c] + [(i, c) for i in range(n_r) if i != r]:
+        if hidden[rr, cc] or x[rr, cc] < 1:
+            continue
+        closes = (
+            _connected_without(hidden, n_r + c, n_r + cc, (r, c))
+            if rr == r
+            else _connected_without(hidden, r, rr, (r, c))
+        )
+        if not closes:
+            continue
+        key = (not interior[rr, cc], int(x[rr, cc]), rr, cc)
+        if best is None or key < best[0]:
+            best = (key, (rr, cc))
+    return None if best is None else [best[1]]
+
+
+def _rectangle(x, hidden, interior, r, c):
+    """Cheapest rectangle (r, c)–(r, c')–(r', c')–(r', c) of non-zero cells: fewest new
+    totals, then fewest new cells, then smallest hidden sum."""
+    n_r, n_c = x.shape
+    best = None
+    for rr in range(n_r):
+        if rr == r:
+            continue
+        for cc in range(n_c):
+            if cc == c:
+                continue
+            cells = [(r, cc), (rr, c), (rr, cc)]
+            if any(x[cell] < 1 for cell in cells):
+                continue
+            new = [cell for cell in cells if not hidden[cell]]
+            key = (
+                sum(not interior[cell] for cell in new),
+                len(new),
+                sum(int(x[cell]) for cell in new),
+                rr,
+                cc,
+            )
+            if best is None or key < best[0]:
+                best = (key, new)
+    return None if best is None else best[1]
+
+
+def determined_cells(grid: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """Boolean mask of hidden cells whose value is exactly derivable (graph bridges)."""
+    out = np.zeros_like(hidden, dtype=bool)
+    for r, c in _bridges(hidden):
+        out[r, c] = True
+    return out
+
+
+def _refuse_flags(table: pd.DataFrame) -> None:
+    if table.attrs.get("iopkit_table") == "mbc_flags" or (
+        "flag" in table.columns and table["flag"].astype(str).eq("safety").any()
+    ):
+        raise InputError(
+            "safety-flag tables are per-episode clinical worklists and must never be "
+            "suppressed or aggregated away; publish them only to the care team",
+            rule="safety flags are never suppressed",
+        )
+
+
+def suppress(
+    table: pd.DataFrame,
+    count_cols: Sequence[str],
+    *,
+    k: int = 11,
+    total_col: str | None = None,
+    total_row: Hashable | None = None,
+    pct_cols: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Apply primary + complementary small-cell suppression to ``table``.
+
+    ``count_cols``: the count columns (non-negative integers). ``total_col``: an existing
+    row-total column (must equal the row sum); ``total_row``: the index label of an existing
+    totals row (must equal the column sums). Missing totals are modelled as published
+    (conservative). ``pct_cols``: {count column: percentage column} to hide with their counts.
+
+    Returns a copy with hidden counts as ``<NA>`` (nullable Int64) and hidden percentages as
+    NaN; ``attrs["suppression"]`` records k, the number of primary and complementary cells,
+    each hidden cell with its reason, and hidden virtual totals.
+    """
+    _refuse_flags(table)
+    if k < 1:
+        raise InputError(f"k must be ≥ 1, got {k}", rule="k ≥ 1")
+    cols = list(count_cols)
+    for c in cols + ([total_col] if total_col else []):
+        if c not in table.columns:
+            raise InputError(f"table has no column {c!r}", column=c, rule="required column")
+    body = table.drop(index=[total_row]) if total_row is not None else table
+    if total_row is not None and total_row not in table.index:
+        raise InputError(
+            f"total_row {total_row!r} is not an index label of the table", rule="total_row in index"
+        )
+    vals = body[cols].apply(pd.to_numeric, errors="coerce")
+    for j, c in enumerate(cols):
+        v = vals[c].to_numpy(float)
+        bad = np.isnan(v) | (v < 0) | (v != np.round(v))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"count {body[c].iloc[i]!r} is not a non-negative integer",
+                row=i + 2,
+                column=c,
+                rule="counts are non-negative integers",
+            )
+        del j
+    x = vals.to_numpy(np.int64)
+    n_r, n_c = x.shape
+    grid = np.zeros((n_r + 1, n_c + 1), dtype=np.int64)
+    grid[:n_r, :n_c] = x
+    grid[:n_r, n_c] = x.sum(axis=1)
+    grid[n_r, :n_c] = x.sum(axis=0)
+    grid[n_r, n_c] = x.sum()
+    if total_col is not None:
+        given = pd.to_numeric(body[total_col], errors="coerce").to_numpy(float)
+        bad = given != grid[:n_r, n_c]
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"row total {body[total_col].iloc[i]!r} ≠ sum of {cols} "
+                f"({grid[i, n_c]}); add the missing category as a column",
+                row=i + 2,
+                column=total_col,
+                rule="totals equal the row sum",
+            )
+    if total_row is not None:
+        given = pd.to_numeric(table.loc[total_row, cols], errors="coerce").to_numpy(float)
+        if (given != grid[n_r, :n_c]).any():
+            raise InputError(
+                f"total row {total_row!r} ≠ column sums", rule="totals equal the column sums"
+            )
+    hidden, primary = suppression_pattern(grid, k)
+    out = table.copy()
+    labels = list(body.index)
+    cells = []
+    for j, c in enumerate(cols + [total_col]):
+        if c is None:
+            continue
+        col_vals = pd.array(pd.to_numeric(out[c], errors="coerce"), dtype="Int64")
+        for i, lab in enumerate(labels):
+            if hidden[i, j]:
+                col_vals[out.index.get_loc(lab)] = pd.NA
+                cells.append((lab, c, "primary" if primary[i, j] else "complementary"))
+        if total_row is not None and hidden[n_r, j]:
+            col_vals[out.index.get_loc(total_row)] = pd.NA
+            cells.append((total_row, c, "primary" if primary[n_r, j] else "complementary"))
+        out[c] = col_vals
+    virtual = []
+    if total_col is None:
+        virtual += [(lab, "row total") for i, lab in enumerate(labels) if hidden[i, n_c]]
+    if total_row is None:
+        virtual += [("column total", c) for j, c in enumerate(cols) if hidden[n_r, j]]
+    if total_col is None and total_row is None and hidden[n_r, n_c]:
+        virtual.append(("grand total", ""))
+    # percentages
+    for c, p in (pct_cols or {}).items():
+        if p not in out.columns:
+            raise InputError(
+                f"table has no percentage column {p!r}", column=p, rule="required column"
+            )
+        j = cols.index(c)
+        mask = np.zeros(len(out), dtype=bool)
+        for i, lab in enumerate(labels):
+            if hidden[i, j] or hidden[i, n_c]:
+                mask[out.index.get_loc(lab)] = True
+        if total_row is not None and (hidden[n_r, j] or hidden[n_r, n_c]):
+            mask[out.index.get_loc(total_row)] = True
+        out[p] = out[p].astype(float).mask(mask)
+    out.attrs = dict(table.attrs)
+    out.attrs["suppression"] = {
+        "k": k,
+        "rule": f"counts 1–{k - 1} hidden (zeros shown) + complementary suppression",
+        "n_primary": int(primary.sum()),
+        "n_complementary": int((hidden & ~primary).sum()),
+        "cells": cells,
+        "hidden_virtual_totals": virtual,
+    }
+    return out
