@@ -1,0 +1,487 @@
+"""Dated sessions from a rotation: closures, timed agendas, per-patient view, exports.
+
+:func:`date_rotation` is pure: it walks the calendar from a start date over a horizon,
+on the program's weekdays, and hands each open day the next slot of the repeating
+rotation. **Closures pause the rotation**: a closed day (public holiday from the
+``holidays`` package, or a listed date) is skipped and the slot it would have held is
+taught on the next open program day, so every patient still meets the planned sequence of
+sessions and the coverage proof (which counts sessions, not days) stays valid. A slot may
+therefore land on a different weekday than planned; such rows are flagged ``moved``
+(a fixed placement such as "sleep education on Mondays" then needs a lead's look).
+
+:func:`build_calendar` adds skill titles and each day's timed agenda (from
+:func:`iopkit.curriculum.agenda`). Exporters write CSV, iCalendar (.ics) and Excel (.xlsx).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from iopkit.errors import ConfigError, InputError
+from iopkit.rotation import weekday_name
+
+ATTENDED = ("present", "late")
+ABSENT = ("absent_excused", "absent_unexcused")
+
+
+def date_rotation(
+    rotation: pd.DataFrame | Sequence[str],
+    *,
+    weekdays: Sequence[int],
+    start: date,
+    weeks: int,
+    closures: Mapping[date, str] | Iterable[date] = (),
+    first_slot: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Map a repeating rotation onto dates; returns ``(sessions, closed)``.
+
+    ``rotation`` is a :class:`~iopkit.rotation.RotationPlan.rotation` frame (slot, weekday,
+    skill_id, modality, core) or a plain list of skill ids (slot ``i`` on
+    ``weekdays[i % len(weekdays)]``). The horizon is ``weeks`` × 7 days from ``start``.
+    The rotation starts at ``first_slot`` (default: the first slot planned for the weekday
+    of the first program day on/after ``start``) and advances one slot per *open* day.
+
+    ``sessions`` columns: date, weekday, session_no (1-based), slot, skill_id, modality,
+    core, planned_weekday, moved. ``closed`` columns: date, weekday, reason (program days
+    that were skipped).
+    """
+    if weeks < 1:
+        raise InputError(f"horizon must be ≥ 1 week, got {weeks}", column="weeks")
+    if not weekdays:
+        raise ConfigError("the program has no weekdays")
+    if isinstance(rotation, pd.DataFrame):
+        rot = rotation.sort_values("slot").reset_index(drop=True)
+        if not len(rot):
+            raise ConfigError("the rotation is empty (was the plan infeasible?)")
+    else:
+        skills = list(rotation)
+        if not skills:
+            raise ConfigError("the rotation is empty")
+        rot = pd.DataFrame(
+            {
+                "slot": range(len(skills)),
+                "weekday": [weekdays[i % len(weekdays)] for i in range(len(skills))],
+                "skill_id": skills,
+            }
+        )
+    for col in ("modality", "core"):
+        if col not in rot.columns:
+            rot[col] = None
+    reasons = dict(closures) if isinstance(closures, Mapping) else dict.fromkeys(closures, "closed")
+    end = start + timedelta(days=7 * weeks - 1)
+    days = [start + timedelta(days=k) for k in range((end - start).days + 1)]
+    program_days = [d for d in days if d.weekday() in set(weekdays)]
+    if not program_days:
+        raise InputError("no program day in the horizon", column="start")
+    n = len(rot)
+    if first_slot is None:
+        first_wd = program_days[0].weekday()
+        matches = rot.index[rot["weekday"] == first_wd]
+        first_slot = int(matches[0]) if len(matches) else 0
+    if not 0 <= first_slot < n:
+        raise InputError(f"first slot {first_slot} outside the rotation (0–{n - 1})")
+    rows, closed = [], []
+    pos = first_slot
+    for d in program_days:
+        if d in reasons:
+            closed.append({"date": d, "weekday": weekday_name(d.weekday()), "reason": reasons[d]})
+            continue
+        r = rot.iloc[pos % n]
+        rows.append(
+            {
+                "date": d,
+                "weekday": weekday_name(d.weekday()),
+                "session_no": len(rows) + 1,
+                "slot": int(r["slot"]),
+                "skill_id": r["skill_id"],
+                "modality": r["modality"],
+                "core": r["core"],
+                "planned_weekday": weekday_name(int(r["weekday"])),
+                "moved": int(r["weekday"]) != d.weekday(),
+            }
+        )
+        pos += 1
+    sessions = pd.DataFrame(
+        rows,
+        columns=[
+            "date",
+            "weekday",
+            "session_no",
+            "slot",
+            "skill_id",
+            "modality",
+            "core",
+            "planned_weekday",
+            "moved",
+        ],
+    )
+    return sessions, pd.DataFrame(closed, columns=["date", "weekday", "reason"])
+
+
+@dataclass
+class ProgramCalendar:
+    """Dated sessions with titles and agendas, the skipped closures, and program facts."""
+
+    program_id: str
+    program_name: str
+    sessions: pd.DataFrame
+    closed: pd.DataFrame
+    agendas: pd.DataFrame
+    start: date
+    weeks: int
+
+    def session_times(self) -> pd.DataFrame:
+        """date, start, end of each session (from the first and last agenda segment)."""
+        g = self.agendas.groupby("date", sort=True)
+        return pd.DataFrame({"start": g["start"].min(), "end": g["end"].max()}).reset_index()
+
+
+def build_calendar(
+    rotation: pd.DataFrame,
+    *,
+    curriculum,  # iopkit.curriculum.Curriculum (not imported at module level: optional)
+    program_id: str,
+    start: date,
+    weeks: int,
+    extra_closures: Mapping[date, str] | Iterable[date] = (),
+    start_time: str | None = None,
+) -> ProgramCalendar:
+    """Dated calendar of a program's rotation with titles and timed agendas.
+
+    Closures = the program's public holidays and listed dates
+    (``Program.closure_reasons``) plus ``extra_closures``.
+    """
+    prog = curriculum.program(program_id)
+    end = start + timedelta(days=7 * weeks - 1)
+    closures = dict(prog.closure_reasons(start, end))
+    extra = (
+        dict(extra_closures)
+        if isinstance(extra_closures, Mapping)
+        else dict.fromkeys(extra_closures, "listed closure")
+    )
+    closures.update(extra)
+    sessions, closed = date_rotation(
+        rotation, weekdays=prog.weekdays, start=start, weeks=weeks, closures=closures
+    )
+    sessions.insert(
+        sessions.columns.get_loc("skill_id") + 1,
+        "title",
+        [curriculum.skill(s).title for s in sessions["skill_id"]],
+    )
+    frames = []
+    for d, sid in zip(sessions["date"], sessions["skill_id"], strict=True):
+        ag = curriculum.agenda(program_id, d, sid, start_time)
+        ag.insert(0, "date", d)
+        ag.insert(1, "skill_id", sid)
+        frames.append(ag)
+    agendas = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return ProgramCalendar(prog.id, prog.name, sessions, closed, agendas, start, weeks)
+
+
+# --------------------------------------------------------------------------------------
+# Per-patient view
+# --------------------------------------------------------------------------------------
+
+
+def patient_view(
+    sessions: pd.DataFrame,
+    *,
+    admit_date: date,
+    core: Iterable[str],
+    min_sessions: int,
+    discharge_date: date | None = None,
+    attendance: pd.DataFrame | None = None,
+    as_of: date | None = None,
+    date_col: str = "date",
+    status_col: str = "status",
+) -> pd.DataFrame:
+    """What one patient meets, misses and can make up, from the dated sessions.
+
+    The stay runs from ``admit_date`` to ``discharge_date`` (planned or actual) or, if
+    none, over the next ``min_sessions`` sessions. ``attendance`` (date, status ∈ present,
+    late, absent_excused, absent_unexcused) marks sessions on or before ``as_of`` (default:
+    the last attendance date) as attended or missed; later sessions are expected.
+
+    One row per skill taught in the stay plus every core skill: skill_id, core, taught_on
+    (dates in the stay), attended_on, status ∈ met, expected, missed, unrecorded,
+    will_miss (core skill not taught in the stay), make_up (next date the skill is taught
+    after the miss, within the calendar, or "individual make-up"), make_up_in_stay.
+    """
+    core = set(core)
+    s = sessions.copy()
+    s[date_col] = pd.to_datetime(s[date_col]).dt.date
+    s = s.sort_values(date_col)
+    after = s[s[date_col] >= admit_date]
+    if discharge_date is not None:
+        if discharge_date < admit_date:
+            raise InputError(
+                f"discharge {discharge_date} is before admission {admit_date}",
+                column="discharge_date",
+                rule="discharge on or after admission",
+            )
+        stay = after[after[date_col] <= discharge_date]
+    else:
+        stay = after.head(min_sessions)
+    if not len(stay):
+        raise InputError(
+            f"no session scheduled between {admit_date} and the end of the stay",
+            column="admit_date",
+        )
+    if len(after) < min_sessions and discharge_date is None:
+        # the calendar ends before the stay does; say so rather than silently shorten
+        raise InputError(
+            f"the calendar has only {len(after)} sessions from {admit_date}; the minimum stay is "
+            f"{min_sessions}. Extend the horizon (--weeks).",
+            column="weeks",
+        )
+    status_by_date: dict[date, str] = {}
+    if attendance is not None:
+        for col in (date_col, status_col):
+            if col not in attendance.columns:
+                raise InputError(f"attendance has no column {col!r}", column=col)
+        att = attendance.copy()
+        att[date_col] = pd.to_datetime(att[date_col]).dt.date
+        bad = att[~att[status_col].isin(ATTENDED + ABSENT)]
+        if len(bad):
+            i = int(bad.index[0])
+            raise InputError(
+                f"unknown attendance status {bad[status_col].iloc[0]!r}; use "
+                + ", ".join(ATTENDED + ABSENT),
+                row=i + 2,
+                column=status_col,
+                rule="attendance status vocabulary",
+            )
+        status_by_date = dict(zip(att[date_col], att[status_col], strict=True))
+        if as_of is None and len(att):
+            as_of = max(att[date_col])
+    if as_of is None:
+        as_of = admit_date - timedelta(days=1)
+    stay_end = max(stay[date_col])
+    rows = []
+    skills = list(dict.fromkeys([*stay["skill_id"], *sorted(core)]))
+    for sk in skills:
+        taught = [d for d, x in zip(stay[date_col], stay["skill_id"], strict=True) if x == sk]
+        past = [d for d in taught if d <= as_of]
+        future = [d for d in taught if d > as_of]
+        attended = [d for d in past if status_by_date.get(d) in ATTENDED]
+        unrecorded = [d for d in past if d not in status_by_date]
+        if attended:
+            status = "met"
+        elif future:
+            status = "expected"
+        elif unrecorded:
+            status = "unrecorded"
+        elif past:
+            status = "missed"
+        else:
+            status = "will_miss"
+        make_up, in_stay = "", None
+        if status in ("missed", "will_miss") and sk in core:
+            since = max(as_of, past[-1] if past else admit_date)
+            nxt = s[(s[date_col] > since) & (s["skill_id"] == sk)]
+            if len(nxt):
+                d = nxt[date_col].iloc[0]
+                make_up, in_stay = d.isoformat(), bool(d <= stay_end)
+            else:
+                make_up, in_stay = "individual make-up", False
+        rows.append(
+            {
+                "skill_id": sk,
+                "core": sk in core,
+                "taught_on": ";".join(d.isoformat() for d in taught),
+                "attended_on": ";".join(d.isoformat() for d in attended),
+                "status": status,
+                "make_up": make_up,
+                "make_up_in_stay": in_stay,
+            }
+        )
+    out = pd.DataFrame(rows)
+    return out.sort_values(
+        ["core", "status", "skill_id"], ascending=[False, True, True]
+    ).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------
+# Exports
+# --------------------------------------------------------------------------------------
+
+
+def _agenda_text(agendas: pd.DataFrame, d: date) -> str:
+    rows = agendas[agendas["date"] == d]
+    return "\n".join(
+        f"{r.start:%H:%M}–{r.end:%H:%M} {r.title}: {r.content}" for r in rows.itertuples()
+    )
+
+
+def to_csv(cal: ProgramCalendar, out_dir: str | Path) -> list[Path]:
+    """Write ``sessions.csv``, ``agendas.csv`` and ``closures.csv``; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "sessions.csv", out / "agendas.csv", out / "closures.csv"]
+    times = cal.session_times()
+    sessions = cal.sessions.merge(times, on="date", how="left")
+    sessions.to_csv(paths[0], index=False)
+    ag = cal.agendas.copy()
+    if len(ag):
+        ag["start"] = ag["start"].dt.strftime("%H:%M")
+        ag["end"] = ag["end"].dt.strftime("%H:%M")
+    ag.to_csv(paths[1], index=False)
+    cal.closed.to_csv(paths[2], index=False)
+    return paths
+
+
+def to_ics(
+    cal: ProgramCalendar,
+    path: str | Path,
+    *,
+    tz: str | None = None,
+    stamp: datetime | None = None,
+    location: str | None = None,
+) -> Path:
+    """iCalendar file: one VEVENT per session, skill in SUMMARY, agenda in DESCRIPTION.
+
+    With ``tz`` (an IANA name such as ``America/New_York``) DTSTART/DTEND carry a TZID and
+    the file includes the VTIMEZONE; without it times are *floating* local times (RFC 5545
+    §3.3.5: the same wall-clock time in whatever zone the calendar program uses), which
+    suits a program that only meets in one place. UID = ``<program>-<YYYYMMDD>@iopkit``
+    (one session per program day), so re-exporting updates events instead of duplicating
+    them. DTSTAMP = ``stamp`` (default: now, UTC).
+    """
+    import icalendar
+
+    zone = None
+    if tz:
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InputError(f"unknown time zone {tz!r} (use an IANA name)", column="tz") from None
+    ical = icalendar.Calendar()
+    ical.add("prodid", "-//iopkit//rotation calendar//EN")
+    ical.add("version", "2.0")
+    ical.add("x-wr-calname", f"{cal.program_name} skills rotation")
+    stamp = stamp or datetime.now(UTC)
+    times = cal.session_times().set_index("date")
+    for r in cal.sessions.itertuples():
+        t0 = times.loc[r.date, "start"].to_pydatetime()
+        t1 = times.loc[r.date, "end"].to_pydatetime()
+        if zone is not None:
+            t0, t1 = t0.replace(tzinfo=zone), t1.replace(tzinfo=zone)
+        ev = icalendar.Event()
+        ev.add("uid", f"{cal.program_id}-{r.date:%Y%m%d}@iopkit")
+        ev.add("dtstamp", stamp)
+        ev.add("dtstart", t0)
+        ev.add("dtend", t1)
+        core = " · core" if r.core is True else ""
+        ev.add("summary", f"{r.title} ({r.modality}{core})")
+        desc = f"Session {r.session_no}, rotation slot {r.slot}: {r.skill_id}\n"
+        if r.moved:
+            desc += f"(moved from {r.planned_weekday} after a closure)\n"
+        ev.add("description", desc + _agenda_text(cal.agendas, r.date))
+        ev.add("categories", [str(r.modality)])
+        if location:
+            ev.add("location", location)
+        ical.add_component(ev)
+    if zone is not None:
+        ical.add_missing_timezones()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(ical.to_ical())
+    return p
+
+
+def to_xlsx(
+    cal: ProgramCalendar,
+    path: str | Path,
+    *,
+    coverage: pd.DataFrame | None = None,
+    comparison: pd.DataFrame | None = None,
+) -> Path:
+    """Printable workbook: Schedule, Agendas, Closures (+ Coverage, Baselines when given).
+
+    Header row bold and repeated on every printed page, columns sized to content, panes
+    frozen below the header, landscape, fit to one page wide.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    times = cal.session_times()
+    sched = cal.sessions.merge(times, on="date", how="left")
+    sched["start"] = sched["start"].dt.strftime("%H:%M")
+    sched["end"] = sched["end"].dt.strftime("%H:%M")
+    sched = sched[
+        [
+            "date",
+            "weekday",
+            "start",
+            "end",
+            "session_no",
+            "title",
+            "skill_id",
+            "modality",
+            "core",
+            "moved",
+        ]
+    ]
+    ag = cal.agendas.copy()
+    if len(ag):
+        ag["start"] = ag["start"].dt.strftime("%H:%M")
+        ag["end"] = ag["end"].dt.strftime("%H:%M")
+        ag = ag[["date", "skill_id", "start", "end", "title", "minutes", "content"]]
+    sheets: list[tuple[str, pd.DataFrame]] = [
+        ("Schedule", sched),
+        ("Agendas", ag),
+        ("Closures", cal.closed),
+    ]
+    if coverage is not None:
+        sheets.append(("Coverage", coverage))
+    if comparison is not None:
+        sheets.append(("Baselines", comparison))
+    ws0 = wb.active
+    wb.remove(ws0)
+    for name, df in sheets:
+        ws = wb.create_sheet(name)
+        ws.append([str(c) for c in df.columns])
+        for row in df.itertuples(index=False):
+            ws.append([_cell(v) for v in row])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for j, col in enumerate(df.columns, start=1):
+            values = [str(col), *(str(v) for v in df[col].head(500))]
+            width = min(60, max(len(v) for v in values) + 2)
+            ws.column_dimensions[get_column_letter(j)].width = width
+            if width == 60:
+                for cell in ws[get_column_letter(j)][1:]:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.freeze_panes = "A2"
+        ws.print_title_rows = "1:1"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.oddHeader.center.text = f"{cal.program_name} — {name}"
+        ws.oddFooter.center.text = "Page &P of &N"
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(p)
+    return p
+
+
+def _cell(v: object) -> object:
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item") and not isinstance(v, str | date):
+        return v.item()  # numpy scalar
+    return v
