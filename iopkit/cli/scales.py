@@ -1,0 +1,225 @@
+"""`iopkit scales`, `iopkit scales show ID` and `iopkit score FILE --scale ID …`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.errors import ConfigError, InputError
+from iopkit.scales import get_scale, list_scales
+from iopkit.scales.engine import STATUSES, score
+from iopkit.scales.io import read_table, write_table
+from iopkit.scales.schema import Scale, Threshold
+
+scales_app = typer.Typer(
+    help="The scale registry: list scales or show one scale's rules and sources.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(scales_app, name="scales")
+
+
+def _range(scale: Scale) -> str:
+    return f"{scale.total_min}–{scale.total_max}" if scale.has_total else "rules only"
+
+
+@scales_app.callback()
+@friendly_errors
+def scales_list(ctx: typer.Context) -> None:
+    """List every scale in the registry."""
+    if ctx.invoked_subcommand is not None:
+        return
+    table = Table(title="iopkit scale registry", show_lines=False)
+    for col in ("id", "scale", "items", "total", "bands / cut-off", "prorate ≤", "licence"):
+        table.add_column(col)
+    for s in list_scales():
+        bands = (
+            " / ".join(str(b.min) for b in s.bands.levels[1:])
+            if s.bands
+            else ", ".join(f"{c.op}{c.value:g}" for c in s.cutoffs[:2]) or "—"
+        )
+        table.add_row(
+            s.id, s.short_name, f"{s.items.count} × {s.items.min}–{s.items.max}", _range(s),
+            bands, str(s.missing.max_prorated), s.licence.status.replace("_", " "),
+        )  # fmt: skip
+    console.print(table)
+    console.print("Details and sources: iopkit scales show ID")
+
+
+def _thr(t: Threshold) -> str:
+    unit = {"points": " points", "percent_reduction": "% reduction", "score": ""}[t.kind]
+    op = "" if t.kind != "score" else f"{t.op} "
+    return f"{op}{t.value:g}{unit} — {t.label} [{t.source}; {t.certainty}]"
+
+
+@scales_app.command("show")
+@friendly_errors
+def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9")) -> None:
+    """Show one scale: items, scoring, bands, cut-offs, safety rules, psychometrics, sources."""
+    try:
+        s = get_scale(scale_id)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="ID") from None
+    p = console.print
+    p(f"[bold]{s.short_name}[/] — {s.name} ({s.id}); {s.domain}", highlight=False)
+    p(f"Reference: {s.reference}", highlight=False)
+    it = s.items
+    p(f"Items: {it.count} × {it.min}–{it.max}" + (f", recall {it.recall}" if it.recall else "")
+      + f" [{it.source}; {it.certainty}]", highlight=False)  # fmt: skip
+    if it.anchors:
+        p("  anchors: " + "; ".join(f"{k} = {v}" for k, v in it.anchors.items()), highlight=False)
+    if it.text:
+        for i, t in enumerate(it.text, 1):
+            p(f"  {i}. {t}", highlight=False)
+    else:
+        p("  item text not shipped (licence)", highlight=False)
+    p(f"Direction: {s.direction.replace('_', ' ')}; total {_range(s)} [{s.total.source}]",
+      highlight=False)  # fmt: skip
+    if s.bands:
+        p(f"Bands [{s.bands.source}; {s.bands.certainty}]:", highlight=False)
+        for b in s.bands.levels:
+            p(f"  {b.min}–{b.max}: {b.label}", highlight=False)
+        if s.bands.note:
+            p(f"  note: {s.bands.note}", highlight=False)
+    for c in s.cutoffs:
+        acc = f", sens {c.sensitivity:g} / spec {c.specificity:g}" if c.sensitivity else ""
+        p(f"Cut-off {c.applies_to} {c.op} {c.value:g}: {c.meaning}{acc} [{c.source}; "
+          f"{c.certainty}]", highlight=False)  # fmt: skip
+    for t in s.caseness:
+        p(f"Caseness: {_thr(t)}", highlight=False)
+    for c in s.critical_items:
+        esc = f", escalate ≥ {c.escalate_at}" if c.escalate_at is not None else ""
+        p(f"[bold red]Critical item {c.item}[/]: flag ≥ {c.flag_at}{esc} — {c.rule} "
+          f"[{c.source}; {c.certainty}]", highlight=False)  # fmt: skip
+    for r in s.rules:
+        p(f"Rule {s.id}_{r.id}: {r.name} [{r.source}; {r.certainty}]", highlight=False)
+    for sub in s.subscales:
+        p(f"Subscale {s.id}_{sub.id}: {sub.name}, items {sub.items} [{sub.source}]",
+          highlight=False)  # fmt: skip
+    m = s.missing
+    never = f", never item {m.never_prorate}" if m.never_prorate else ""
+    p(f"Missing items: prorate at most {m.max_prorated}{never}, round half up "
+      f"[{m.source}; {m.certainty}]", highlight=False)  # fmt: skip
+    if m.note:
+        p(f"  {m.note}", highlight=False)
+    if s.not_applicable:
+        na = s.not_applicable
+        p(f"Not applicable: items {na.items} may be {na.codes}; total then 0–"
+          f"{na.total_max_when_na} [{na.source}]", highlight=False)  # fmt: skip
+    for r in s.reliabilities:
+        p(f"Reliability {r.type} {r.value:g} ({r.population}) [{r.source}; {r.certainty}]",
+          highlight=False)  # fmt: skip
+    for n in s.norms:
+        sd = f", SD {n.sd:g}" if n.sd else ""
+        p(f"Norm ({n.kind}) {n.population}: M {n.mean:g}{sd} [{n.source}; {n.certainty}]",
+          highlight=False)  # fmt: skip
+    for name in ("mcid", "reliable_change", "response", "remission", "recovery"):
+        for t in getattr(s, name):
+            p(f"{name.replace('_', ' ').capitalize()}: {_thr(t)}", highlight=False)
+    if s.loinc:
+        p(f"LOINC: panel {s.loinc.panel}, total {s.loinc.total} [{s.loinc.source}]",
+          highlight=False)  # fmt: skip
+    lic = s.licence
+    p(f"Licence: {lic.status.replace('_', ' ')} — {lic.holder}; item text "
+      f"{'may' if lic.ship_item_text else 'may not'} ship [{lic.source}; {lic.certainty}]",
+      highlight=False)  # fmt: skip
+    for note in s.notes:
+        p(f"Note: {note}", highlight=False)
+
+
+def _parse_items(values: list[str], scale_ids: list[str]) -> dict[str, list[str]] | None:
+    if not values:
+        return None
+    out: dict[str, list[str]] = {}
+    for v in values:
+        key, sep, cols = v.partition("=")
+        if not sep:
+            if len(scale_ids) != 1 or len(values) != 1:
+                raise typer.BadParameter(
+                    "with several scales use --items SCALE=COL1,COL2,…", param_hint="--items"
+                )
+            key, cols = scale_ids[0], v
+        out[key.strip()] = [c.strip() for c in cols.split(",") if c.strip()]
+    return out
+
+
+def _parse_codes(text: str | None) -> set[float]:
+    if not text:
+        return set()
+    try:
+        return {float(c) for c in text.split(",") if c.strip()}
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers",
+                                 param_hint="--missing-codes") from None  # fmt: skip
+
+
+def _safety_mask(out: pd.DataFrame, s: Scale) -> np.ndarray:
+    mask = np.zeros(len(out), dtype=bool)
+    for c in s.critical_items:
+        mask |= out[f"{s.id}_{c.name}_flag"].to_numpy(dtype=bool)
+    for r in s.rules:
+        if r.safety:
+            mask |= out[f"{s.id}_{r.id}"].fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
+@app.command("score")
+@friendly_errors
+def score_cmd(
+    file: Path = typer.Argument(..., help="responses: .csv, .tsv, .xlsx or .parquet"),
+    scale: list[str] = typer.Option(..., "--scale", "-s", help="scale id (repeatable)"),
+    items: list[str] = typer.Option(
+        [], "--items", help="item columns in order: COL1,COL2,… or SCALE=COL1,… (repeatable)"
+    ),
+    missing_codes: str = typer.Option(
+        None, "--missing-codes", help="codes meaning no answer, e.g. 7,9 (NHANES)"
+    ),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="write .csv/.xlsx/.parquet (default: CSV to stdout)"
+    ),
+) -> None:
+    """Score a table of responses: keeps every column and row, appends score columns."""
+    ids = []
+    for sid in scale:
+        try:
+            ids.append(get_scale(sid).id)
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--scale") from None
+    item_map = _parse_items(items, ids)
+    codes = _parse_codes(missing_codes)
+    frame = read_table(file)
+    try:
+        out = score(frame, ids, items=item_map, missing_codes=codes)
+    except InputError as exc:
+        exc.file = exc.file or str(file)
+        raise
+    report = console if output is not None else err_console
+    if output is not None:
+        write_table(out, output)
+    else:
+        out.to_csv(sys.stdout, index=False)
+    report.print(f"{file}: {len(frame)} rows scored", highlight=False)
+    total_flags = 0
+    for sid in ids:
+        s = get_scale(sid)
+        counts = out[f"{sid}_status"].value_counts()
+        line = ", ".join(f"{st} {int(counts.get(st, 0))}" for st in STATUSES)
+        flags = _safety_mask(out, s)
+        total_flags += int(flags.sum())
+        report.print(f"{s.short_name}: {line}; safety flags {int(flags.sum())}", highlight=False)
+        bad = np.flatnonzero((out[f"{sid}_status"] == "invalid").to_numpy())
+        for i in bad[:5]:
+            report.print(f"  line {i + 2}: {out[f'{sid}_reason'].iloc[i]}", highlight=False)
+        if len(bad) > 5:
+            report.print(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason)")
+    if total_flags:
+        report.print(f"[bold red]{total_flags} safety flag(s)[/] — review the *_flag columns",
+                     highlight=False)  # fmt: skip
+    if output is not None:
+        report.print(f"wrote {output}", highlight=False)
