@@ -176,24 +176,23 @@ SEGMENT_RULES: dict[str, SegmentRule] = {
 }
 _SEGMENT_ORDER = list(SEGMENT_RULES)
 
-#: Scale ids used when ``iopkit.scales`` cannot be imported (ids as in
-#: ../shared/reference/scales.md §1.12).
+#: Scale ids used only when ``iopkit.scales`` cannot be imported (the registry's ids as of
+#: this writing; ../shared/reference/scales.md §1.12). Validation says when it fell back.
 FALLBACK_SCALE_IDS: frozenset[str] = frozenset(
     {
-        "phq9",
-        "gad7",
-        "pcl5",
-        "ocir",
-        "pdss",
-        "pdss_sr",
-        "isi",
-        "asrs",
-        "wsas",
         "aaq2",
-        "ders16",
-        "ders_sf",
         "asq",
-        "cssrs",
+        "asrs",
+        "ders16",
+        "gad2",
+        "gad7",
+        "isi",
+        "ocir",
+        "pcl5",
+        "pdss",
+        "phq2",
+        "phq9",
+        "wsas",
     }
 )
 
@@ -683,23 +682,26 @@ def _pydantic_problems(
 
 def known_scale_ids() -> tuple[frozenset[str], str]:
     """Scale ids from ``iopkit.scales.list_scales()``, or the fallback list; and where from."""
+    ids, _, note = _scale_registry()
+    return ids, note
+
+
+def _scale_registry() -> tuple[frozenset[str], dict[str, str], str]:
+    """(registry ids, alias → id, note saying where the ids came from)."""
     try:
         from iopkit.scales import list_scales  # type: ignore[attr-defined]
 
-        listed = list_scales()
+        listed = list(list_scales())
     except Exception as exc:  # noqa: BLE001 - any failure means: use the fallback list
-        return FALLBACK_SCALE_IDS, (
+        return (
+            FALLBACK_SCALE_IDS,
+            {},
             f"iopkit.scales.list_scales() unavailable ({type(exc).__name__}); "
-            "checked against the built-in list of scale ids"
+            "checked against the built-in list of scale ids",
         )
-    if isinstance(listed, pd.DataFrame):
-        col = "id" if "id" in listed.columns else listed.columns[0]
-        ids = {str(v) for v in listed[col]}
-    elif isinstance(listed, dict):
-        ids = {str(k) for k in listed}
-    else:
-        ids = {str(getattr(s, "id", s)) for s in listed}
-    return frozenset(ids), "checked against iopkit.scales"
+    ids = frozenset(str(getattr(s, "id", s)) for s in listed)
+    aliases = {str(a): str(s.id) for s in listed for a in getattr(s, "aliases", None) or []}
+    return ids, aliases, "checked against iopkit.scales"
 
 
 # --------------------------------------------------------------------------------------
@@ -1163,13 +1165,20 @@ def _collect(root: Path) -> tuple[Curriculum | None, list[Problem]]:
             skills[s.id] = s
             where[s.id] = (doc, loc)
 
-    scale_ids, scale_note = known_scale_ids()
+    scale_ids, scale_aliases, scale_note = _scale_registry()
     fallback = scale_note.startswith("iopkit.scales.list_scales() unavailable")
 
     def scale_problem(doc: _Doc, loc: Loc, sid: str, who: str) -> Problem | None:
         if sid in scale_ids:
             return None
+        if sid in scale_aliases:
+            return doc.problem(
+                loc,
+                f"{who}: {sid!r} is an alias; write the registry id {scale_aliases[sid]!r}",
+                "warning",
+            )
         msg = f"{who}: unknown scale id {sid!r}{_did_you_mean(sid, scale_ids)}"
+        msg += f"; known: {', '.join(sorted(scale_ids))}"
         if fallback:
             msg += f" [{scale_note}]"
         return doc.problem(loc, msg)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 # --- command modules (each registers its commands on `app` when imported) ---------------
+from iopkit.cli import curriculum as _curriculum  # noqa: E402,F401
 from iopkit.cli import scales as _scales  # noqa: F401
 from iopkit.cli import version as _version  # noqa: E402,F401
 from iopkit.cli._common import app, run_app

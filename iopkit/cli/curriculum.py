@@ -1,0 +1,280 @@
+"""`iopkit curriculum validate · list · show` and `iopkit agenda`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.curriculum import (
+    Curriculum,
+    Program,
+    Skill,
+    default_curriculum_dir,
+    known_scale_ids,
+    load_curriculum,
+    validate_curriculum,
+)
+from iopkit.errors import InputError
+
+curriculum_app = typer.Typer(
+    help="Check and browse the skill catalog and programs (curriculum/).",
+    no_args_is_help=True,
+)
+app.add_typer(curriculum_app, name="curriculum")
+
+DirOption = typer.Option(
+    None,
+    "--dir",
+    help="Curriculum directory (default: $IOPKIT_CURRICULUM or the repository's curriculum/).",
+)
+
+
+@curriculum_app.command("validate")
+@friendly_errors
+def validate(
+    directory: Path | None = typer.Argument(
+        None, help="Curriculum directory (default: $IOPKIT_CURRICULUM or curriculum/)."
+    ),
+) -> None:
+    """Check every skill and program file; exit 1 and name file, line and key on a problem."""
+    root = directory or default_curriculum_dir()
+    problems = validate_curriculum(root)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    for p in errors:
+        err_console.print(f"[bold red]error[/] {escape(str(p))}", soft_wrap=True, highlight=False)
+    for p in warnings:
+        err_console.print(f"[yellow]warning[/] {escape(str(p))}", soft_wrap=True, highlight=False)
+    if errors:
+        err_console.print(
+            f"{len(errors)} error(s), {len(warnings)} warning(s) in {escape(str(root))}",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+    cur = load_curriculum(root)
+    _, scale_note = known_scale_ids()
+    console.print(
+        f"[green]ok[/] {escape(str(root))}: {len(cur.skills)} skills in "
+        f"{len(cur.modalities)} modalities ({len(cur.individual_tasks())} individual task(s)), "
+        f"{len(cur.programs)} program(s); scale ids {scale_note}.",
+        highlight=False,
+    )
+    for p in cur.programs.values():
+        console.print(
+            f"  {p.id}: core needs ≥ {cur.core_sessions_needed(p.id)} sessions, "
+            f"shortest stay has {p.min_sessions} "
+            f"({p.min_weeks} weeks × {p.sessions_per_week} days)",
+            highlight=False,
+        )
+    if warnings:
+        console.print(f"{len(warnings)} warning(s) — see above.")
+
+
+@curriculum_app.command("list")
+@friendly_errors
+def list_skills(
+    modality: str | None = typer.Option(None, "--modality", "-m", help="cbt, dbt, act, rp, sleep"),
+    module: str | None = typer.Option(
+        None, "--module", help="Module, e.g. dbt.dt (or dt with -m)."
+    ),
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="Concern: depression, anxiety, panic, ocd, ptsd, adhd, …"
+    ),
+    core: bool = typer.Option(
+        False, "--core", help="Only core skills (the program's core with --program)."
+    ),
+    program: str | None = typer.Option(
+        None, "--program", "-p", help="Only skills this program teaches (core + electives)."
+    ),
+    directory: Path | None = DirOption,
+) -> None:
+    """List skills, filtered by modality, module, target concern, core and program."""
+    cur = load_curriculum(directory)
+    skills = cur.query(
+        modality=modality,
+        module=module,
+        target=target,
+        core=True if core else None,
+        program=program,
+    )
+    core_ids = set(cur.core_skills(program)) if program else None
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("id", "title", "min", "core" if program else "tier", "targets", "requires"):
+        table.add_column(col, overflow="fold")
+    for s in skills:
+        if core_ids is not None:
+            tier = "core" if s.id in core_ids else ("task" if not s.rotating else "elective")
+        else:
+            tier = s.tier if s.rotating else f"{s.tier} (individual task)"
+        table.add_row(
+            s.id,
+            s.title,
+            str(s.minutes),
+            tier,
+            ", ".join(s.targets),
+            ", ".join(s.requires) or "—",
+        )
+    console.print(table)
+    console.print(f"{len(skills)} skill(s)", highlight=False)
+
+
+def _show_skill(cur: Curriculum, s: Skill) -> None:
+    out = console.print
+    out(f"[bold]{escape(s.title)}[/]  ({s.id})", highlight=False)
+    mod = cur.modules.get(s.module_id)
+    kind = "individual task — not part of the rotation" if not s.rotating else "group skill"
+    out(
+        f"{cur.modalities[s.modality].title} › {mod.title if mod else s.module} · {kind} · "
+        f"{s.tier} · {s.minutes} min",
+        highlight=False,
+    )
+    out(f"\n{escape(s.summary)}\n", highlight=False)
+
+    def section(title: str, items: list[str]) -> None:
+        if items:
+            out(f"[bold]{title}[/]")
+            for item in items:
+                out(f"  • {escape(item)}", highlight=False)
+
+    section("Objectives", s.objectives)
+    section("Teaching points", s.teaching_points)
+    out("[bold]In-group practice[/]")
+    out(f"  {escape(s.practice)}", highlight=False)
+    out("[bold]Home practice[/]")
+    out(f"  {escape(s.home_practice)}", highlight=False)
+    out("")
+    out(f"Targets: {', '.join(s.targets)}", highlight=False)
+    out(f"Requires: {', '.join(s.requires) or '—'}", highlight=False)
+    out(f"After (preferred): {', '.join(s.after) or '—'}", highlight=False)
+    for pre, days in s.min_days_after.items():
+        out(f"At least {days} days after {pre}", highlight=False)
+    dependents = [k for k, sk in cur.skills.items() if s.id in sk.requires]
+    out(f"Required by: {', '.join(dependents) or '—'}", highlight=False)
+    training = cur.training_for(s.id)
+    out(f"Facilitator training: {training or 'any'}", highlight=False)
+    out(f"Related scales: {', '.join(s.related_scales) or '—'}", highlight=False)
+    if s.contraindications:
+        out(f"Contraindication flags: {', '.join(s.contraindications)}", highlight=False)
+    if s.clinician_approval:
+        out("[bold yellow]Needs clinician approval for each patient[/]")
+    section("Cautions", s.cautions)
+    in_core = [p.id for p in cur.programs.values() if s.id in cur.core_skills(p.id)]
+    out(f"Core in programs: {', '.join(in_core) or '—'}", highlight=False)
+    out(f"Source: {escape(s.source)}", highlight=False)
+    out(f"File: {cur.skill_files.get(s.id, '?')}", highlight=False)
+
+
+def _show_program(cur: Curriculum, p: Program) -> None:
+    out = console.print
+    out(f"[bold]{escape(p.name)}[/]  ({p.id})", highlight=False)
+    out(escape(p.description), highlight=False)
+    out(
+        f"{p.population} · {', '.join(p.days)} · {p.session_minutes} min from {p.default_start} · "
+        f"stay {p.min_weeks}–{p.max_weeks} weeks · admits on {', '.join(p.admission_days)}",
+        highlight=False,
+    )
+    out("[bold]Daily block[/]")
+    for seg in p.block:
+        out(f"  {seg.segment:<12} {seg.minutes:>3} min", highlight=False)
+    core = cur.core_skills(p.id)
+    out(
+        f"[bold]Core[/] ({len(core)} skills; needs ≥ {cur.core_sessions_needed(p.id)} of "
+        f"{p.min_sessions} sessions in the shortest stay)",
+        highlight=False,
+    )
+    for sid in core:
+        out(f"  {sid}  {escape(cur.skills[sid].title)}", highlight=False)
+    out(f"Electives available: {len(cur.elective_skills(p.id))}", highlight=False)
+    out(f"Admission tasks: {', '.join(p.admission_tasks) or '—'}", highlight=False)
+    m = p.measurement
+    out("[bold]Measurement[/]")
+    out(f"  admission: {', '.join(m.admission)}", highlight=False)
+    out(f"  weekly:    {', '.join(m.weekly) or '—'}", highlight=False)
+    out(f"  discharge: {', '.join(m.discharge)}", highlight=False)
+    for concern, cs in m.by_concern.items():
+        parts = [
+            f"{occ} {', '.join(getattr(cs, occ))}"
+            for occ in ("admission", "weekly", "discharge")
+            if getattr(cs, occ)
+        ]
+        out(f"  {concern}: {'; '.join(parts)}", highlight=False)
+    for sf in m.safety:
+        item = f" item {sf.item}" if sf.item else ""
+        esc = f", escalate at ≥ {sf.escalate_at}" if sf.escalate_at is not None else ""
+        out(f"  safety: {sf.scale}{item} ({sf.when}) flag at ≥ {sf.flag_at}{esc}", highlight=False)
+    cr = p.closure_rules
+    region = f"{cr.country}-{cr.subdivision}" if cr.subdivision else (cr.country or "none")
+    out(f"Closures: public holidays {region} + {len(cr.dates)} listed date(s)", highlight=False)
+    for f in p.facilitators:
+        out(
+            f"Facilitator {f.id} ({f.role}): {', '.join(f.trainings) or '—'} "
+            f"on {', '.join(f.days)}",
+            highlight=False,
+        )
+    out(f"Source: {escape(p.source)}", highlight=False)
+
+
+@curriculum_app.command("show")
+@friendly_errors
+def show(
+    item_id: str = typer.Argument(..., metavar="ID", help="A skill id or a program id."),
+    directory: Path | None = DirOption,
+) -> None:
+    """Show one skill (objectives, teaching points, practice, cautions…) or one program."""
+    cur = load_curriculum(directory)
+    if item_id in cur.programs:
+        _show_program(cur, cur.programs[item_id])
+    else:
+        _show_skill(cur, cur.skill(item_id))
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"--date {value!r} is not a date in YYYY-MM-DD form", rule="ISO date"
+        ) from None
+
+
+@app.command("agenda")
+@friendly_errors
+def agenda_cmd(
+    program: str = typer.Option(..., "--program", "-p", help="Program id."),
+    on: str = typer.Option(..., "--date", "-d", help="Program day, YYYY-MM-DD."),
+    skill: str = typer.Option(..., "--skill", "-s", help="Skill of the day (skill id)."),
+    start: str | None = typer.Option(
+        None, "--start", help="Start time HH:MM (default: the program's default_start)."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Also write the agenda as CSV."),
+    directory: Path | None = DirOption,
+) -> None:
+    """Print the timed agenda of one program day for a given skill of the day."""
+    cur = load_curriculum(directory)
+    day = _parse_date(on)
+    frame = cur.agenda(program, day, skill, start)
+    prog = cur.program(program)
+    s = cur.skill(skill)
+    console.print(
+        f"[bold]{escape(prog.name)}[/] — {day:%A %d %B %Y} — skill of the day: "
+        f"{escape(s.title)} ({s.id})",
+        highlight=False,
+    )
+    table = Table(header_style="bold")
+    for col in ("time", "segment", "min", "content"):
+        table.add_column(col, overflow="fold")
+    for row in frame.itertuples():
+        table.add_row(
+            f"{row.start:%H:%M}–{row.end:%H:%M}", row.title, str(row.minutes), row.content
+        )
+    console.print(table)
+    if s.cautions:
+        console.print("[bold yellow]Cautions:[/] " + escape(" ".join(s.cautions)), highlight=False)
+    if out is not None:
+        frame.to_csv(out, index=False)
+        console.print(f"wrote {escape(str(out))}", highlight=False)
