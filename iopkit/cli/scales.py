@@ -45,9 +45,14 @@ def scales_list(ctx: typer.Context) -> None:
             else ", ".join(f"{c.op}{c.value:g}" for c in s.cutoffs[:2]) or "—"
         )
         table.add_row(
-            s.id, s.short_name, f"{s.items.count} × {s.items.min}–{s.items.max}", _range(s),
-            bands, str(s.missing.max_prorated), s.licence.status.replace("_", " "),
-        )  # fmt: skip
+            s.id,
+            s.short_name,
+            f"{s.items.count} × {s.items.min}–{s.items.max}",
+            _range(s),
+            bands,
+            str(s.missing.max_prorated),
+            s.licence.status.replace("_", " "),
+        )
     console.print(table)
     console.print("Details and sources: iopkit scales show ID")
 
@@ -66,71 +71,81 @@ def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9"))
         s = get_scale(scale_id)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="ID") from None
-    p = console.print
-    p(f"[bold]{s.short_name}[/] — {s.name} ({s.id}); {s.domain}", highlight=False)
-    p(f"Reference: {s.reference}", highlight=False)
+
+    def p(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
+
+    p(f"[bold]{s.short_name}[/] — {s.name} ({s.id}); {s.domain}")
+    p(f"Reference: {s.reference}")
     it = s.items
-    p(f"Items: {it.count} × {it.min}–{it.max}" + (f", recall {it.recall}" if it.recall else "")
-      + f" [{it.source}; {it.certainty}]", highlight=False)  # fmt: skip
+    p(
+        f"Items: {it.count} × {it.min}–{it.max}"
+        + (f", recall {it.recall}" if it.recall else "")
+        + f" [{it.source}; {it.certainty}]"
+    )
     if it.anchors:
-        p("  anchors: " + "; ".join(f"{k} = {v}" for k, v in it.anchors.items()), highlight=False)
+        p("  anchors: " + "; ".join(f"{k} = {v}" for k, v in it.anchors.items()))
     if it.text:
         for i, t in enumerate(it.text, 1):
-            p(f"  {i}. {t}", highlight=False)
+            p(f"  {i}. {t}")
     else:
-        p("  item text not shipped (licence)", highlight=False)
-    p(f"Direction: {s.direction.replace('_', ' ')}; total {_range(s)} [{s.total.source}]",
-      highlight=False)  # fmt: skip
+        p("  item text not shipped (licence)")
+    p(f"Direction: {s.direction.replace('_', ' ')}; total {_range(s)} [{s.total.source}]")
     if s.bands:
-        p(f"Bands [{s.bands.source}; {s.bands.certainty}]:", highlight=False)
+        p(f"Bands [{s.bands.source}; {s.bands.certainty}]:")
         for b in s.bands.levels:
-            p(f"  {b.min}–{b.max}: {b.label}", highlight=False)
+            p(f"  {b.min}–{b.max}: {b.label}")
         if s.bands.note:
-            p(f"  note: {s.bands.note}", highlight=False)
+            p(f"  note: {s.bands.note}")
     for c in s.cutoffs:
         acc = f", sens {c.sensitivity:g} / spec {c.specificity:g}" if c.sensitivity else ""
-        p(f"Cut-off {c.applies_to} {c.op} {c.value:g}: {c.meaning}{acc} [{c.source}; "
-          f"{c.certainty}]", highlight=False)  # fmt: skip
+        p(
+            f"Cut-off {c.applies_to} {c.op} {c.value:g}: {c.meaning}{acc} [{c.source}; "
+            f"{c.certainty}]"
+        )
     for t in s.caseness:
-        p(f"Caseness: {_thr(t)}", highlight=False)
+        p(f"Caseness: {_thr(t)}")
     for c in s.critical_items:
         esc = f", escalate ≥ {c.escalate_at}" if c.escalate_at is not None else ""
-        p(f"[bold red]Critical item {c.item}[/]: flag ≥ {c.flag_at}{esc} — {c.rule} "
-          f"[{c.source}; {c.certainty}]", highlight=False)  # fmt: skip
+        p(
+            f"[bold red]Critical item {c.item}[/]: flag ≥ {c.flag_at}{esc} — {c.rule} "
+            f"[{c.source}; {c.certainty}]"
+        )
     for r in s.rules:
-        p(f"Rule {s.id}_{r.id}: {r.name} [{r.source}; {r.certainty}]", highlight=False)
+        p(f"Rule {s.id}_{r.id}: {r.name} [{r.source}; {r.certainty}]")
     for sub in s.subscales:
-        p(f"Subscale {s.id}_{sub.id}: {sub.name}, items {sub.items} [{sub.source}]",
-          highlight=False)  # fmt: skip
+        p(f"Subscale {s.id}_{sub.id}: {sub.name}, items {sub.items} [{sub.source}]")
     m = s.missing
     never = f", never item {m.never_prorate}" if m.never_prorate else ""
-    p(f"Missing items: prorate at most {m.max_prorated}{never}, round half up "
-      f"[{m.source}; {m.certainty}]", highlight=False)  # fmt: skip
+    p(
+        f"Missing items: prorate at most {m.max_prorated}{never}, round half up "
+        f"[{m.source}; {m.certainty}]"
+    )
     if m.note:
-        p(f"  {m.note}", highlight=False)
+        p(f"  {m.note}")
     if s.not_applicable:
         na = s.not_applicable
-        p(f"Not applicable: items {na.items} may be {na.codes}; total then 0–"
-          f"{na.total_max_when_na} [{na.source}]", highlight=False)  # fmt: skip
+        p(
+            f"Not applicable: items {na.items} may be {na.codes}; total then 0–"
+            f"{na.total_max_when_na} [{na.source}]"
+        )
     for r in s.reliabilities:
-        p(f"Reliability {r.type} {r.value:g} ({r.population}) [{r.source}; {r.certainty}]",
-          highlight=False)  # fmt: skip
+        p(f"Reliability {r.type} {r.value:g} ({r.population}) [{r.source}; {r.certainty}]")
     for n in s.norms:
         sd = f", SD {n.sd:g}" if n.sd else ""
-        p(f"Norm ({n.kind}) {n.population}: M {n.mean:g}{sd} [{n.source}; {n.certainty}]",
-          highlight=False)  # fmt: skip
+        p(f"Norm ({n.kind}) {n.population}: M {n.mean:g}{sd} [{n.source}; {n.certainty}]")
     for name in ("mcid", "reliable_change", "response", "remission", "recovery"):
         for t in getattr(s, name):
-            p(f"{name.replace('_', ' ').capitalize()}: {_thr(t)}", highlight=False)
+            p(f"{name.replace('_', ' ').capitalize()}: {_thr(t)}")
     if s.loinc:
-        p(f"LOINC: panel {s.loinc.panel}, total {s.loinc.total} [{s.loinc.source}]",
-          highlight=False)  # fmt: skip
+        p(f"LOINC: panel {s.loinc.panel}, total {s.loinc.total} [{s.loinc.source}]")
     lic = s.licence
-    p(f"Licence: {lic.status.replace('_', ' ')} — {lic.holder}; item text "
-      f"{'may' if lic.ship_item_text else 'may not'} ship [{lic.source}; {lic.certainty}]",
-      highlight=False)  # fmt: skip
+    p(
+        f"Licence: {lic.status.replace('_', ' ')} — {lic.holder}; item text "
+        f"{'may' if lic.ship_item_text else 'may not'} ship [{lic.source}; {lic.certainty}]"
+    )
     for note in s.notes:
-        p(f"Note: {note}", highlight=False)
+        p(f"Note: {note}")
 
 
 def _parse_items(values: list[str], scale_ids: list[str]) -> dict[str, list[str]] | None:
@@ -204,7 +219,7 @@ def score_cmd(
         write_table(out, output)
     else:
         out.to_csv(sys.stdout, index=False)
-    report.print(f"{file}: {len(frame)} rows scored", highlight=False)
+    report.print(f"{file}: {len(frame)} rows scored", highlight=False, soft_wrap=True)
     total_flags = 0
     for sid in ids:
         s = get_scale(sid)
@@ -212,14 +227,23 @@ def score_cmd(
         line = ", ".join(f"{st} {int(counts.get(st, 0))}" for st in STATUSES)
         flags = _safety_mask(out, s)
         total_flags += int(flags.sum())
-        report.print(f"{s.short_name}: {line}; safety flags {int(flags.sum())}", highlight=False)
+        report.print(
+            f"{s.short_name}: {line}; safety flags {int(flags.sum())}",
+            highlight=False,
+            soft_wrap=True,
+        )
         bad = np.flatnonzero((out[f"{sid}_status"] == "invalid").to_numpy())
         for i in bad[:5]:
-            report.print(f"  line {i + 2}: {out[f'{sid}_reason'].iloc[i]}", highlight=False)
+            report.print(
+                f"  line {i + 2}: {out[f'{sid}_reason'].iloc[i]}", highlight=False, soft_wrap=True
+            )
         if len(bad) > 5:
-            report.print(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason)")
+            report.print(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason)", soft_wrap=True)
     if total_flags:
-        report.print(f"[bold red]{total_flags} safety flag(s)[/] — review the *_flag columns",
-                     highlight=False)  # fmt: skip
+        report.print(
+            f"[bold red]{total_flags} safety flag(s)[/] — review the *_flag columns",
+            highlight=False,
+            soft_wrap=True,
+        )
     if output is not None:
-        report.print(f"wrote {output}", highlight=False)
+        report.print(f"wrote {output}", highlight=False, soft_wrap=True)

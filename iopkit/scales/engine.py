@@ -9,8 +9,9 @@ Public entry points:
 
 Rules (all from the registry entry of each scale, see ``docs/scales.md``):
 
-* An item is *missing* when blank/NaN, a missing-text ("", "na", "nan", "null", "none",
-  ".", "missing") or one of ``missing_codes`` (e.g. NHANES 7 refused / 9 don't know).
+* An item is *missing* when blank/NaN, a missing-text (:data:`MISSING_TEXT`: "", "na",
+  "n/a", "nan", "null", "none", ".", …) or one of ``missing_codes`` (e.g. NHANES 7
+  refused / 9 don't know). For WSAS item 1 "n/a"/"not applicable" means not applicable.
 * Any other value that is not an integer within the item range (non-numeric, fractional,
   out of range, infinite) makes the row ``invalid``; the reason names column and value.
   Nothing is clipped or coerced; totals, bands and subscales are NA for invalid rows.
@@ -45,7 +46,7 @@ STATUSES = ("complete", "prorated", "incomplete", "invalid")
 _COMPLETE, _PRORATED, _INCOMPLETE, _INVALID = range(4)
 
 #: Text answers treated as missing (compared after strip + lower-case).
-MISSING_TEXT = frozenset({"", "na", "nan", "null", "none", ".", "missing", "<na>"})
+MISSING_TEXT = frozenset({"", "na", "n/a", "#n/a", "nan", "null", "none", ".", "missing", "<na>"})
 
 _STYLES = ("{p}_{k}", "{p}{k}", "{p}_item{k}", "{p}_item_{k}", "{p}item{k}", "{p}_q{k}", "{p}q{k}")
 _GENERIC = ("item_{k}", "item{k}", "q{k}", "i{k}")
