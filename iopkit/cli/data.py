@@ -1,0 +1,176 @@
+"""`iopkit validate` and `iopkit synth`: check a data bundle; write a synthetic one."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from iopkit.cli._common import app, console, err_console, friendly_errors
+
+_FORMATS = ("csv", "parquet", "excel", "sqlite")
+
+
+@app.command("validate")
+@friendly_errors
+def validate(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Folder of CSV/Parquet files, .xlsx workbook, .sqlite file, SQLAlchemy URL, "
+            "or REDCap export .csv (with --mapping)."
+        ),
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", "-m", help="REDCap mapping YAML (makes SOURCE a REDCap flat export)."
+        ),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects", help="Write rejects/<table>.csv and problems.csv under this folder."
+        ),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first problem.")] = False,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option(
+            "--dayfirst/--monthfirst",
+            help="How to read 01/02/2025-style dates (default: report ambiguous ones).",
+        ),
+    ] = None,
+    grace_days: Annotated[
+        int,
+        typer.Option(
+            "--grace-days",
+            min=0,
+            help="Days allowed before admission / after discharge for attendance and assessments.",
+        ),
+    ] = 7,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Force a text encoding for CSV files (default: UTF-8, else Latin-1, reported).",
+        ),
+    ] = None,
+    show: Annotated[int, typer.Option("--show", min=0, help="How many problems to print.")] = 20,
+) -> None:
+    """Validate a data bundle: summary per table, the first problems, rejects on request.
+
+    Exit 0 when every row was accepted, 1 when rows were rejected or the input is unreadable.
+    """
+    from iopkit.data import load_bundle, validate_bundle, write_rejects
+
+    bundle = load_bundle(source, mapping=mapping, strict=strict, encoding=encoding)
+    result = validate_bundle(bundle, grace_days=grace_days, dayfirst=dayfirst, strict=strict)
+    table = Table(title=f"iopkit validate {source}")
+    for col, justify in (
+        ("table", "left"),
+        ("rows in", "right"),
+        ("accepted", "right"),
+        ("rejected", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in result.counts.itertuples():
+        style = "red" if row.rejected else None
+        table.add_row(
+            row.table, str(row.rows_in), str(row.accepted), str(row.rejected), style=style
+        )
+    console.print(table)
+    for note in result.notes:
+        console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+    if len(result.problems):
+        shown = result.problems.head(show)
+        console.print(f"[bold]{len(result.problems)} problem(s); first {len(shown)}:[/]")
+        for p in shown.itertuples():
+            where = f"{p.file}, line {p.source_line}" + (
+                f", column {p.column!r}" if isinstance(p.column, str) else ""
+            )
+            value = f" (value {p.value!r})" if isinstance(p.value, str) else ""
+            console.print(
+                escape(f"  {where}: {p.message}{value} [rule: {p.rule}]"),
+                highlight=False,
+                soft_wrap=True,
+            )
+    if rejects is not None:
+        written = write_rejects(result, rejects)
+        console.print(f"wrote {len(written)} file(s) under {rejects}")
+    if not result.ok:
+        err_console.print(f"[red]{result.n_rejected} row(s) rejected[/]")
+        raise typer.Exit(code=1)
+    console.print("[green]all rows accepted[/]")
+
+
+@app.command("synth")
+@friendly_errors
+def synth(
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Destination: a folder (csv, parquet) or a file (excel .xlsx, sqlite).",
+        ),
+    ],
+    cohorts: Annotated[
+        int, typer.Option("--cohorts", min=1, help="Number of cohorts (groups).")
+    ] = 6,
+    per_cohort: Annotated[
+        int, typer.Option("--per-cohort", min=1, help="Episodes per cohort.")
+    ] = 24,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 0,
+    program: Annotated[
+        str | None,
+        typer.Option(
+            "--program", help="Program id in curriculum/programs (default: first adult program)."
+        ),
+    ] = None,
+    start: Annotated[
+        str, typer.Option("--start", help="First cohort start, YYYY-MM-DD.")
+    ] = "2025-01-06",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="csv, parquet, excel or sqlite.")
+    ] = "csv",
+    defects: Annotated[
+        bool, typer.Option("--defects", help="Inject realistic defects (listed in defects.csv).")
+    ] = False,
+) -> None:
+    """Write a synthetic program bundle (no real patient; pseudonymous ids)."""
+    from iopkit.data import write_bundle
+    from iopkit.errors import InputError
+    from iopkit.synth import synthesize
+
+    if fmt not in _FORMATS:
+        raise InputError(
+            f"unknown format {fmt!r}; choose one of {', '.join(_FORMATS)}", rule="format"
+        )
+    try:
+        start_date = date.fromisoformat(start)
+    except ValueError:
+        raise InputError(
+            f"--start {start!r} is not a date YYYY-MM-DD", rule="date_format"
+        ) from None
+    if fmt in ("excel", "sqlite") and out.suffix == "":
+        out = out / ("bundle.xlsx" if fmt == "excel" else "bundle.sqlite")
+    bundle = synthesize(
+        n_cohorts=cohorts,
+        seed=seed,
+        program_id=program,
+        start=start_date,
+        episodes_per_cohort=per_cohort,
+        defects=defects,
+    )
+    path = write_bundle(bundle, out, format=fmt)
+    summary = ", ".join(f"{t} {len(bundle.tables[t])}" for t in bundle.table_names)
+    console.print(f"wrote {path} ({fmt}): {summary}", highlight=False)
+    if defects and bundle.defects is not None:
+        target = (path if path.is_dir() else path.parent) / "defects.csv"
+        bundle.defects.to_csv(target, index=False)
+        console.print(f"{len(bundle.defects)} injected defect(s) listed in {target}")

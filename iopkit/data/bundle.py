@@ -1,0 +1,86 @@
+"""The in-memory data bundle: one DataFrame per table plus where each row came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from iopkit.data.schemas import TABLE_ORDER
+
+#: Columns of every problem table (load problems and validation problems alike).
+PROBLEM_COLUMNS: tuple[str, ...] = (
+    "table",
+    "file",
+    "source_line",
+    "column",
+    "value",
+    "rule",
+    "message",
+)
+
+
+def empty_problems() -> pd.DataFrame:
+    """An empty problems frame with the standard columns."""
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})
+    frame["source_line"] = frame["source_line"].astype("Int64")
+    return frame
+
+
+def problems_frame(rows: list[dict]) -> pd.DataFrame:
+    """Build a problems frame from dicts with (a subset of) :data:`PROBLEM_COLUMNS`."""
+    if not rows:
+        return empty_problems()
+    frame = pd.DataFrame(rows).reindex(columns=list(PROBLEM_COLUMNS))
+    frame["source_line"] = pd.array(frame["source_line"], dtype="Int64")
+    return frame
+
+
+@dataclass
+class Bundle:
+    """A set of program tables as read from one source.
+
+    ``tables`` holds raw frames (RangeIndex, values as read); ``lines[table]`` gives, for each
+    row by position, its line as the user sees it in the source (CSV/Excel: header is line 1,
+    first data row line 2; Parquet/SQL: row number + 1, as if a header line preceded the
+    rows). ``files[table]`` names the file/sheet/table the rows came from. ``load_problems``
+    holds row-level problems found while reading (for example a CSV row with too many
+    fields); the validator rejects those rows. ``notes`` records decisions taken while
+    reading, such as the text encoding used. ``defects`` lists defects injected by
+    :func:`iopkit.synth.synthesize` (``defects=True``).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, np.ndarray] = field(default_factory=dict)
+    load_problems: pd.DataFrame = field(default_factory=empty_problems)
+    notes: list[str] = field(default_factory=list)
+    source: str = "<memory>"
+    defects: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        for name, frame in self.tables.items():
+            if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+                self.tables[name] = frame.reset_index(drop=True)
+            if name not in self.lines or len(self.lines[name]) != len(self.tables[name]):
+                self.lines[name] = np.arange(2, len(self.tables[name]) + 2, dtype=np.int64)
+            self.files.setdefault(name, name)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.tables[table]
+
+    def __contains__(self, table: object) -> bool:
+        return table in self.tables
+
+    @property
+    def table_names(self) -> list[str]:
+        """Tables present, in load order (parents first)."""
+        known = [t for t in TABLE_ORDER if t in self.tables]
+        return known + sorted(t for t in self.tables if t not in TABLE_ORDER)
+
+    def summary(self) -> pd.DataFrame:
+        """Rows per table."""
+        return pd.DataFrame(
+            {"table": self.table_names, "rows": [len(self.tables[t]) for t in self.table_names]}
+        )
