@@ -1,0 +1,139 @@
+"""`iopkit report`, `iopkit run` and `iopkit demo`: notebooks to HTML reports."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.errors import InputError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_SCHEDULE = PROJECT_ROOT / "reports" / "schedules" / "demo.yaml"
+
+
+def _summary_and_exit(summary: object) -> None:
+    from iopkit.reports.batch import RunSummary
+
+    assert isinstance(summary, RunSummary)
+    for note in summary.notes:
+        err_console.print(f"[yellow]note:[/] {note}")
+    c = summary.counts
+    line = f"{c['ok']} ok, {c['failed']} failed"
+    if c["not_run"]:
+        line += f", {c['not_run']} not run"
+    if summary.reused:
+        line += f" ({summary.reused} kept from the previous run)"
+    console.print(line)
+    for rec in summary.records:
+        if rec["status"] != "ok":
+            err = rec.get("error") or {}
+            where = rec.get("outputs", {}).get("error", "")
+            err_console.print(
+                f"[red]failed:[/] {rec['name']}: {err.get('ename', '')}: "
+                f"{str(err.get('evalue', ''))[:200]} {where}",
+                highlight=False,
+            )
+    console.print(f"index: {summary.index}")
+    if summary.exit_code:
+        raise typer.Exit(code=summary.exit_code)
+
+
+def _parse_vars(pairs: list[str]) -> dict[str, str]:
+    from iopkit.reports.params import parse_cli_pairs
+
+    return parse_cli_pairs(pairs)
+
+
+@app.command("report")
+@friendly_errors
+def report(
+    template: str = typer.Argument(
+        ..., help="Notebook template: a path, or a name in notebooks/ (e.g. cohort_outcomes)."
+    ),
+    param: list[str] = typer.Option(
+        [], "-p", "--param", help="Parameter as key=value (repeatable); typed by the template."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    name: str | None = typer.Option(None, help="Report folder name (default: from parameters)."),
+    timeout: float = typer.Option(600, help="Per-cell timeout in seconds."),
+    kernel: str = typer.Option("python3", help="Kernel name (this environment's kernels only)."),
+) -> None:
+    """Run one notebook template to an executed notebook + HTML (code hidden) + figures.json."""
+    from iopkit.reports.params import parse_cli_pairs
+    from iopkit.reports.runner import ReportError, run_report
+    from iopkit.reports.schedule import resolve_template
+
+    path = resolve_template(template, Path.cwd())
+    params = parse_cli_pairs(param)
+    try:
+        result = run_report(
+            path, params, out, name=name, timeout=timeout, kernel=kernel, from_text=True
+        )
+    except ReportError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    console.print(f"report: {result.html}  ({result.duration_s:.1f} s)")
+
+
+@app.command("run")
+@friendly_errors
+def run(
+    schedule: Path = typer.Argument(..., help="Schedule YAML file."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Parallel jobs."),
+    resume: bool = typer.Option(False, "--resume", help="Re-run only failed or missing reports."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (overrides file)."),
+    var: list[str] = typer.Option([], "--var", help="Schedule variable key=value (repeatable)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Run a batch of reports from a schedule: parallel, resumable, with manifest and index."""
+    from iopkit.reports.batch import run_schedule
+    from iopkit.reports.lock import RunLockedError
+
+    try:
+        summary = run_schedule(
+            schedule, workers, resume, out=out, variables=_parse_vars(var), progress=progress
+        )
+    except RunLockedError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    _summary_and_exit(summary)
+
+
+@app.command("demo")
+@friendly_errors
+def demo(
+    out: Path = typer.Option(Path("reports/demo"), "--out", "-o", help="Output folder."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel jobs."),
+    cohorts: int = typer.Option(4, min=1, max=26, help="Synthetic cohorts."),
+    seed: int = typer.Option(0, help="Random seed of the synthetic bundle."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """The main job on synthetic data: bundle → plans, outcome reports, program report, index."""
+    from iopkit.data.sources import write_bundle
+    from iopkit.reports.batch import run_schedule
+    from iopkit.reports.lock import RunLockedError
+    from iopkit.synth import synthesize
+
+    if not DEMO_SCHEDULE.is_file():
+        raise InputError(
+            "demo schedule not found; run `iopkit demo` from a clone of the project",
+            file=str(DEMO_SCHEDULE),
+        )
+    t0 = time.perf_counter()
+    out = out.absolute()
+    data = out / "data"
+    bundle = synthesize(n_cohorts=cohorts, seed=seed)
+    write_bundle(bundle, data)
+    console.print(f"synthetic bundle ({cohorts} cohorts, seed {seed}): {data}")
+    try:
+        summary = run_schedule(
+            DEMO_SCHEDULE, workers, out=out, variables={"data": str(data)}, progress=progress
+        )
+    except RunLockedError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1) from None
+    console.print(f"demo finished in {time.perf_counter() - t0:.0f} s")
+    _summary_and_exit(summary)

@@ -1,0 +1,269 @@
+"""Run one report: check parameters, execute with papermill, export HTML, publish atomically.
+
+Layout of ``out_dir`` after :func:`run_report` (``<name>`` defaults to the template stem plus
+the parameter values, e.g. ``cohort_outcomes--cohort_id=C01``)::
+
+    <out_dir>/<name>/report.html     the report, code hidden
+    <out_dir>/<name>/report.ipynb    the executed notebook (the audit trail)
+    <out_dir>/<name>/figures.json    key figures recorded with iopkit.reports.record(...)
+    <out_dir>/<name>/...             files the notebook wrote into its ``output_dir``
+    <out_dir>/failed/<name>/         a failed run: executed notebook, error.json, report.html
+
+A template that declares an ``output_dir`` parameter gets the (temporary) report folder
+there, so its exports (.ics, .xlsx, …) are published together with the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import time
+import traceback
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import nbformat
+import papermill as pm
+from papermill.exceptions import PapermillExecutionError
+
+from iopkit import __version__
+from iopkit.errors import InputError, IopkitError
+from iopkit.reports import atomic
+from iopkit.reports.export import to_html
+from iopkit.reports.figures import read_figures
+from iopkit.reports.kernel import ProjectKernelManager, kernel_argv
+from iopkit.reports.params import declared_parameters, validate_parameters
+
+#: Parameter the runner fills in itself (the folder the report is being built in).
+OUTPUT_DIR_PARAM = "output_dir"
+#: Default per-cell timeout in seconds.
+DEFAULT_TIMEOUT = 600
+FAILED_DIR = "failed"
+
+Status = Literal["ok", "failed"]
+
+
+@dataclass
+class ReportResult:
+    """What one run produced. ``path`` is the published folder (``failed/<name>`` on failure)."""
+
+    name: str
+    template: str
+    params: dict[str, Any]
+    status: Status
+    path: str
+    duration_s: float
+    figures: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+
+    @property
+    def html(self) -> Path:
+        return Path(self.path) / "report.html"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ReportError(IopkitError):
+    """A report failed; ``result`` points at the kept notebook and error summary."""
+
+    def __init__(self, result: ReportResult) -> None:
+        self.result = result
+        err = result.error or {}
+        super().__init__(
+            f"report {result.name!r} failed: {err.get('ename', 'error')}: "
+            f"{err.get('evalue', '')} — notebook and error kept in {result.path}"
+        )
+
+
+class KernelStartError(ReportError):
+    """The kernel did not start (no cell ran); worth one retry (papermill #239, #511, #776)."""
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def report_name(template: str | Path, params: Mapping[str, Any]) -> str:
+    """Default folder name: template stem + ``--key=value`` for ID-like parameters.
+
+    Paths (values containing a ``/``) are left out so names stay short and free of
+    directory structure.
+    """
+    parts = [Path(template).stem]
+    for key in sorted(params):
+        value = params[key]
+        if key == OUTPUT_DIR_PARAM or value is None or isinstance(value, list | dict):
+            continue
+        text = str(value)
+        if "/" in text or "\\" in text or len(text) > 40:
+            continue
+        parts.append(f"{key}={text}")
+    return safe_name("--".join(parts))
+
+
+def safe_name(name: str) -> str:
+    """A folder name made of ``[A-Za-z0-9._=-]`` only (no separators, no leading dot)."""
+    clean = _SAFE.sub("_", name).strip("._") or "report"
+    return clean[:120]
+
+
+def _cells_started(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - a half-written notebook counts as "not started"
+        return False
+    return any(
+        c.get("metadata", {}).get("papermill", {}).get("status") not in (None, "pending")
+        for c in nb.cells
+    )
+
+
+def _error_summary(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, PapermillExecutionError):
+        return {
+            "ename": exc.ename,
+            "evalue": str(exc.evalue)[:2000],
+            "cell_index": exc.cell_index,
+            "exec_count": exc.exec_count,
+            "traceback": "\n".join(exc.traceback)[-8000:],
+        }
+    return {
+        "ename": type(exc).__name__,
+        "evalue": str(exc)[:2000],
+        "cell_index": None,
+        "exec_count": None,
+        "traceback": "".join(traceback.format_exception(exc))[-8000:],
+    }
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    atomic.write_private_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def run_report(
+    template: str | Path,
+    params: Mapping[str, Any] | None,
+    out_dir: str | Path,
+    *,
+    name: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    kernel: str = "python3",
+    start_timeout: float = 60,
+    from_text: bool | Collection[str] = False,
+) -> ReportResult:
+    """Execute ``template`` with ``params`` and publish the report under ``out_dir/<name>``.
+
+    ``timeout`` is per cell (seconds); ``from_text=True`` coerces command-line text by the
+    declared types (a collection of names: those parameters only). Raises
+    :class:`InputError` for bad parameters (nothing is run),
+    :class:`KernelStartError` when the kernel never started, and :class:`ReportError` when the
+    notebook failed — in both failure cases after keeping the executed notebook and an
+    ``error.json`` in ``out_dir/failed/<name>/``. An existing good report is never touched by
+    a failed run.
+    """
+    template = Path(template).absolute()
+    specs = declared_parameters(template)
+    params = dict(params or {})
+    if OUTPUT_DIR_PARAM in params:
+        raise InputError(
+            f"parameter {OUTPUT_DIR_PARAM!r} is set by the runner (the report folder)",
+            column=OUTPUT_DIR_PARAM,
+            rule="reserved parameter",
+        )
+    checked = validate_parameters(template, params, specs=specs, from_text=from_text)
+    kernel_argv(kernel)  # fail early, with a clear message, on a foreign kernel
+    out = atomic.ensure_private_dir(Path(out_dir).absolute())
+    name = safe_name(name) if name else report_name(template, checked)
+    if name == FAILED_DIR:
+        raise InputError(f"report name {FAILED_DIR!r} is reserved", rule="reserved name")
+    atomic.recover(out)
+    failed_parent = out / FAILED_DIR
+    atomic.recover(failed_parent)
+
+    tmp = atomic.new_temp_dir(out, name)
+    nb_path = tmp / "report.ipynb"
+    run_params = dict(checked)
+    if OUTPUT_DIR_PARAM in specs:
+        run_params[OUTPUT_DIR_PARAM] = str(tmp)
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    meta = {
+        "template": str(template),
+        "name": name,
+        "parameters": checked,
+        "started": started.isoformat(timespec="seconds"),
+        "iopkit": __version__,
+    }
+    try:
+        pm.execute_notebook(
+            str(template),
+            str(nb_path),
+            parameters=run_params,
+            kernel_name=kernel,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            start_timeout=start_timeout,
+            execution_timeout=timeout,
+            kernel_manager_class=ProjectKernelManager,
+        )
+    except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
+        duration = time.perf_counter() - t0
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        error = _error_summary(exc)
+        kernel_start = not isinstance(exc, PapermillExecutionError) and not _cells_started(
+            nb_path
+        )
+        error["kernel_start"] = kernel_start
+        result = ReportResult(
+            name, str(template), checked, "failed", str(failed_parent / name), duration,
+            error=error,
+        )
+        _keep_failure(tmp, nb_path, template, meta, error, duration)
+        atomic.ensure_private_dir(failed_parent)
+        atomic.publish(tmp, failed_parent / name)
+        raise (KernelStartError if kernel_start else ReportError)(result) from None
+
+    nb = nbformat.read(nb_path, as_version=4)
+    figures = read_figures(nb)
+    duration = time.perf_counter() - t0
+    atomic.write_private_text(tmp / "report.html", to_html(nb, title=name))
+    _write_json(
+        tmp / "figures.json",
+        {**meta, "status": "ok", "duration_s": round(duration, 3), "figures": figures},
+    )
+    final = out / name
+    atomic.publish(tmp, final)
+    stale = failed_parent / name
+    if stale.exists():
+        shutil.rmtree(stale, ignore_errors=True)
+    return ReportResult(name, str(template), checked, "ok", str(final), duration, figures)
+
+
+def _keep_failure(
+    tmp: Path,
+    nb_path: Path,
+    template: Path,
+    meta: Mapping[str, Any],
+    error: Mapping[str, Any],
+    duration: float,
+) -> None:
+    """Fill ``tmp`` with what a person needs to debug: notebook, HTML, error.json."""
+    if not nb_path.is_file():  # the kernel never started: keep the template for reference
+        shutil.copyfile(template, nb_path)
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+        atomic.write_private_text(tmp / "report.html", to_html(nb, title=f"FAILED {meta['name']}"))
+    except Exception as exc:  # noqa: BLE001 - the error summary matters more than the HTML
+        error = {**error, "html_export_error": f"{type(exc).__name__}: {exc}"}
+    _write_json(
+        tmp / "error.json",
+        {**meta, "status": "failed", "duration_s": round(duration, 3), "error": dict(error)},
+    )

@@ -1,0 +1,377 @@
+"""Batch schedules: a YAML file of report jobs, expanded into a flat list of :class:`Job`.
+
+A :class:`Job` is plain data (template, parameters, name, timeout). It says nothing about
+how it is executed: :mod:`iopkit.reports.batch` runs jobs in a local process pool, and the
+same list could be handed to another executor (Airflow's dynamic task mapping, a Kubernetes
+Indexed Job; ``../shared/reference/notebooks.md`` §5).
+
+Schedule format (paths are relative to the schedule file; ``{var}`` placeholders are filled
+from ``vars``, from ``--var key=value`` on the command line, and from the grid row)::
+
+    name: weekly
+    out: ../weekly            # output folder (``iopkit run --out`` overrides)
+    workers: 2
+    timeout: 600              # seconds per notebook cell
+    vars:
+      data: /srv/iop/bundle
+    jobs:
+      - template: program_outcomes          # notebooks/program_outcomes.ipynb
+        name: program
+        params: {data_source: "{data}"}
+      - template: cohort_outcomes
+        name: "outcomes-{cohort_id}"
+        for_each: {expand: active_cohorts, source: "{data}"}
+        params: {data_source: "{data}", cohort_id: "{cohort_id}"}
+      - template: cohort_outcomes
+        for_each: {grid: {cohort_id: ["C01", "C02"], end_date: ["2026-03-31"]}}
+        params: {data_source: "{data}", cohort_id: "{cohort_id}", end_date: "{end_date}"}
+
+``for_each`` is either ``grid`` (a literal parameter grid; the Cartesian product of the
+lists) or ``expand`` (rows derived from the data; see :data:`EXPANDERS`). A parameter value
+that is exactly ``"{key}"`` takes the row's value with its type; any other string is
+formatted as text and coerced by the template's declared type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from iopkit.errors import ConfigError, InputError
+
+#: Where bare template names (``cohort_outcomes``) are looked up: the project's notebooks/.
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One report to produce: a template, its parameters and the report's folder name.
+
+    ``text_params`` names the parameters whose values are command-line style text (filled
+    from placeholders) and are coerced by the template's declared types.
+    """
+
+    name: str
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+    timeout: float = 600
+    text_params: frozenset[str] = frozenset()
+    kernel: str = "python3"
+
+    def key(self) -> dict[str, Any]:
+        """What identifies the job's output (used by ``--resume`` to detect changes)."""
+        return {"template": self.template, "params": self.params}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed, expanded schedule."""
+
+    name: str
+    path: str
+    out: str
+    workers: int
+    jobs: list[Job]
+
+
+# --- YAML model ------------------------------------------------------------------------------
+class _NoDatesSafeLoader(yaml.SafeLoader):
+    """SafeLoader that keeps ``2026-01-31`` a string (as papermill's ``iorw`` does)."""
+
+
+_NoDatesSafeLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _ForEach(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    grid: dict[str, list[Any]] | None = None
+    expand: str | None = None
+    source: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _ForEach:
+        if (self.grid is None) == (self.expand is None):
+            raise ValueError("for_each needs exactly one of `grid` or `expand`")
+        if self.expand is not None and self.source is None:
+            raise ValueError("for_each.expand needs a data `source`")
+        return self
+
+
+class _JobSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: str
+    name: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    for_each: _ForEach | None = None
+    timeout: float | None = Field(default=None, gt=0)
+
+
+class _ScheduleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    out: str | None = None
+    workers: int = Field(default=1, ge=1, le=64)
+    timeout: float = Field(default=600, gt=0)
+    vars: dict[str, Any] = Field(default_factory=dict)
+    jobs: list[_JobSpec] = Field(min_length=1)
+
+
+# --- expanders -------------------------------------------------------------------------------
+Expander = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
+
+
+_BUNDLES: dict[str, Any] = {}  # bundles read while expanding one schedule (cleared per load)
+
+
+def _load(source: str) -> Any:
+    """The bundle at ``source`` (read once per :func:`load_schedule` call)."""
+    if source not in _BUNDLES:
+        from iopkit.data.sources import load_bundle  # data area; imported lazily (heavy)
+
+        _BUNDLES[source] = load_bundle(source)
+    return _BUNDLES[source]
+
+
+def _as_of(options: Mapping[str, Any]) -> dt.date | None:
+    value = options.get("as_of")
+    return dt.date.fromisoformat(str(value)) if value else None
+
+
+def expand_cohorts(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per cohort: ``cohort_id``, ``program_id``, ``start_date`` (from ``cohorts``)."""
+    cohorts = _load(source)["cohorts"]
+    cols = [c for c in ("cohort_id", "program_id", "start_date") if c in cohorts.columns]
+    rows = cohorts[cols].astype(object).where(cohorts[cols].notna(), None)
+    return [
+        {k: (str(v)[:10] if k == "start_date" and v is not None else v) for k, v in r.items()}
+        for r in rows.to_dict("records")
+    ]
+
+
+def expand_active_cohorts(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Cohorts with an episode open on ``as_of`` (default: the latest date in the data).
+
+    An episode is open when admitted on or before ``as_of`` and not discharged before it
+    (blank ``discharge_date`` = still active, architecture data contract). Option
+    ``within_days`` (default 0) also keeps cohorts with a discharge in the preceding days,
+    so the week's discharges get their report.
+    """
+    import pandas as pd
+
+    bundle = _load(source)
+    eps = bundle["episodes"]
+    admit = pd.to_datetime(eps["admit_date"], errors="coerce")
+    disc = pd.to_datetime(eps["discharge_date"], errors="coerce")
+    as_of = _as_of(options)
+    ts = pd.Timestamp(as_of) if as_of else max(admit.max(), disc.max())
+    within = pd.Timedelta(days=int(options.get("within_days", 0)))
+    open_ = (admit <= ts) & (disc.isna() | (disc >= ts - within))
+    active = set(eps.loc[open_, "cohort_id"].astype(str))
+    return [r for r in expand_cohorts(source, options) if str(r["cohort_id"]) in active]
+
+
+def expand_episodes(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per episode: ``episode_id``, ``cohort_id`` (option ``cohort_id`` filters)."""
+    eps = _load(source)["episodes"]
+    if options.get("cohort_id"):
+        eps = eps[eps["cohort_id"].astype(str) == str(options["cohort_id"])]
+    return [
+        {"episode_id": str(e), "cohort_id": str(c)}
+        for e, c in zip(eps["episode_id"], eps["cohort_id"], strict=True)
+    ]
+
+
+def expand_flagged_episodes(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Episodes with at least one measurement-based-care flag (``iopkit.outcomes.flags``).
+
+    Options: ``kinds`` (list of flag kinds to keep), ``limit`` (first N by episode_id).
+    Rows carry ``episode_id``, ``cohort_id`` and ``flags`` (the flag kinds, ``;``-joined).
+    """
+    from iopkit.reports.data import mbc_flags
+
+    flags = mbc_flags(source)
+    if options.get("kinds"):
+        flags = flags[flags["flag"].isin(list(options["kinds"]))]
+    grouped = (
+        flags.groupby(["episode_id", "cohort_id"], sort=True)["flag"]
+        .agg(lambda s: ";".join(sorted(set(map(str, s)))))
+        .reset_index()
+    )
+    rows = [
+        {"episode_id": str(r.episode_id), "cohort_id": str(r.cohort_id), "flags": r.flag}
+        for r in grouped.itertuples()
+    ]
+    limit = options.get("limit")
+    return rows[: int(limit)] if limit else rows
+
+
+#: Named data expanders usable as ``for_each: {expand: NAME, source: ...}``.
+EXPANDERS: dict[str, Expander] = {
+    "cohorts": expand_cohorts,
+    "active_cohorts": expand_active_cohorts,
+    "episodes": expand_episodes,
+    "flagged_episodes": expand_flagged_episodes,
+}
+
+
+# --- loading ---------------------------------------------------------------------------------
+def _placeholders(text: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(text) if f]
+
+
+def _fill(text: str, values: Mapping[str, Any], where: str) -> str:
+    missing = [p for p in _placeholders(text) if p not in values]
+    if missing:
+        raise ConfigError(f"{where}: unknown placeholder(s) {missing} in {text!r}")
+    return text.format_map(dict(values))
+
+
+def resolve_template(template: str, base: Path) -> Path:
+    """A template path: absolute; relative to the schedule; or a bare name in notebooks/."""
+    candidates = []
+    p = Path(template)
+    if p.is_absolute():
+        candidates.append(p)
+    else:
+        candidates.append(base / p)
+        if not p.suffix:
+            candidates.append(base / p.with_suffix(".ipynb"))
+        if len(p.parts) == 1:
+            candidates.append(NOTEBOOKS_DIR / p.with_suffix(".ipynb"))
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    raise ConfigError(
+        f"report template {template!r} not found (looked in {', '.join(map(str, candidates))})"
+    )
+
+
+def _resolve_path_var(value: Any, base: Path) -> Any:
+    """Vars that look like relative paths are made absolute against the schedule folder."""
+    if isinstance(value, str) and (value.startswith("./") or value.startswith("../")):
+        return str((base / value).resolve())
+    return value
+
+
+def load_schedule(
+    path: str | Path,
+    *,
+    variables: Mapping[str, Any] | None = None,
+    out: str | Path | None = None,
+    expanders: Mapping[str, Expander] | None = None,
+) -> Schedule:
+    """Read and expand a schedule file into jobs.
+
+    ``variables`` override the file's ``vars``; ``out`` overrides its ``out``. Raises
+    :class:`ConfigError` naming the file and the problem (schema, unknown placeholder,
+    duplicate job name, missing template).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("schedule file not found", file=str(path))
+    where = str(path)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDatesSafeLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    try:
+        spec = _ScheduleSpec.model_validate(raw)
+    except ValidationError as exc:
+        msgs = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}") from None
+    base = path.parent.resolve()
+    _BUNDLES.clear()
+    vars_ = {k: _resolve_path_var(v, base) for k, v in spec.vars.items()}
+    vars_.update({k: v for k, v in (variables or {}).items()})
+    table = dict(EXPANDERS, **(expanders or {}))
+    jobs: list[Job] = []
+    for i, js in enumerate(spec.jobs, start=1):
+        jwhere = f"{where}: job {i} ({js.template})"
+        template = resolve_template(js.template, base)
+        rows: Iterable[Mapping[str, Any]] = [{}]
+        if js.for_each is not None:
+            rows = _rows(js.for_each, vars_, table, jwhere)
+        for row in rows:
+            values = {**vars_, **row}
+            params: dict[str, Any] = {}
+            text: set[str] = set()
+            for key, value in js.params.items():
+                if isinstance(value, str):
+                    m = re.fullmatch(r"\{(\w+)\}", value)
+                    if m and m.group(1) in values and not isinstance(values[m.group(1)], str):
+                        params[key] = values[m.group(1)]
+                        continue
+                    params[key] = _fill(value, values, jwhere)
+                    if _placeholders(value):
+                        text.add(key)
+                else:
+                    params[key] = value
+            if js.name:
+                name = _fill(js.name, values, jwhere)
+            else:
+                from iopkit.reports.runner import report_name
+
+                name = report_name(template, params)
+            from iopkit.reports.runner import safe_name
+
+            jobs.append(
+                Job(
+                    name=safe_name(name),
+                    template=str(template),
+                    params=params,
+                    timeout=js.timeout or spec.timeout,
+                    text_params=frozenset(text),
+                )
+            )
+    seen: dict[str, int] = {}
+    for job in jobs:
+        seen[job.name] = seen.get(job.name, 0) + 1
+    dupes = sorted(n for n, c in seen.items() if c > 1)
+    if dupes:
+        raise ConfigError(f"{where}: several jobs would write the same report folder: {dupes}")
+    _BUNDLES.clear()
+    out_dir = out if out is not None else spec.out
+    if out_dir is None:
+        raise ConfigError(f"{where}: no `out` folder in the schedule and none given (--out)")
+    out_path = Path(_fill(str(out_dir), vars_, where)) if out is None else Path(out_dir)
+    if not out_path.is_absolute():
+        out_path = (base / out_path) if out is None else out_path.absolute()
+    return Schedule(
+        name=spec.name or path.stem,
+        path=str(path.resolve()),
+        out=str(out_path.resolve()),
+        workers=spec.workers,
+        jobs=jobs,
+    )
+
+
+def _rows(
+    fe: _ForEach, vars_: Mapping[str, Any], table: Mapping[str, Expander], where: str
+) -> list[dict[str, Any]]:
+    if fe.grid is not None:
+        keys = list(fe.grid)
+        combos = itertools.product(*fe.grid.values())
+        return [dict(zip(keys, combo, strict=True)) for combo in combos]
+    assert fe.expand is not None and fe.source is not None
+    if fe.expand not in table:
+        raise ConfigError(f"{where}: unknown expander {fe.expand!r} (known: {', '.join(table)})")
+    source = _fill(fe.source, vars_, where)
+    options = {
+        k: (_fill(v, vars_, where) if isinstance(v, str) else v) for k, v in fe.options.items()
+    }
+    return table[fe.expand](source, options)

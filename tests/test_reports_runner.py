@@ -1,0 +1,132 @@
+"""One report: execution, HTML without code, key figures, atomic publish, failures kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from iopkit.errors import ConfigError, InputError
+from iopkit.reports import atomic, kernel
+from iopkit.reports.runner import KernelStartError, ReportError, report_name, run_report
+
+TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_report_is_published_with_html_figures_and_owner_only_modes(tmp_path: Path) -> None:
+    res = run_report(TINY, {"cohort_id": "007", "weeks": "3"}, tmp_path / "out", from_text=True)
+    folder = Path(res.path)
+    assert res.status == "ok" and folder == tmp_path / "out" / "tiny--cohort_id=007--weeks=3"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "export.txt", "figures.json", "report.html", "report.ipynb",
+    ]
+    # the notebook's export went into the published folder; "007" stayed a string
+    assert (folder / "export.txt").read_text() == "007"
+    figures = json.loads((folder / "figures.json").read_text())
+    assert figures["figures"] == {"cohort_id": "007", "weeks": 3}
+    assert figures["parameters"] == {"cohort_id": "007", "weeks": 3}
+    html = (folder / "report.html").read_text()
+    assert "cohort 007: 3 weeks from 2026-01-05" in html  # the output is there
+    assert "time.sleep(sleepy)" not in html  # the code is not
+    assert "application/vnd.iopkit.figures+json" not in html
+    assert _mode(tmp_path / "out") == 0o700 and _mode(folder) == 0o700
+    assert {_mode(p) for p in folder.iterdir()} == {0o600}
+    # no temporary folders left behind
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [folder.name]
+
+
+def test_failed_run_keeps_notebook_and_error_and_leaves_good_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    good = run_report(TINY, {"cohort_id": "C9"}, out, name="c9")
+    before = (Path(good.path) / "report.html").read_bytes()
+    with pytest.raises(ReportError, match="broken cohort C9") as info:
+        run_report(TINY, {"cohort_id": "C9", "fail": True}, out, name="c9")
+    res = info.value.result
+    assert res.status == "failed" and Path(res.path) == out / "failed" / "c9"
+    error = json.loads((out / "failed" / "c9" / "error.json").read_text())
+    assert error["error"]["ename"] == "RuntimeError"
+    assert error["error"]["kernel_start"] is False
+    assert (out / "failed" / "c9" / "report.ipynb").is_file()
+    assert (Path(good.path) / "report.html").read_bytes() == before
+    assert _mode(out / "failed" / "c9" / "error.json") == 0o600
+    # a later successful run clears the failure record
+    run_report(TINY, {"cohort_id": "C9"}, out, name="c9")
+    assert not (out / "failed" / "c9").exists()
+
+
+def test_bad_parameters_run_nothing(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown parameter"):
+        run_report(TINY, {"cohort": "C1"}, tmp_path / "out")
+    with pytest.raises(InputError, match="set by the runner"):
+        run_report(TINY, {"output_dir": "/tmp"}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_kernel_is_this_environments_python() -> None:
+    argv = kernel.kernel_argv("python3")
+    exe = Path(argv[0])
+    assert exe.name.startswith("python")
+    if exe.is_absolute():
+        assert Path(sys.prefix).absolute() in exe.absolute().parents
+    with pytest.raises(ConfigError, match="no Jupyter kernel named 'nope'"):
+        kernel.kernel_argv("nope")
+
+
+def test_foreign_kernelspec_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "system", "language": "python"})
+    )
+    monkeypatch.setattr(kernel, "project_kernel_dirs", lambda: [str(tmp_path / "kernels")])
+    with pytest.raises(ConfigError, match="not this environment's Python"):
+        kernel.kernel_argv("python3")
+
+
+def test_kernel_that_never_starts_is_reported_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = tmp_path / "kernels" / "dead"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import sys; sys.exit(3)", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "dead", "language": "python"})
+    )
+    monkeypatch.setattr(kernel, "project_kernel_dirs", lambda: [str(tmp_path / "kernels")])
+    with pytest.raises(KernelStartError) as info:
+        run_report(TINY, {}, tmp_path / "out", kernel="dead", start_timeout=10)
+    assert info.value.result.error["kernel_start"] is True
+    assert (tmp_path / "out" / "failed" / "tiny" / "error.json").is_file()
+
+
+def test_report_name_leaves_out_paths() -> None:
+    name = report_name("x/cohort_outcomes.ipynb", {"data_source": "/srv/a", "cohort_id": "C1"})
+    assert name == "cohort_outcomes--cohort_id=C1"
+
+
+def test_recover_restores_report_after_crash_between_renames(tmp_path: Path) -> None:
+    """Simulates a crash after `final → .old-…` and before `tmp → final`."""
+    dead_pid = 2**22 + 12345  # above the default pid_max: never a live process
+    old = tmp_path / f".old-rep-{dead_pid}-0123abcd"
+    old.mkdir()
+    (old / "report.html").write_text("last week")
+    tmp = tmp_path / f".tmp-rep2-{dead_pid}-0123abcd"
+    tmp.mkdir()
+    actions = atomic.recover(tmp_path)
+    assert (tmp_path / "rep" / "report.html").read_text() == "last week"
+    assert not tmp.exists() and len(actions) == 2
+
+
+def test_recover_leaves_live_writers_alone(tmp_path: Path) -> None:
+    live = tmp_path / f".tmp-rep-{os.getpid()}-0123abcd"
+    live.mkdir()
+    assert atomic.recover(tmp_path) == [] and live.exists()
