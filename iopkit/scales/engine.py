@@ -216,8 +216,8 @@ def _parse(
             )
         values[j] = arr
         missing[j] = miss & ~na[j]
-    valid = ~missing & ~na & ~bad_cell
-    values[~valid] = 0.0
+    valid = ~(missing | na | bad_cell)
+    np.copyto(values, 0.0, where=~valid)
     invalid = bad_cell.any(axis=0)
     invalid_reason = None
     if invalid.any():
