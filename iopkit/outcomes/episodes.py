@@ -23,7 +23,7 @@ __all__ = ["episode_scores", "episode_outcomes", "talking_therapies"]
 
 def _dates(frame: pd.DataFrame, col: str, table: str) -> pd.Series:
     s = frame[col]
-    out = pd.to_datetime(s, errors="coerce")
+    out = pd.to_datetime(s, errors="coerce", format="ISO8601")
     bad = out.isna() & s.notna() & (s.astype(str).str.strip() != "")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -111,7 +111,8 @@ def episode_scores(
     in_base = (day >= lo) & (day <= hi)
     base = s[in_base.to_numpy()].groupby("_id", sort=False).first()[["_date", "_score"]]
     base.columns = ["baseline_date", "baseline"]
-    s = s.merge(base, left_on="_id", right_index=True, how="inner")
+    s = s.merge(base.rename_axis(None), left_on="_id", right_index=True, how="inner")
+    s = s.reset_index(drop=True)
     after = s["_date"] > s["baseline_date"]
     has_dis = s["_discharge"].notna()
     if endpoint == "last":
@@ -325,15 +326,13 @@ def episode_outcomes(
                 "or use cutoff='a', a number, or None",
                 rule="cut-off b/c need functional norms",
             )
-        uniq = pd.DataFrame({"m": m_row, "s": sd_row}).drop_duplicates()
-        cut_map = {}
-        for m, s in uniq.itertuples(index=False):
-            if np.isnan(m) or np.isnan(s):
-                cut_map[(m, s)] = np.nan
-                continue
+        cut_row = np.full(len(out), np.nan)
+        valid = ~(np.isnan(m_row) | np.isnan(sd_row))
+        pairs = np.unique(np.column_stack([m_row[valid], sd_row[valid]]), axis=0)
+        for m, s in pairs:
             t = cutoffs(m, s, mf, sf, lower_is_better=f.lower_is_better, b_sd=b_sd)
-            cut_map[(m, s)] = float(t.set_index("criterion").loc[cutoff, "value"])
-        cut_row = np.array([cut_map[(m, s)] for m, s in zip(m_row, sd_row, strict=True)])
+            sel = valid & (m_row == m) & (sd_row == s)
+            cut_row[sel] = float(t.set_index("criterion").loc[cutoff, "value"])
         variants["category"] = (
             f"JT 1991 criterion {cutoff}"
             + (f" (b with SD_{b_sd})" if cutoff == "b" else "")
