@@ -1363,10 +1363,10 @@ def _check_program(
         s for m in prog.core.modules for s in cur.module_skills(m)
     ]
     core = list(dict.fromkeys(core))
-    core_set = set(core)
+    core_set = set(core) | {sid for sid in prog.core.skills if sid in broken}
     for sid in core:
         for pre in cur.skills[sid].requires:
-            if pre not in core_set:
+            if pre not in core_set and pre not in broken:
                 out.append(
                     doc.problem(
                         core_loc(sid),
@@ -1463,23 +1463,23 @@ def _check_program(
     if cr.subdivision and not cr.country:
         out.append(doc.problem(("closure_rules", "subdivision"), "subdivision needs a country"))
     elif cr.country:
-        try:
-            import holidays
+        import holidays
 
-            holidays.country_holidays(cr.country, subdiv=cr.subdivision, years=2026)
-        except NotImplementedError:
+        supported = holidays.list_supported_countries()
+        if cr.country not in supported:
             out.append(
                 doc.problem(
                     ("closure_rules", "country"),
-                    f"{who}: the holidays package has no country {cr.country!r}",
+                    f"{who}: the holidays package has no country {cr.country!r}"
+                    f"{_did_you_mean(cr.country, supported)}",
                 )
             )
-        except Exception as exc:  # noqa: BLE001 - holidays raises NotImplementedError/ValueError
+        elif cr.subdivision and cr.subdivision not in supported[cr.country]:
             out.append(
                 doc.problem(
                     ("closure_rules", "subdivision"),
-                    f"{who}: holidays rejects subdivision {cr.subdivision!r} of "
-                    f"{cr.country}: {exc}",
+                    f"{who}: holidays rejects subdivision {cr.subdivision!r} of {cr.country}; "
+                    f"known: {', '.join(supported[cr.country])}",
                 )
             )
     seen: dict[date, int] = {}
