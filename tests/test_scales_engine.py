@@ -402,3 +402,27 @@ def test_property_arbitrary_junk_never_crashes(rows):
     assert (out.loc[status == "complete", "gad7_reason"] == "").all()
     tot = out["gad7_total"].dropna()
     assert ((tot >= 0) & (tot <= 21)).all()
+
+
+def test_score_assessments_spill_and_blank_scale():
+    """A GAD-7 row with an answer in item_8 is invalid (answers to items it does not have)."""
+    df = pd.DataFrame({"scale": ["gad7", ""], **{f"item_{i}": [1, 1] for i in range(1, 9)}})
+    out = score_assessments(df)
+    assert out["status"].tolist() == ["invalid", "invalid"]
+    assert "later item columns" in out["reason"].iloc[0] and np.isnan(out["total"].iloc[0])
+    assert "no scale" in out["reason"].iloc[1]
+    with pytest.raises(InputError, match="item_9"):
+        score_assessments(df.assign(scale="phq9"))
+
+
+def test_score_long_mixed_widths():
+    """PHQ-9 (9 items), GAD-7 (7) and ASQ (yes/no, item 5 skipped) in one long table."""
+    rows = [("p1", "phq9", i, v) for i, v in enumerate([0, 0, 0, 2, 0, 0, 2, 9, 0], 1)]
+    rows += [("p1", "gad7", i, 3) for i in range(1, 8)]
+    rows += [("p2", "asq", i, "no") for i in range(1, 5)]
+    long = pd.DataFrame(rows, columns=["pid", "scale", "item", "response"])
+    out = score_long(long, ["pid"], missing_codes={9}).set_index("scale")
+    assert out.loc["phq9", "total"] == 5 and out.loc["phq9", "status"] == "prorated"
+    assert out.loc["gad7", "total"] == 21 and out.loc["gad7", "band"] == "severe"
+    assert out.loc["asq", "status"] == "complete" and not out.loc["asq", "safety_flag"]
+    assert len(out) == 3

@@ -35,9 +35,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from iopkit.errors import InputError
+from iopkit.errors import ConfigError, InputError
 from iopkit.scales.registry import get_scale
 from iopkit.scales.schema import Scale
+
+_ASSESSMENT_COLS = ("total", "band", "answered", "status", "reason", "safety_flag")
 
 __all__ = ["STATUSES", "find_item_columns", "score", "score_assessments", "score_long"]
 
@@ -533,74 +535,68 @@ def score_assessments(
     """
     if scale_col not in frame.columns:
         raise InputError(f"column {scale_col!r} not found", column=scale_col, rule="required")
-    out = pd.DataFrame(
-        {
-            "total": np.full(len(frame), np.nan),
-            "band": pd.Series([None] * len(frame), dtype=object).to_numpy(),
-            "answered": np.zeros(len(frame), dtype=np.int64),
-            "status": np.full(len(frame), "invalid", dtype=object),
-            "reason": np.full(len(frame), "", dtype=object),
-            "safety_flag": np.zeros(len(frame), dtype=bool),
-        },
-        index=frame.index,
-    )
-    clash = [c for c in out.columns if c in frame.columns]
+    clash = [c for c in _ASSESSMENT_COLS if c in frame.columns]
     if clash:
         raise InputError(f"the input already has columns {clash}", rule="no overwrite")
-    pos = np.arange(len(frame))
-    keys = frame[scale_col].astype("string").str.strip().str.lower().fillna("")
+    n = len(frame)
+    total = np.full(n, np.nan)
+    band = np.full(n, None, dtype=object)
+    answered = np.zeros(n, dtype=np.int64)
+    status = np.full(n, "invalid", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    safety = np.zeros(n, dtype=bool)
+    codes = _codes(missing_codes)
+    keys = frame[scale_col].astype("string").str.strip().str.lower().fillna("").to_numpy()
     item_cols = {
-        int(m.group(1)): c
+        int(m.group(1)): str(c)
         for c in frame.columns
         if (m := re.fullmatch(re.escape(item_prefix) + r"(\d+)", str(c), flags=re.I))
     }
-    for key, rows in pd.Series(pos).groupby(keys.to_numpy()).groups.items():
-        r = pos[np.asarray(rows)]
+    for key in pd.unique(keys):
+        r = np.flatnonzero(keys == key)
         try:
             sc = get_scale(str(key))
-        except Exception:
-            out.iloc[r, out.columns.get_loc("reason")] = f"unknown scale {key!r}"
+        except ConfigError:
+            reason[r] = f"unknown scale {key!r}" if key else f"no scale in column {scale_col!r}"
             continue
         need = [item_cols.get(i) for i in range(1, sc.items.count + 1)]
-        if any(c is None for c in need):
+        if None in need:
             lack = [f"{item_prefix}{i}" for i, c in enumerate(need, 1) if c is None]
             raise InputError(
                 f"{sc.short_name} rows need item columns {', '.join(lack)}", rule="item columns"
             )
-        sub = frame.iloc[r][need]
-        res = _score_one(sub, sc, [str(c) for c in need], _codes(missing_codes), MISSING_TEXT)
-        status = np.asarray(res[f"{sc.id}_status"]).astype(object)
-        reason = np.asarray(res[f"{sc.id}_reason"], dtype=object)
+        rows = frame.iloc[r]
+        res = _score_one(rows, sc, need, codes, MISSING_TEXT)  # type: ignore[arg-type]
+        st = np.array(res[f"{sc.id}_status"], dtype=object)
+        rs = np.array(res[f"{sc.id}_reason"], dtype=object)
         extra = [c for i, c in item_cols.items() if i > sc.items.count]
-        if extra:
-            filled = frame.iloc[r][extra].notna().to_numpy()
-            bad = filled.any(axis=1)
-            status = np.where(bad, "invalid", status)
-            reason = np.where(
-                bad,
-                f"{sc.short_name} has {sc.items.count} items but later item columns are filled",
-                reason,
-            )
+        spill = rows[extra].notna().to_numpy().any(axis=1) if extra else np.zeros(len(r), bool)
+        st[spill] = "invalid"
+        rs[spill] = f"{sc.short_name} has {sc.items.count} items but later item columns are filled"
         if sc.has_total:
-            tot = np.asarray(res[f"{sc.id}_total"], dtype=np.float64)
-            out.iloc[r, out.columns.get_loc("total")] = np.where(
-                bad if extra else False, np.nan, tot
-            )
+            tot = np.where(spill, np.nan, np.asarray(res[f"{sc.id}_total"], dtype=np.float64))
+            total[r] = tot
             if sc.bands is not None:
-                band = pd.Series(res[f"{sc.id}_band"]).astype(object).to_numpy()
-                band = np.where(pd.isna(tot) | (bad if extra else False), None, band)
-                out.iloc[r, out.columns.get_loc("band")] = band
-        out.iloc[r, out.columns.get_loc("answered")] = res[f"{sc.id}_answered"]
-        out.iloc[r, out.columns.get_loc("status")] = status
-        out.iloc[r, out.columns.get_loc("reason")] = reason
-        flag = np.zeros(len(r), dtype=bool)
+                labels = np.asarray(res[f"{sc.id}_band"], dtype=object)
+                band[r] = np.where(np.isnan(tot), None, labels)
+        answered[r] = res[f"{sc.id}_answered"]
+        status[r], reason[r] = st, rs
         for crit in sc.critical_items:
-            flag |= np.asarray(res[f"{sc.id}_{crit.name}_flag"], dtype=bool)
+            safety[r] |= np.asarray(res[f"{sc.id}_{crit.name}_flag"], dtype=bool)
         for rule in sc.rules:
             if rule.safety:
-                flag |= np.asarray(pd.array(res[f"{sc.id}_{rule.id}"]).fillna(False), dtype=bool)
-        out.iloc[r, out.columns.get_loc("safety_flag")] = flag
-    out["status"] = pd.Categorical(out["status"], categories=list(STATUSES))
+                safety[r] |= np.asarray(res[f"{sc.id}_{rule.id}"].fillna(False), dtype=bool)
+    out = pd.DataFrame(
+        {
+            "total": total,
+            "band": pd.Series(band, index=frame.index, dtype=object),
+            "answered": answered,
+            "status": pd.Categorical(status, categories=list(STATUSES)),
+            "reason": pd.Series(reason, index=frame.index, dtype=object),
+            "safety_flag": safety,
+        },
+        index=frame.index,
+    )
     return pd.concat([frame, out], axis=1)
 
 
