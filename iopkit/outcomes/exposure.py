@@ -180,6 +180,14 @@ def exposure_association(
     d = d[keep.to_numpy()]
     if len(d) < len(predictors) + 3:
         raise InputError("too few complete episodes for the exposure model", rule="n > p + 2")
+    for p in predictors:
+        if d[p].nunique() < 2:
+            raise InputError(
+                f"predictor {p!r} has the same value for every episode; the "
+                "model cannot estimate its association",
+                column=p,
+                rule="predictor must vary",
+            )
     rhs = " + ".join(([baseline_col] if baseline_col else []) + list(predictors))
     formula = f"{change_col} ~ {rhs}"
     fit = smf.ols(formula, data=d).fit()

@@ -1,0 +1,275 @@
+"""Process measures, MBC flags and skill exposure."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iopkit.errors import InputError
+from iopkit.outcomes import (
+    attendance_summary,
+    care_coordination,
+    completion_rate,
+    exposure_association,
+    exposure_by_episode,
+    exposure_descriptives,
+    goal_attainment,
+    length_of_stay,
+    longest_run,
+    mbc_flags,
+    measurement_completeness,
+    skill_exposure,
+)
+
+EPISODES = pd.DataFrame(
+    {
+        "episode_id": ["E1", "E2", "E3"],
+        "cohort_id": ["C", "C", "D"],
+        "admit_date": ["2025-01-06"] * 3,
+        "discharge_date": ["2025-02-06", None, "2025-01-20"],
+        "discharge_type": ["completed", None, "dropped_out"],
+    }
+)
+
+
+def test_longest_run():
+    assert longest_run(np.array([0, 1, 1, 0, 1, 1, 1, 0], bool)) == 3
+    assert longest_run(np.array([], bool)) == 0
+
+
+def test_attendance_summary():
+    att = pd.DataFrame(
+        {
+            "episode_id": ["E1"] * 6 + ["E2"] * 3,
+            "date": list(pd.date_range("2025-01-06", periods=6))
+            + list(pd.date_range("2025-01-06", periods=3)),
+            "status": [
+                "present",
+                "absent_unexcused",
+                "absent_excused",
+                "late",
+                "absent_unexcused",
+                "absent_unexcused",
+                "present",
+                "present",
+                "absent_unexcused",
+            ],
+        }
+    )
+    s = attendance_summary(att, EPISODES).set_index("episode_id")
+    assert s.loc["E1", "attendance_rate"] == pytest.approx(2 / 6)
+    assert s.loc["E1", "longest_absence_run"] == 2
+    assert s.loc["E1", "trailing_unexcused_run"] == 2
+    assert s.loc["E2", "longest_unexcused_run"] == 1
+    assert s.loc["E3", "n_scheduled"] == 0 and np.isnan(s.loc["E3", "attendance_rate"])
+    bad = att.copy()
+    bad.loc[3, "status"] = "sick"
+    with pytest.raises(InputError) as err:
+        attendance_summary(bad)
+    assert err.value.row == 5 and err.value.column == "status"
+    with pytest.raises(InputError, match="two rows"):
+        attendance_summary(pd.concat([att, att.iloc[:1]]))
+
+
+def test_length_of_stay_and_completion():
+    los = length_of_stay(EPISODES).set_index("discharge_type")
+    assert los.loc["completed", "mean"] == 31 and los.loc["dropped_out", "median"] == 14
+    assert los.loc["active (no discharge)", "n"] == 1
+    c = completion_rate(EPISODES)
+    assert c["n_discharged"].iloc[0] == 2 and c["completion_rate"].iloc[0] == 0.5
+    assert c["n_active"].iloc[0] == 1 and c["ci_method"].iloc[0] == "Wilson"
+    neg = EPISODES.assign(discharge_date=["2025-01-01", None, None])
+    with pytest.raises(InputError, match="before admission"):
+        length_of_stay(neg)
+
+
+def test_goal_attainment_excludes_pending():
+    g = pd.DataFrame(
+        {"episode_id": ["E1", "E1", "E1", "E2"], "status": ["met", "partial", "pending", "not_met"]}
+    )
+    out = goal_attainment(g).set_index("episode_id")
+    assert out.loc["E1", "n_reviewed"] == 2 and out.loc["E1", "met_share"] == 0.5
+    assert out.loc["E1", "met_or_partial_share"] == 1.0 and out.loc["E1", "n_pending"] == 1
+    with pytest.raises(InputError, match="vocabulary"):
+        goal_attainment(g.assign(status="done"))
+
+
+def test_measurement_completeness_schedule():
+    sc = pd.DataFrame(
+        {
+            "episode_id": ["E1", "E1", "E1", "E2"],
+            "scale": "phq9",
+            "date": ["2025-01-06", "2025-01-14", "2025-02-05", "2025-01-07"],
+        }
+    )
+    m = measurement_completeness(sc, EPISODES, scale="phq9", as_of="2025-02-06")
+    m = m.set_index("episode_id")
+    # E1: admission + weeks 1–4 + discharge = 6 points; done: admission, week 1, discharge
+    assert m.loc["E1", "n_scheduled"] == 6 and m.loc["E1", "n_done"] == 3
+    assert m.loc["E1", "completeness"] == pytest.approx(0.5)
+    assert m.loc["E3", "n_done"] == 0
+    adm_only = measurement_completeness(sc, EPISODES, scale="phq9", schedule=("admission",))
+    assert adm_only.set_index("episode_id").loc["E2", "completeness"] == 1.0
+    with pytest.raises(InputError, match="schedule"):
+        measurement_completeness(sc, EPISODES, schedule=("monthly",))
+
+
+def test_care_coordination():
+    ev = pd.DataFrame(
+        {
+            "episode_id": ["E1", "E1", "E3"],
+            "date": ["2025-02-01", "2025-01-10", "2025-01-25"],
+            "kind": ["aftercare_appointment", "medication_review", "aftercare_appointment"],
+        }
+    )
+    c = care_coordination(ev, EPISODES).set_index("episode_id")
+    assert bool(c.loc["E1", "aftercare_before_discharge"])
+    assert not bool(c.loc["E3", "aftercare_before_discharge"])  # booked after discharge
+    assert pd.isna(c.loc["E2", "aftercare_before_discharge"])  # still active
+    assert bool(c.loc["E1", "has_medication_review"]) and not c.loc["E1", "has_family_session"]
+
+
+def _phq(eid, date, items):
+    return {
+        "episode_id": eid,
+        "date": date,
+        "scale": "phq9",
+        **{f"item_{i + 1}": v for i, v in enumerate(items)},
+    }
+
+
+def _flag_data():
+    eps = pd.DataFrame(
+        {
+            "episode_id": ["E1", "E2", "E3", "E4", "E5"],
+            "admit_date": ["2025-01-06"] * 5,
+            "discharge_date": [None, None, None, "2025-02-01", None],
+        }
+    )
+    rows = [
+        _phq("E1", "2025-01-06", [2] * 8 + [0]),
+        _phq("E1", "2025-02-06", [3] * 8 + [1]),
+        _phq("E2", "2025-01-06", [3] * 8 + [0]),
+        _phq("E2", "2025-02-06", [1] * 8 + [np.nan]),
+        _phq("E4", "2025-01-06", [3] * 9),
+        {
+            "episode_id": "E3",
+            "date": "2025-01-07",
+            "scale": "asq",
+            "item_1": 0,
+            "item_2": 1,
+            "item_3": 0,
+            "item_4": 0,
+        },
+        _phq("E5", "2025-01-06", [2] * 8 + [0]),
+        _phq("E5", "2025-02-06", [1] * 8 + [0]),
+    ]
+    att = pd.DataFrame(
+        {
+            "episode_id": ["E1"] * 3 + ["E5"] * 3,
+            "date": ["2025-02-03", "2025-02-04", "2025-02-05"] * 2,
+            "status": [
+                "present",
+                "absent_unexcused",
+                "absent_unexcused",
+                "absent_unexcused",
+                "absent_unexcused",
+                "present",
+            ],
+        }
+    )
+    return pd.DataFrame(rows), eps, att
+
+
+def test_mbc_flags_rules_and_sources():
+    """Safety = PHQ-9 item 9 ≥ 1 (Simon 2013) or ASQ positive at the latest assessment;
+    reliable worsening = PHQ-9 rise ≥ 6 (NHS TT); not on track [D]; outreach ≥ 2 trailing
+    unexcused absences."""
+    a, eps, att = _flag_data()
+    f = mbc_flags(a, eps, att)
+    assert set(f["episode_id"]) == {"E1", "E2", "E3", "E5"}  # active episodes only
+    assert len(f) == 4 * 4  # every active episode × every flag
+    v = f.set_index(["episode_id", "flag"])
+    assert v.loc[("E1", "safety"), "raised"] and "Simon 2013" in v.loc[("E1", "safety"), "source"]
+    assert v.loc[("E2", "safety"), "raised"]  # item 9 unanswered → review, not cleared
+    assert "unknown" in v.loc[("E2", "safety"), "status"]
+    assert v.loc[("E3", "safety"), "raised"] and "asq" in v.loc[("E3", "safety"), "rule"]
+    assert not v.loc[("E5", "safety"), "raised"]
+    assert v.loc[("E1", "reliable_worsening"), "raised"]
+    assert v.loc[("E1", "not_on_track"), "raised"]
+    assert not v.loc[("E5", "not_on_track"), "raised"]  # 16 → 8 is a 50 % reduction
+    assert "[D]" in v.loc[("E5", "not_on_track"), "rule"]
+    assert v.loc[("E1", "outreach"), "raised"]
+    assert not v.loc[("E5", "outreach"), "raised"]  # the run did not continue to the end
+    assert pd.isna(v.loc[("E3", "reliable_worsening"), "raised"])
+    assert f.attrs["iopkit_table"] == "mbc_flags"
+
+
+def test_safety_flag_cannot_be_switched_off():
+    """No parameter of mbc_flags can hide the safety flag; tightening the other rules or
+    passing an empty safety-scale list still reports every episode's safety row."""
+    params = inspect.signature(mbc_flags).parameters
+    assert not any(("hide" in p or "suppress" in p or p == "flags") for p in params)
+    a, eps, att = _flag_data()
+    f = mbc_flags(a, eps, att, safety_scales=(), week=99, absences=99)
+    safety = f[f["flag"] == "safety"]
+    assert len(safety) == 4
+    assert safety["status"].eq("no safety screen on file").all()
+    assert safety["raised"].eq(False).all()  # shown as "no screen", never dropped
+
+
+def test_skill_exposure_and_association():
+    eps = pd.DataFrame({"episode_id": [f"E{i}" for i in range(8)], "cohort_id": "C"})
+    dates = pd.date_range("2025-01-06", periods=10)
+    sess = pd.DataFrame(
+        {
+            "cohort_id": "C",
+            "date": dates,
+            "skill_id": ["cbt.cr.a", "dbt.m.b", "cbt.ba.c", "act.x", "dbt.dt.y"] * 2,
+        }
+    )
+    att = pd.DataFrame(
+        [
+            (e, d, "present" if (i + j) % 3 else "absent_excused")
+            for i, e in enumerate(eps["episode_id"])
+            for j, d in enumerate(dates)
+        ],
+        columns=["episode_id", "date", "status"],
+    )
+    att = pd.concat(
+        [
+            att,
+            pd.DataFrame(
+                {"episode_id": ["E0"], "date": [pd.Timestamp("2025-03-01")], "status": ["present"]}
+            ),
+        ]
+    )
+    ex = skill_exposure(att, sess, eps)
+    assert ex.attrs["attended_no_session"] == 1
+    assert set(ex["modality"]) == {"cbt", "dbt", "act"}
+    e0 = ex[ex["episode_id"] == "E0"]
+    assert e0["n_attended"].sum() == int((att["episode_id"] == "E0").sum()) - 1 - 4
+    w = exposure_by_episode(ex, eps)
+    assert (w["n_sessions_attended"] == w[["n_act", "n_cbt", "n_dbt"]].sum(axis=1)).all()
+    cat = pd.DataFrame(
+        {
+            "skill_id": ["cbt.cr.a", "dbt.m.b", "cbt.ba.c", "act.x", "dbt.dt.y"],
+            "modality": ["CBT", "DBT", "CBT", "ACT", "DBT"],
+        }
+    )
+    assert set(skill_exposure(att, sess, eps, catalog=cat)["modality"]) == {"CBT", "DBT", "ACT"}
+    with pytest.raises(InputError, match="catalog"):
+        skill_exposure(att, sess, eps, catalog=cat.iloc[:2])
+    rng = np.random.default_rng(0)
+    out = pd.DataFrame({"episode_id": eps["episode_id"], "baseline": rng.integers(10, 25, 8)})
+    out["change"] = -0.8 * w["n_sessions_attended"].to_numpy() + rng.normal(0, 0.5, 8)
+    d = exposure_descriptives(w, out, exposure="n_sessions_attended")
+    assert d["n"].sum() == 8 and d.attrs["spearman_rho"] < 0
+    m = exposure_association(w, out, predictors=["n_sessions_attended"]).set_index("term")
+    assert m.loc["n_sessions_attended", "ci_low"] < -0.8 < m.loc["n_sessions_attended", "ci_high"]
+    assert "not causal" in exposure_association(w, out, predictors=["n_cbt"]).attrs["variant"]
+    with pytest.raises(InputError, match="same value"):
+        exposure_association(w.assign(n_act=1), out, predictors=["n_act"])
