@@ -122,3 +122,28 @@ def test_weighted_prevalence_soft_check(nhanes):
     assert abs(pct(t >= 10) - 8.5) < 0.2
     assert abs(pct((t >= 5) & (t < 10)) - 16.5) < 0.2
     assert abs(pct(out.loc[m, "phq9_item9_flag"]) - 3.2) < 0.2
+
+
+def test_cli_scores_nhanes_file_accounting_for_every_row(reference_data, tmp_path):
+    """Issue #2 'done when': `iopkit score` on the NHANES file (read as text) gives totals
+    equal to the item sums on every complete row and accounts for every row."""
+    from typer.testing import CliRunner
+
+    from iopkit.cli import app
+
+    out_path = tmp_path / "scored.csv"
+    result = CliRunner().invoke(
+        app,
+        ["score", str(reference_data / FILE), "--scale", "phq9", "--items", ",".join(ITEMS),
+         "--missing-codes", "7,9", "-o", str(out_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "complete 8276, prorated 14, incomplete 675, invalid 0" in result.output
+    assert "safety flags 320" in result.output
+    raw = pd.read_csv(reference_data / FILE)
+    out = pd.read_csv(out_path)
+    assert len(out) == len(raw) and list(out.columns[: raw.shape[1]]) == list(raw.columns)
+    complete = (out["phq9_status"] == "complete").to_numpy()
+    assert np.array_equal(
+        out.loc[complete, "phq9_total"].to_numpy(), raw.loc[complete, ITEMS].sum(axis=1)
+    )

@@ -174,34 +174,33 @@ def _parse(
             arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
             miss = np.isnan(arr)
         else:
-            # text, object, categorical or boolean column: decide cell by cell, vectorised
-            if pd.api.types.is_bool_dtype(dtype):
-                text = s.astype("string").str.lower()
-            else:
-                text = s.astype("string").str.strip().str.lower()
+            # text, object, categorical or boolean column. Parse everything as text first
+            # (so True/False and other objects are never silently read as 1/0), then look
+            # at the few cells that are not plain numbers: missing text, labels, N/A, junk.
+            text = s.astype("string")
             isna = text.isna().to_numpy()
-            text = text.fillna("")
-            miss = isna | text.isin(missing_text).to_numpy()
-            arr = np.full(n, np.nan)
-            if j + 1 in na_items:
-                is_na = text.isin(na_codes).to_numpy() & ~isna
-                na[j] = is_na
-                miss &= ~is_na
+            arr = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            miss = isna.copy()
             labels = dict(scale.items.labels)
             if pd.api.types.is_bool_dtype(dtype) and lo == 0 and hi == 1:
-                labels.update({"true": 1, "false": 0})
-            if labels:
-                mapped = text.map(labels).to_numpy(dtype=np.float64, na_value=np.nan)
-                arr = np.where(np.isnan(mapped), arr, mapped)
-            num = pd.to_numeric(text.where(~text.isin(list(labels)), ""), errors="coerce")
-            num_arr = num.to_numpy(dtype=np.float64, na_value=np.nan)
-            arr = np.where(np.isnan(arr), num_arr, arr)
-            if pd.api.types.is_bool_dtype(dtype) and not (lo == 0 and hi == 1):
-                arr = np.full(n, np.nan)  # True/False is not an answer on this scale
-            nonnum = ~miss & ~na[j] & np.isnan(arr)
-            if nonnum.any():
-                bad_cell[j] |= nonnum
-                reasons.append((j, nonnum, s[nonnum].astype(str) + " is not a number"))
+                labels.update({"true": 1, "false": 0})  # yes/no scale: True = yes
+            odd = np.flatnonzero(np.isnan(arr) & ~isna)
+            if odd.size:
+                word = text.iloc[odd].str.strip().str.lower()
+                is_miss = word.isin(missing_text).to_numpy()
+                is_na = np.zeros(odd.size, dtype=bool)
+                if j + 1 in na_items:
+                    is_na = word.isin(na_codes).to_numpy()
+                    na[j, odd[is_na]] = True
+                mapped = word.map(labels).to_numpy(dtype=np.float64, na_value=np.nan)
+                arr[odd] = mapped
+                miss[odd[is_miss & ~is_na]] = True
+                junk = ~is_miss & ~is_na & np.isnan(mapped)
+                if junk.any():
+                    nonnum = np.zeros(n, dtype=bool)
+                    nonnum[odd[junk]] = True
+                    bad_cell[j] |= nonnum
+                    reasons.append((j, nonnum, s[nonnum].astype(str) + " is not a number"))
         if codes.size:
             miss |= np.isin(arr, codes)
         # never clip or coerce: anything not an integer in [lo, hi] is invalid
