@@ -1,0 +1,143 @@
+"""Benchmark: episode outcomes and cohort summaries for 10,000 episodes × ~10 assessments
+in 50 cohorts (goal ≤ 5 s on the project machine); the mixed model is timed separately.
+
+The input comes from a small local generator (not ``iopkit.synth``) so the figure measures
+only ``iopkit.outcomes``. The baseline is a plain pandas group-by over the same scores, run
+in the same process, so the ratio is comparable across machines.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from iopkit.outcomes import (
+    ScaleFacts,
+    cohort_summary,
+    episode_outcomes,
+    mixed_model,
+    weekly_trajectory,
+    with_weeks,
+)
+
+N_EPISODES = 10_000
+N_COHORTS = 50
+GOAL_SECONDS = 5.0
+
+FACTS = ScaleFacts(
+    scale_id="phq9",
+    reliability=0.84,
+    clinical_mean=16.65,
+    clinical_sd=4.25,
+    functional_mean=3.1,
+    functional_sd=3.5,
+    remission_below=5,
+    mcid=5,
+    source="benchmark constants (PHQ-9 values from scales.md §1.1)",
+)
+
+
+def generate(
+    n_episodes: int = N_EPISODES, n_cohorts: int = N_COHORTS, seed: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Episodes and weekly PHQ-9 totals (≈ 10 per episode; some dropout and missing)."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"E{i:05d}" for i in range(n_episodes)])
+    admit = pd.Timestamp("2025-01-06") + pd.to_timedelta(rng.integers(0, 300, n_episodes), "D")
+    n_obs = rng.integers(6, 15, n_episodes)  # mean ≈ 10 assessments
+    dropped = rng.random(n_episodes) < 0.2
+    n_obs = np.where(dropped, np.maximum(2, n_obs // 2), n_obs)
+    discharge = admit + pd.to_timedelta((n_obs - 1) * 7, "D")
+    active = rng.random(n_episodes) < 0.05
+    episodes = pd.DataFrame(
+        {
+            "episode_id": ids,
+            "patient_id": np.char.replace(ids, "E", "P"),
+            "cohort_id": np.array([f"C{c:02d}" for c in rng.integers(0, n_cohorts, n_episodes)]),
+            "admit_date": admit,
+            "discharge_date": pd.Series(discharge).where(~active),
+            "discharge_type": np.where(active, None, np.where(dropped, "dropped_out", "completed")),
+        }
+    )
+    rep = np.repeat(np.arange(n_episodes), n_obs)
+    week = np.concatenate([np.arange(n) for n in n_obs])
+    b0 = rng.normal(16, 4, n_episodes)
+    b1 = rng.normal(-0.8, 0.5, n_episodes)
+    total = np.clip(np.round(b0[rep] + b1[rep] * week + rng.normal(0, 2, rep.size)), 0, 27)
+    total[rng.random(rep.size) < 0.03] = np.nan
+    scores = pd.DataFrame(
+        {
+            "episode_id": ids[rep],
+            "scale": "phq9",
+            "date": admit.to_numpy()[rep] + pd.to_timedelta(week * 7, "D"),
+            "total": total,
+        }
+    )
+    return episodes, scores
+
+
+def main() -> dict:
+    episodes, scores = generate()
+    t0 = time.perf_counter()
+    scores.groupby("episode_id")["total"].agg(["first", "last", "mean"])
+    baseline = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    out = episode_outcomes(scores, episodes, scale="phq9", facts=FACTS, sd_by="cohort_id")
+    t_episode = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    summary = cohort_summary(out, by="cohort_id")
+    t_cohort = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    traj = weekly_trajectory(scores, episodes, scale="phq9", by="cohort_id")
+    t_traj = time.perf_counter() - t0
+    total = t_episode + t_cohort + t_traj
+
+    # mixed model, timed separately: one cohort (~200 episodes) and a 1,000-episode sample
+    w = with_weeks(scores, episodes, scale="phq9")
+    one = w[w["cohort_id"] == "C00"]
+    t0 = time.perf_counter()
+    m1 = mixed_model(one)
+    t_mixed_cohort = time.perf_counter() - t0
+    sample = w[w["episode_id"].isin(episodes["episode_id"].iloc[:1000])]
+    t0 = time.perf_counter()
+    m2 = mixed_model(sample)
+    t_mixed_1000 = time.perf_counter() - t0
+
+    res = {
+        "episodes": len(episodes),
+        "assessments": len(scores),
+        "cohorts": N_COHORTS,
+        "summary_rows": len(summary),
+        "trajectory_rows": len(traj),
+        "episode_outcomes_s": round(t_episode, 3),
+        "cohort_summary_s": round(t_cohort, 3),
+        "weekly_trajectory_s": round(t_traj, 3),
+        "total_s": round(total, 3),
+        "goal_s": GOAL_SECONDS,
+        "within_goal": total <= GOAL_SECONDS,
+        "baseline_groupby_s": round(baseline, 4),
+        "ratio_to_baseline": round(total / baseline, 1) if baseline > 0 else None,
+        "mixed_one_cohort_s": round(t_mixed_cohort, 3),
+        "mixed_one_cohort_model": m1["model"].iloc[0],
+        "mixed_1000_episodes_s": round(t_mixed_1000, 3),
+        "mixed_1000_model": m2["model"].iloc[0],
+    }
+    print(f"{res['episodes']} episodes, {res['assessments']} assessments, {N_COHORTS} cohorts")
+    print(
+        f"episode_outcomes {t_episode:.2f} s · cohort_summary {t_cohort:.2f} s · "
+        f"weekly_trajectory {t_traj:.2f} s · total {total:.2f} s (goal ≤ {GOAL_SECONDS} s)"
+    )
+    print(f"baseline pandas group-by {baseline:.3f} s → ratio {res['ratio_to_baseline']}")
+    print(
+        f"mixed model: one cohort ({one['episode_id'].nunique()} episodes) "
+        f"{t_mixed_cohort:.2f} s [{res['mixed_one_cohort_model']}]; 1,000 episodes "
+        f"{t_mixed_1000:.2f} s [{res['mixed_1000_model']}]"
+    )
+    return res
+
+
+if __name__ == "__main__":
+    main()
