@@ -23,12 +23,16 @@ Public API (used by rotation, calendar, synth, data and reports):
     excluded), ``core_skills(program_id)`` and ``elective_skills(program_id)`` → skill ids,
     ``prerequisites()`` (id → hard ``requires``), ``soft_prerequisites()`` (id → ``after``),
     ``min_gaps()`` ((prerequisite, skill) → minimum days between them),
-    ``core_sessions_needed(program_id)``, ``agenda(program_id, date, skill_id, start=None)``.
+    ``core_sessions_needed(program_id)``, ``skill_weekdays(program_id)`` (skill → weekdays
+    a facilitator trained for it works), ``training_for(skill_id)``, ``module_skills(id)``,
+    ``individual_tasks()``, ``programs_frame()``,
+    ``agenda(program_id, date, skill_id, start=None)``.
 ``Program``
     ``weekdays`` (ints, Mon=0), ``sessions_per_week``, ``min_sessions``, ``max_sessions``,
     ``start_time``, ``segment_minutes(kind)``, ``closures(start, end) -> set[date]``
     (public holidays from the ``holidays`` package + listed dates),
-    ``closure_reasons(start, end) -> dict[date, str]``, ``is_program_day(d)``,
+    ``closure_reasons(start, end) -> dict[date, str]``, ``session_dates(start, end)``,
+    ``is_program_day(d)``,
     ``is_admission_day(d)``; ``measurement.scales_for(occasion, concerns)``.
 ``agenda(program, day, skill, start=None) -> DataFrame``
     Timed plan of one program day: columns ``segment, title, start, end, minutes, content``
@@ -493,6 +497,17 @@ class Program(_Model):
         """Closed dates in [start, end] with the reason (holiday name or listed reason)."""
         return self.closure_rules.closure_reasons(start, end)
 
+    def session_dates(self, start: date, end: date) -> list[date]:
+        """Program days in [start, end] that are not closures, in order."""
+        closed = self.closures(start, end)
+        days = set(self.weekdays)
+        n = (end - start).days + 1
+        return [
+            d
+            for d in (start + timedelta(days=i) for i in range(max(n, 0)))
+            if d.weekday() in days and d not in closed
+        ]
+
     def is_program_day(self, d: date) -> bool:
         """True when ``d`` is a program weekday and not a closure."""
         return d.weekday() in self.weekdays and d not in self.closures(d, d)
@@ -853,6 +868,25 @@ class Curriculum(BaseModel):
                 out.append(s.id)
         return out
 
+    def skill_weekdays(self, program_id: str) -> dict[str, list[int]]:
+        """Skill id → weekdays (Mon = 0) on which a facilitator trained for it works.
+
+        Covers the program's core and elective skills. A skill needing no training, or a
+        program listing no facilitators, gets every program day.
+        """
+        prog = self.program(program_id)
+        out: dict[str, list[int]] = {}
+        for sid in [*self.core_skills(program_id), *self.elective_skills(program_id)]:
+            need = self.training_for(sid)
+            if need is None or not prog.facilitators:
+                out[sid] = list(prog.weekdays)
+                continue
+            days = {
+                WEEKDAYS.index(d) for f in prog.facilitators if need in f.trainings for d in f.days
+            }
+            out[sid] = sorted(days)
+        return out
+
     def prerequisites(self) -> dict[str, list[str]]:
         """Skill id → hard prerequisites (``requires``), for every skill."""
         return {k: list(s.requires) for k, s in self.skills.items()}
@@ -1196,7 +1230,7 @@ def _collect(root: Path) -> tuple[Curriculum | None, list[Problem]]:
                         doc.problem(
                             (*loc, field, j),
                             f"skill {sid}: unknown prerequisite {ref!r}"
-                            f"{_did_you_mean(ref, skills)}",
+                            f"{_did_you_mean(ref, [*skills, *broken])}",
                         )
                     )
         for ref in s.min_days_after:
@@ -1304,7 +1338,8 @@ def _check_program(
             out.append(
                 doc.problem(
                     ("core", "skills", j),
-                    f"{who}: unknown core skill {sid!r}{_did_you_mean(sid, cur.skills)}",
+                    f"{who}: unknown core skill {sid!r}"
+                    f"{_did_you_mean(sid, [*cur.skills, *broken])}",
                 )
             )
         elif not cur.skills[sid].rotating:
@@ -1342,7 +1377,7 @@ def _check_program(
             out.append(
                 doc.problem(
                     ("admission_tasks", j),
-                    f"{who}: unknown task {sid!r}{_did_you_mean(sid, cur.skills)}",
+                    f"{who}: unknown task {sid!r}{_did_you_mean(sid, [*cur.skills, *broken])}",
                 )
             )
         elif cur.skills[sid].rotating:
@@ -1366,7 +1401,7 @@ def _check_program(
     core_set = set(core) | {sid for sid in prog.core.skills if sid in broken}
     for sid in core:
         for pre in cur.skills[sid].requires:
-            if pre not in core_set and pre not in broken:
+            if pre not in core_set and pre in cur.skills:
                 out.append(
                     doc.problem(
                         core_loc(sid),
@@ -1386,10 +1421,11 @@ def _check_program(
                 )
             )
     chained = any(p in core_set for k in core for p in cur.skills[k].requires)
-    needed = len(core) + (1 if chained else 0)
+    n_core = len(core_set)  # skills with schema errors still count as core
+    needed = n_core + (1 if chained else 0)
     have = prog.min_sessions
     if needed > have:
-        why = f"{len(core)} core skills"
+        why = f"{n_core} core skills"
         if chained:
             why += " + 1 repeat so a patient admitted between a prerequisite and its dependent "
             why += "still meets the prerequisite first"

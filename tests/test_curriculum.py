@@ -416,3 +416,26 @@ def test_skill_model_forbids_extra_keys() -> None:
         Skill.model_validate({**base, "objectivs": ["a", "b"]})
     with pytest.raises(Exception, match="at most 4"):
         Skill.model_validate({**base, "objectives": list("abcde")})
+
+
+def test_session_dates_skip_closures(cur: Curriculum) -> None:
+    """Thanksgiving (2026-11-26, `holidays` US) removes one day of the Mon–Fri program."""
+    p5 = cur.program("adult_mood_anxiety_5d")
+    week = p5.session_dates(date(2026, 11, 23), date(2026, 11, 29))
+    assert week == [date(2026, 11, d) for d in (23, 24, 25, 27)]
+    p3 = cur.program("adult_mood_anxiety_3d")
+    assert p3.session_dates(date(2026, 11, 23), date(2026, 11, 29)) == [
+        date(2026, 11, d) for d in (23, 25, 27)
+    ]
+    assert p3.session_dates(date(2026, 11, 29), date(2026, 11, 23)) == []
+
+
+def test_skill_weekdays_follow_facilitator_trainings(cur: Curriculum) -> None:
+    days = cur.skill_weekdays("adult_mood_anxiety_5d")
+    assert days["cbt.exp.erp_ocd"] == [0, 1, 2]  # only fac_d is ERP-trained (Mon–Wed)
+    assert days["sleep.beh.stimulus_control"] == [1, 3]  # fac_f: CBT-I, Tue/Thu
+    assert days["cbt.ps.problem_solving"] == [0, 1, 2, 3, 4]  # no training needed
+    assert days["dbt.dt.tip"] == [0, 1, 2, 3, 4]
+    assert set(days) == set(cur.core_skills("adult_mood_anxiety_5d")) | set(
+        cur.elective_skills("adult_mood_anxiety_5d")
+    )

@@ -429,3 +429,24 @@ def test_missing_directory_and_folders(tmp_path: Path) -> None:
 def test_problem_str_is_file_line_key_message() -> None:
     p = Problem("curriculum/modules/dbt.yaml", "skills[3].requires[0]", "unknown", 42)
     assert str(p) == "curriculum/modules/dbt.yaml:42 skills[3].requires[0]: unknown"
+
+
+def test_typo_in_a_skill_still_suggests_it_and_spares_programs(tmp_path: Path) -> None:
+    """A key typo inside dbt.mf.wise_mind: references to wise mind stay valid, a misspelt
+    reference is still matched to it, and no program reports a cascade."""
+    root = _copy(tmp_path)
+    _edit_text(
+        root,
+        "modules/dbt.yaml",
+        "    home_practice: Once a day, pause before a decision",
+        "    home_practise: Once a day, pause before a decision",
+    )
+    _edit_text(
+        root,
+        "modules/dbt.yaml",
+        "    requires: [dbt.mf.wise_mind]\n",
+        "    requires: [dbt.mf.wise_mnd]\n",
+    )
+    errs = _errors(root)
+    assert {p.file for p in errs} == {"curriculum/modules/dbt.yaml"}, [str(p) for p in errs]
+    assert "did you mean 'dbt.mf.wise_mind'?" in _one(errs, "unknown prerequisite").message
