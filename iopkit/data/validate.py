@@ -465,6 +465,8 @@ def _keys(t: _Table, line: np.ndarray) -> None:
         )
     rest = np.flatnonzero(~dup)
     key = list(spec.key)
+    if t.name == "assessments" and is_long_assessments(t.raw):
+        key.append(LONG_ITEM)  # long form: one row per item of an administration
     frame = t.typed.iloc[rest][key]
     frame = frame[frame.notna().all(axis=1)]
     schema = pa.DataFrameSchema(unique=key, report_duplicates="all")
