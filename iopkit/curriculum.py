@@ -616,7 +616,34 @@ def _read_yaml(path: Path, shown: str) -> tuple[_Doc | None, list[Problem]]:
         return None, [Problem(shown, "", msg, line)]
     if not isinstance(data, dict):
         return None, [Problem(shown, "", "expected a mapping of keys at the top of the file", 1)]
-    return _Doc(path, shown, data, node), []
+    dups = [
+        Problem(
+            shown,
+            _key_path((*loc, key)),
+            f"key {key!r} appears twice in the same block (lines {first} and {second}); "
+            "YAML would silently keep only the last one — merge them",
+            second,
+        )
+        for loc, key, first, second in _duplicate_keys(node, ())
+    ]
+    return _Doc(path, shown, data, node), dups
+
+
+def _duplicate_keys(node: yaml.Node | None, loc: Loc) -> Iterable[tuple[Loc, str, int, int]]:
+    """(parent path, key, first line, repeated line) for every key repeated in a mapping."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for k, v in node.value:
+            key = str(k.value) if isinstance(k, yaml.ScalarNode) else "?"
+            line = k.start_mark.line + 1
+            if key in seen:
+                yield loc, key, seen[key], line
+            else:
+                seen[key] = line
+            yield from _duplicate_keys(v, (*loc, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _duplicate_keys(item, (*loc, i))
 
 
 def _unwrap(tp: Any) -> Any:
@@ -1587,9 +1614,15 @@ def _parse_hhmm(value: str | time, what: str = "start") -> time:
     return datetime.strptime(str(value).strip(), "%H:%M").time()
 
 
-def _segment_content(kind: str, skill: Skill) -> str:
+def _segment_content(kind: str, skill: Skill, minutes: int) -> str:
     if kind == "skill":
-        return f"{skill.title} — " + " ".join(skill.teaching_points)
+        text = f"{skill.title} — " + " ".join(skill.teaching_points)
+        if skill.minutes > minutes:
+            text += (
+                f" (Note: this skill needs {skill.minutes} min of teaching and the segment has "
+                f"{minutes}; finish it in the application block.)"
+            )
+        return text
     if kind == "application":
         return skill.practice
     if kind == "wrap_up":
@@ -1644,7 +1677,7 @@ def agenda(
                 "start": pd.Timestamp(t0),
                 "end": pd.Timestamp(t1),
                 "minutes": seg.minutes,
-                "content": _segment_content(seg.segment, skill),
+                "content": _segment_content(seg.segment, skill, seg.minutes),
             }
         )
         t0 = t1

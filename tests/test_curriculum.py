@@ -439,3 +439,12 @@ def test_skill_weekdays_follow_facilitator_trainings(cur: Curriculum) -> None:
     assert set(days) == set(cur.core_skills("adult_mood_anxiety_5d")) | set(
         cur.elective_skills("adult_mood_anxiety_5d")
     )
+
+
+def test_agenda_notes_a_skill_longer_than_its_segment(cur: Curriculum) -> None:
+    prog = cur.program("adolescent_afterschool_3d")  # skill segment: 55 min
+    long_skill = cur.skill("dbt.ie.dear_man").model_copy(update={"minutes": 60})
+    df = agenda(prog, date(2026, 12, 2), long_skill).set_index("segment")
+    assert "needs 60 min of teaching and the segment has 55" in df.loc["skill", "content"]
+    short = agenda(prog, date(2026, 12, 2), cur.skill("dbt.dt.tip")).set_index("segment")
+    assert "Note:" not in short.loc["skill", "content"]

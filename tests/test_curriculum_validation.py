@@ -450,3 +450,18 @@ def test_typo_in_a_skill_still_suggests_it_and_spares_programs(tmp_path: Path) -
     errs = _errors(root)
     assert {p.file for p in errs} == {"curriculum/modules/dbt.yaml"}, [str(p) for p in errs]
     assert "did you mean 'dbt.mf.wise_mind'?" in _one(errs, "unknown prerequisite").message
+
+
+def test_duplicate_yaml_key_is_not_silently_dropped(tmp_path: Path) -> None:
+    """PyYAML keeps the last of two equal keys; validation must say so instead."""
+    root = _copy(tmp_path)
+    _edit_text(
+        root,
+        "programs/adult_mood_anxiety_3d.yaml",
+        "admission_days: [mon, wed, fri]\n",
+        "admission_days: [mon, wed, fri]\nadmission_days: [mon]\n",
+    )
+    p = _one(_errors(root), "appears twice")
+    line = _line_of(root, "programs/adult_mood_anxiety_3d.yaml", "admission_days: [mon]")
+    assert p.key == "admission_days" and p.line == line
+    assert f"lines {line - 1} and {line}" in p.message
