@@ -273,3 +273,20 @@ def test_skill_exposure_and_association():
     assert "not causal" in exposure_association(w, out, predictors=["n_cbt"]).attrs["variant"]
     with pytest.raises(InputError, match="same value"):
         exposure_association(w.assign(n_act=1), out, predictors=["n_act"])
+
+
+def test_pipeline_with_scales_engine():
+    """Assessments scored by iopkit.scales.score_assessments feed episode_outcomes (its
+    ``total`` column) and mbc_flags (items and its ``safety_flag`` column)."""
+    engine = pytest.importorskip("iopkit.scales.engine")
+    if not hasattr(engine, "score_assessments"):
+        pytest.skip("score_assessments not available")
+    a, eps, _ = _flag_data()
+    scored = engine.score_assessments(a)
+    from iopkit.outcomes import episode_outcomes
+
+    o = episode_outcomes(scored, eps, scale="phq9", cutoff=None).set_index("episode_id")
+    assert o.loc["E1", "baseline"] == 16 and o.loc["E1", "endpoint"] == 25
+    f = mbc_flags(scored, eps).set_index(["episode_id", "flag"])
+    assert f.loc[("E1", "safety"), "raised"] and f.loc[("E3", "safety"), "raised"]
+    assert not f.loc[("E5", "safety"), "raised"]

@@ -68,6 +68,7 @@ def mbc_flags(
     admit_col: str = "admit_date",
     discharge_col: str = "discharge_date",
     safety_scales: Sequence[str] = ("phq9", "asq"),
+    safety_flag_col: str = "safety_flag",
     baseline_window: tuple[int, int] = (-7, 7),
     worsening_points: float | None = None,
     reliability: float | None = None,
@@ -84,6 +85,8 @@ def mbc_flags(
     (``item_1`` …) and, for ``outcome_scale``, a total (``total_col``; computed as the item sum
     when the column is absent). ``raised`` is True/False, or True with status
     ``"unknown — review"`` when the safety items of the latest assessment are missing.
+    A ``safety_flag_col`` column (as added by ``iopkit.scales.score_assessments``) is honoured
+    too: true at the latest assessment of any scale raises the flag.
     Rows for every (active episode × flag) are returned, so nothing is silently absent;
     a flag that cannot be evaluated has ``raised`` <NA> and a status saying why.
     """
@@ -166,6 +169,17 @@ def mbc_flags(
                 s["value"], s["date"] = f"{sid}: safety item missing", d
             elif s["status"] == "no safety screen on file":
                 s["status"], s["date"] = "negative", d
+    if safety_flag_col in a.columns:
+        # scorer output (iopkit.scales.score_assessments): any critical item or safety rule
+        latest_any = a.groupby([id_col, scale_col], sort=False).tail(1)
+        hit = latest_any[latest_any[safety_flag_col].astype("boolean").fillna(False)]
+        for eid, sid, d in zip(hit[id_col], hit[scale_col], hit["_date"], strict=True):
+            s = safety[eid]
+            s["rules"].append(f"{safety_flag_col} true at the latest {sid}")
+            s["src"].append("iopkit.scales registry critical items / safety rules")
+            if s["status"] != "positive":
+                s["raised"], s["status"] = True, "positive"
+                s["value"], s["date"] = f"{sid}: {safety_flag_col}", d
     for eid in ids:
         s = safety[eid]
         add(
