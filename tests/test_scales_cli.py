@@ -127,3 +127,16 @@ def test_unreadable_and_absent_files_exit_1(tmp_path):
 )  # fmt: skip
 def test_usage_errors_exit_2(responses, args):
     assert runner.invoke(app, ["score", str(responses), *args]).exit_code == 2
+
+
+def test_missing_codes_per_scale(tmp_path):
+    src = tmp_path / "mix.csv"
+    cols = [f"phq9_{i}" for i in range(1, 10)] + [f"aaq2_{i}" for i in range(1, 8)]
+    src.write_text(",".join(cols) + "\n" + ",".join(["1"] * 8 + ["7"] + ["7"] * 7) + "\n")
+    base = ["score", str(src), "-s", "phq9", "-s", "aaq2", "-o", str(tmp_path / "o.csv")]
+    clash = runner.invoke(app, [*base, "--missing-codes", "7,9"])
+    assert clash.exit_code == 1 and "valid answers on AAQ-II" in clash.output
+    ok = runner.invoke(app, [*base, "--missing-codes", "phq9=7,9"])
+    assert ok.exit_code == 0, ok.output
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert out["aaq2_total"].iloc[0] == 49 and out["phq9_status"].iloc[0] == "incomplete"

@@ -426,3 +426,13 @@ def test_score_long_mixed_widths():
     assert out.loc["gad7", "total"] == 21 and out.loc["gad7", "band"] == "severe"
     assert out.loc["asq", "status"] == "complete" and not out.loc["asq", "safety_flag"]
     assert len(out) == 3
+
+
+def test_missing_code_that_is_a_valid_answer_is_refused():
+    """7 = 'always true' on AAQ-II (1–7): declaring 7 missing for every scale would hide it."""
+    df = pd.concat([frame("phq9", [[1] * 8 + [7]]), frame("aaq2", [[7] * 7])], axis=1)
+    with pytest.raises(InputError, match="valid answers on AAQ-II"):
+        score(df, ["phq9", "aaq2"], missing_codes={7, 9})
+    out = score(df, ["phq9", "aaq2"], missing_codes={"phq9": {7, 9}})
+    assert out["phq9_status"].iloc[0] == "incomplete"  # item 9 = 7 → missing, never prorated
+    assert out["aaq2_total"].iloc[0] == 49

@@ -164,14 +164,32 @@ def _parse_items(values: list[str], scale_ids: list[str]) -> dict[str, list[str]
     return out
 
 
-def _parse_codes(text: str | None) -> set[float]:
-    if not text:
-        return set()
-    try:
-        return {float(c) for c in text.split(",") if c.strip()}
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of numbers",
-                                 param_hint="--missing-codes") from None  # fmt: skip
+def _parse_codes(values: list[str]) -> set[float] | dict[str, set[float]] | None:
+    """'7,9' (every scale) or 'phq9=7,9' (per scale, repeatable)."""
+    if not values:
+        return None
+    per: dict[str, set[float]] = {}
+    common: set[float] = set()
+    for v in values:
+        key, sep, text = v.partition("=")
+        if not sep:
+            text = key
+        try:
+            codes = {float(c) for c in text.split(",") if c.strip()}
+        except ValueError:
+            raise typer.BadParameter(
+                f"{v!r} is not a comma-separated list of numbers (optionally SCALE=…)",
+                param_hint="--missing-codes",
+            ) from None
+        if sep:
+            per[key.strip()] = codes
+        else:
+            common |= codes
+    if per and common:
+        raise typer.BadParameter(
+            "use either one list for all scales or SCALE=… lists", param_hint="--missing-codes"
+        )
+    return per or common
 
 
 def _safety_mask(out: pd.DataFrame, s: Scale) -> np.ndarray:
@@ -192,8 +210,10 @@ def score_cmd(
     items: list[str] = typer.Option(
         [], "--items", help="item columns in order: COL1,COL2,… or SCALE=COL1,… (repeatable)"
     ),
-    missing_codes: str = typer.Option(
-        None, "--missing-codes", help="codes meaning no answer, e.g. 7,9 (NHANES)"
+    missing_codes: list[str] = typer.Option(
+        [],
+        "--missing-codes",
+        help="codes meaning no answer: 7,9 (NHANES) or per scale phq9=7,9 (repeatable)",
     ),
     output: Path = typer.Option(
         None, "--output", "-o", help="write .csv/.xlsx/.parquet (default: CSV to stdout)"

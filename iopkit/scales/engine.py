@@ -420,15 +420,35 @@ def _score_one(
 # --------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------
-def _codes(missing_codes: Iterable[float] | None) -> frozenset[float]:
+MissingCodes = Iterable[float] | Mapping[str, Iterable[float]] | None
+
+
+def _codes(missing_codes: MissingCodes, scale: Scale) -> frozenset[float]:
+    """The missing codes that apply to ``scale``; refuses a code that is a valid answer.
+
+    ``missing_codes`` is one set for every scale, or a mapping scale id → codes.
+    """
     if missing_codes is None:
         return frozenset()
+    if isinstance(missing_codes, Mapping):
+        per = {get_scale(k).id: v for k, v in missing_codes.items()}
+        chosen: Iterable[float] = per.get(scale.id, ())
+    else:
+        chosen = missing_codes
     out = set()
-    for c in missing_codes:
+    for c in chosen:
         try:
             out.add(float(c))
         except (TypeError, ValueError):
             raise InputError(f"missing code {c!r} is not a number", rule="missing_codes") from None
+    clash = sorted(c for c in out if scale.items.min <= c <= scale.items.max and c == int(c))
+    if clash:
+        raise InputError(
+            f"missing code(s) {', '.join(f'{c:g}' for c in clash)} are valid answers on "
+            f"{scale.short_name} ({scale.items.min}–{scale.items.max}); declare codes per "
+            f"scale, e.g. missing_codes={{'phq9': {{7, 9}}}} (CLI: --missing-codes phq9=7,9)",
+            rule="missing_codes",
+        )
     return frozenset(out)
 
 
@@ -437,7 +457,7 @@ def score(
     scales: str | Sequence[str],
     *,
     items: Mapping[str, Sequence[str]] | Sequence[str] | None = None,
-    missing_codes: Iterable[float] | None = None,
+    missing_codes: MissingCodes = None,
     missing_text: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Score rating scales; return a copy of ``frame`` with score columns appended.
@@ -454,7 +474,9 @@ def score(
         when one scale is requested. Otherwise found by conventional names
         (:func:`find_item_columns`).
     missing_codes
-        Numeric codes that mean "no answer" (NHANES: ``{7, 9}``); never scored.
+        Numeric codes that mean "no answer" (NHANES: ``{7, 9}``); never scored. One set
+        for all scales or ``{"phq9": {7, 9}}`` per scale. A code that is a valid answer
+        on a scale (7 on AAQ-II, 1–7) raises InputError instead of hiding answers.
     missing_text
         Text answers meaning "no answer" (default :data:`MISSING_TEXT`).
 
@@ -493,7 +515,6 @@ def score(
     unknown = set(explicit) - {s.id for s in scale_objs}
     if unknown:
         raise InputError(f"items given for scales not requested: {sorted(unknown)}", rule="items")
-    codes = _codes(missing_codes)
     mtext = frozenset(
         MISSING_TEXT if missing_text is None else (str(t).strip().lower() for t in missing_text)
     )
@@ -507,7 +528,7 @@ def score(
             cols = _explicit_columns(frame, sc, explicit[sc.id])
         else:
             cols = find_item_columns(frame, sc, generic=len(scale_objs) == 1)
-        new.update(_score_one(frame, sc, cols, codes, mtext))
+        new.update(_score_one(frame, sc, cols, _codes(missing_codes, sc), mtext))
     clash = [c for c in new if c in frame.columns]
     if clash:
         raise InputError(
@@ -523,7 +544,7 @@ def score_assessments(
     *,
     scale_col: str = "scale",
     item_prefix: str = "item_",
-    missing_codes: Iterable[float] | None = None,
+    missing_codes: MissingCodes = None,
 ) -> pd.DataFrame:
     """Score a mixed assessments table (iopkit data contract: ``scale`` + ``item_1…item_n``).
 
@@ -544,7 +565,6 @@ def score_assessments(
     status = np.full(n, "invalid", dtype=object)
     reason = np.full(n, "", dtype=object)
     safety = np.zeros(n, dtype=bool)
-    codes = _codes(missing_codes)
     keys = frame[scale_col].astype("string").str.strip().str.lower().fillna("").to_numpy()
     item_cols = {
         int(m.group(1)): str(c)
@@ -565,6 +585,7 @@ def score_assessments(
                 f"{sc.short_name} rows need item columns {', '.join(lack)}", rule="item columns"
             )
         rows = frame.iloc[r]
+        codes = _codes(missing_codes, sc)
         res = _score_one(rows, sc, need, codes, MISSING_TEXT)  # type: ignore[arg-type]
         st = np.array(res[f"{sc.id}_status"], dtype=object)
         rs = np.array(res[f"{sc.id}_reason"], dtype=object)
@@ -606,7 +627,7 @@ def score_long(
     item_col: str = "item",
     response_col: str = "response",
     *,
-    missing_codes: Iterable[float] | None = None,
+    missing_codes: MissingCodes = None,
 ) -> pd.DataFrame:
     """Score long-format responses (one row per item answer).
 
