@@ -2,7 +2,9 @@
 
 * :func:`get_scale` / :func:`list_scales` — validated scale entries (:class:`Scale`), one
   YAML file per scale in ``iopkit/scales/data/``; every number carries its source.
-* :func:`score` — score a wide DataFrame of item responses (see :mod:`iopkit.scales.engine`).
+* :func:`score` — score a wide DataFrame of item responses; :func:`score_assessments` the
+  mixed ``assessments`` table; :func:`score_long` long format (see
+  :mod:`iopkit.scales.engine`). Loaded lazily so the registry imports fast.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ __all__ = [
     "get_scale",
     "list_scales",
     "load_scale_file",
+    "find_item_columns",
     "score",
+    "score_assessments",
     "score_long",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("score", "score_long"):
+    if name in ("score", "score_assessments", "score_long", "find_item_columns"):
         from iopkit.scales import engine
 
         return getattr(engine, name)
