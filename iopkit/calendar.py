@@ -39,6 +39,8 @@ def date_rotation(
     weeks: int,
     closures: Mapping[date, str] | Iterable[date] = (),
     first_slot: int | None = None,
+    on_closure: str = "pause",
+    allowed: Mapping[str, Iterable[int]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Map a repeating rotation onto dates; returns ``(sessions, closed)``.
 
@@ -48,10 +50,22 @@ def date_rotation(
     The rotation starts at ``first_slot`` (default: the first slot planned for the weekday
     of the first program day on/after ``start``) and advances one slot per *open* day.
 
+    ``on_closure="pause"`` (default): a closed day consumes no slot — the rotation continues
+    with the next slot on the next open day, so the planned sequence (and its coverage
+    proof) is kept but later slots move to other weekdays. ``"skip"``: the closed day's
+    slot is dropped, weekdays stay aligned, and patients whose window held that slot may
+    miss its skill (check with :func:`iopkit.rotation.coverage_from_sessions`).
+
+    ``allowed`` (skill -> weekdays it may be taught, e.g. from
+    :meth:`iopkit.rotation.RotationProblem.allowed_weekdays`) flags sessions that a closure
+    moved onto a day without a trained facilitator or off a fixed day (``conflict``).
+
     ``sessions`` columns: date, weekday, session_no (1-based), slot, skill_id, modality,
-    core, planned_weekday, moved. ``closed`` columns: date, weekday, reason (program days
-    that were skipped).
+    core, planned_weekday, moved, conflict. ``closed`` columns: date, weekday, reason,
+    dropped_skill (the slot lost under ``"skip"``; empty under ``"pause"``).
     """
+    if on_closure not in ("pause", "skip"):
+        raise ConfigError(f"on_closure must be 'pause' or 'skip', got {on_closure!r}")
     if weeks < 1:
         raise InputError(f"horizon must be ≥ 1 week, got {weeks}", column="weeks")
     if not weekdays:
@@ -91,9 +105,26 @@ def date_rotation(
     pos = first_slot
     for d in program_days:
         if d in reasons:
-            closed.append({"date": d, "weekday": weekday_name(d.weekday()), "reason": reasons[d]})
+            dropped = ""
+            if on_closure == "skip":
+                dropped = str(rot.iloc[pos % n]["skill_id"])
+                pos += 1
+            closed.append(
+                {
+                    "date": d,
+                    "weekday": weekday_name(d.weekday()),
+                    "reason": reasons[d],
+                    "dropped_skill": dropped,
+                }
+            )
             continue
         r = rot.iloc[pos % n]
+        conflict = ""
+        if allowed is not None and r["skill_id"] in allowed:
+            ok = set(allowed[r["skill_id"]])
+            if d.weekday() not in ok:
+                days_txt = "/".join(weekday_name(k) for k in sorted(ok))
+                conflict = f"only on {days_txt} (facilitator or fixed day)"
         rows.append(
             {
                 "date": d,
@@ -105,6 +136,7 @@ def date_rotation(
                 "core": r["core"],
                 "planned_weekday": weekday_name(int(r["weekday"])),
                 "moved": int(r["weekday"]) != d.weekday(),
+                "conflict": conflict,
             }
         )
         pos += 1
@@ -120,9 +152,10 @@ def date_rotation(
             "core",
             "planned_weekday",
             "moved",
+            "conflict",
         ],
     )
-    return sessions, pd.DataFrame(closed, columns=["date", "weekday", "reason"])
+    return sessions, pd.DataFrame(closed, columns=["date", "weekday", "reason", "dropped_skill"])
 
 
 @dataclass
@@ -152,6 +185,8 @@ def build_calendar(
     weeks: int,
     extra_closures: Mapping[date, str] | Iterable[date] = (),
     start_time: str | None = None,
+    on_closure: str = "pause",
+    allowed: Mapping[str, Iterable[int]] | None = None,
 ) -> ProgramCalendar:
     """Dated calendar of a program's rotation with titles and timed agendas.
 
@@ -168,7 +203,13 @@ def build_calendar(
     )
     closures.update(extra)
     sessions, closed = date_rotation(
-        rotation, weekdays=prog.weekdays, start=start, weeks=weeks, closures=closures
+        rotation,
+        weekdays=prog.weekdays,
+        start=start,
+        weeks=weeks,
+        closures=closures,
+        on_closure=on_closure,
+        allowed=allowed,
     )
     sessions.insert(
         sessions.columns.get_loc("skill_id") + 1,
@@ -429,6 +470,7 @@ def to_xlsx(
             "modality",
             "core",
             "moved",
+            "conflict",
         ]
     ]
     ag = cal.agendas.copy()

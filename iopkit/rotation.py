@@ -44,6 +44,15 @@ SUBSOLVERS = ("max_lp_sym", "default_lp")
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "invalid"]
 
+#: Lexicographic objective, most important first.
+STAGES = ("prerequisites", "repeats", "soft_order", "electives")
+STAGE_WEIGHTS = {
+    "prerequisites": W_REQUIRES,
+    "repeats": W_REPEAT,
+    "soft_order": W_AFTER,
+    "electives": 1,
+}
+
 CONSTRAINT_GROUPS = (
     "coverage",
     "modality_days",
@@ -255,6 +264,7 @@ class RotationPlan:
     problem: RotationProblem
     prereq_satisfied: int | None = None
     prereq_pairs: int | None = None
+    stages: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -495,7 +505,7 @@ class _Model:
     model: cp_model.CpModel
     x: dict[tuple[str, int], cp_model.IntVar]
     req_sat: list[cp_model.IntVar]
-    objective_terms: int
+    components: dict[str, list]
 
 
 def _pairs(rel: Mapping[str, Sequence[str]], pool: set[str]) -> list[tuple[str, str]]:
@@ -574,25 +584,20 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
                 if len(lits) > run:
                     m.add(sum(lits) <= run)
 
-    terms: list = []
+    comps: dict[str, list] = {name: [] for name in STAGES}
     # prerequisites per admission slot: sat(a, c, p) => every occurrence of c in the window
     # is preceded, inside the window, by an occurrence of p.
     req_sat: list[cp_model.IntVar] = []
 
-    def ordering(pairs: list[tuple[str, str]], weight: int, store: list | None) -> None:
+    def ordering(pairs: list[tuple[str, str]], stage: str, store: list | None) -> None:
         for c, p in pairs:
             lag = problem.lag(p, c)
-            sats: list[cp_model.IntVar] = []
-            for a in adm:
-                sat = m.new_bool_var(f"ord[{c}<{p},{a}]")
-                for k in range(span):
-                    pos = (a + k) % L
-                    if (c, pos) not in x:
-                        continue
-                    before = occ(p, range(a, a + k - lag + 1))
-                    m.add_bool_or([sat.Not(), x[c, pos].Not(), *before])
-                terms.append(weight * sat)
-                sats.append(sat)
+            if stage == "soft_order" or (c in problem.core and "coverage" not in relax):
+                sats = _chain(c, p, lag)
+            else:
+                sats = _windowed(c, p, lag)
+            for sat in sats:
+                comps[stage].append(sat)
                 if store is not None:
                     store.append(sat)
             # linear cut (sum of sat + x[c, a] <= 1): a patient admitted on a day that
@@ -601,8 +606,42 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
             if on_adm:
                 m.add(sum(sats) + sum(on_adm) <= len(adm))
 
-    ordering(_pairs(problem.requires, pool_set), W_REQUIRES, req_sat)
-    ordering(_pairs(problem.after, pool_set), W_AFTER, None)
+    def _windowed(c: str, p: str, lag: int) -> list[cp_model.IntVar]:
+        """sat(a) => every c in a's window is preceded (by >= lag) by p in the window."""
+        sats = []
+        for a in adm:
+            sat = m.new_bool_var(f"ord[{c}<{p},{a}]")
+            for k in range(span):
+                pos = (a + k) % L
+                if (c, pos) not in x:
+                    continue
+                before = occ(p, range(a, a + k - lag + 1))
+                m.add_bool_or([sat.Not(), x[c, pos].Not(), *before])
+            sats.append(sat)
+        return sats
+
+    def _chain(c: str, p: str, lag: int) -> list[cp_model.IntVar]:
+        """Recursive form along the cycle, exact when c is in every window (core).
+
+        ok(i) = "the next p (at least ``lag`` before the next c) comes before the next c,
+        scanning from slot i" = [p at i and no c in (i, i + lag)] or [no c at i and ok(i+1)].
+        Only the upper bounds are needed because ok is maximised.
+        """
+        ok = [m.new_bool_var(f"ok[{c}<{p},{i}]") for i in range(L)]
+        for i in range(L):
+            nxt = ok[(i + 1) % L]
+            if (c, i) in x:
+                m.add_implication(ok[i], x[c, i].Not())
+            if (p, i) in x:
+                m.add_bool_or([ok[i].Not(), nxt, x[p, i]])
+                for v in occ(c, range(i + 1, i + lag)):
+                    m.add_bool_or([ok[i].Not(), nxt, v.Not()])
+            else:
+                m.add_implication(ok[i], nxt)
+        return [ok[a] for a in adm]
+
+    ordering(_pairs(problem.requires, pool_set), "prerequisites", req_sat)
+    ordering(_pairs(problem.after, pool_set), "soft_order", None)
 
     # no repeat within the minimum gap (soft)
     g = problem.repeat_gap
@@ -613,7 +652,7 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
                 if len(lits) > 1:
                     v = m.new_bool_var(f"rep[{s},{i}]")
                     m.add(sum(lits) <= 1 + v)
-                    terms.append(-W_REPEAT * v)
+                    comps["repeats"].append(-v)
 
     # electives: reward each distinct elective taught, by weight
     electives = [s for s in pool if s not in problem.core]
@@ -627,7 +666,7 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
             continue
         used = m.new_bool_var(f"used[{s}]")
         m.add(sum(lits) >= used)
-        terms.append(w * used)
+        comps["electives"].append(w * used)
 
     # symmetry: shifting the cycle by whole weeks maps solutions to solutions; pin the
     # first occurrence of one core skill into the first week.
@@ -639,8 +678,7 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
         if lits and "coverage" not in relax:
             m.add_bool_or(lits)
 
-    m.maximize(sum(terms) if terms else 0)
-    return _Model(m, x, req_sat, len(terms))
+    return _Model(m, x, req_sat, comps)
 
 
 def _disjoint_windows(adm: Sequence[int], weff: int, L: int) -> int:
@@ -667,31 +705,111 @@ def _greedy_hint(problem: RotationProblem) -> dict[int, str] | None:
     return {i: order[i % len(order)] for i in range(L)}
 
 
+def _solver(time_limit: float, num_workers: int, seed: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, float(time_limit))
+    solver.parameters.num_workers = max(1, int(num_workers))
+    solver.parameters.random_seed = int(seed)
+    # With 2 workers CP-SAT's default portfolio is [default_lp, fj] whose LP never
+    # tightens this model's bound; a worker with the full LP relaxation plus symmetry
+    # ("max_lp_sym") proves bounds, the default one finds solutions.
+    for name in SUBSOLVERS[: max(1, int(num_workers))]:
+        solver.parameters.subsolvers.append(name)
+    return solver
+
+
 def _solve(
     problem: RotationProblem,
     relax: frozenset[str],
     time_limit: float,
     num_workers: int,
     seed: int,
-    hint: bool = True,
 ) -> tuple[int, cp_model.CpSolver, _Model]:
+    """Feasibility only (used by the diagnosis)."""
     built = _build(problem, relax)
-    if hint:
-        seq = _greedy_hint(problem)
-        if seq:
-            for (s, i), var in built.x.items():
-                built.model.add_hint(var, seq[i] == s)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit)
-    solver.parameters.num_workers = max(1, int(num_workers))
-    solver.parameters.random_seed = int(seed)
-    # With 2 workers CP-SAT's default portfolio is [default_lp, fj] whose LP never
-    # tightens this model's bound; a worker with the full LP relaxation plus symmetry
-    # ("max_lp_sym") proves the bound, the default one finds solutions.
-    for name in SUBSOLVERS[: max(1, int(num_workers))]:
-        solver.parameters.subsolvers.append(name)
-    status = solver.solve(built.model)
-    return status, solver, built
+    solver = _solver(time_limit, num_workers, seed)
+    return solver.solve(built.model), solver, built
+
+
+@dataclass
+class _Stage:
+    name: str
+    status: str
+    value: float
+    bound: float
+    seconds: float
+
+
+def _solve_lex(
+    problem: RotationProblem, time_limit: float, num_workers: int, seed: int
+) -> tuple[int, cp_model.CpSolver | None, _Model, list[_Stage], dict]:
+    """Lexicographic optimisation: each stage keeps the previous stages' values.
+
+    Stages (:data:`STAGES`): prerequisites honoured per admission slot, then repeats
+    avoided, then soft orderings, then the concern-weighted electives. Each stage starts
+    from the previous solution (hint) and gets the time left divided by the stages left.
+    """
+    built = _build(problem, frozenset())
+    m = built.model
+    seq = _greedy_hint(problem)
+    if seq:
+        for (s, i), var in built.x.items():
+            m.add_hint(var, seq[i] == s)
+    t_end = time.perf_counter() + time_limit
+    stages: list[_Stage] = []
+    solution: dict | None = None
+    last_status = cp_model.UNKNOWN
+    last_solver = None
+    active = [name for name in STAGES if built.components[name]]
+    if not active:
+        active = ["feasibility"]
+    for k, name in enumerate(active):
+        left = t_end - time.perf_counter()
+        budget = left / (len(active) - k)
+        expr = sum(built.components.get(name, [])) if name != "feasibility" else 0
+        m.clear_objective()
+        if name != "feasibility":
+            m.maximize(expr)
+        if solution is not None:
+            m.clear_hints()
+            for var, val in solution.items():
+                m.add_hint(var, val)
+        solver = _solver(budget, num_workers, seed)
+        t0 = time.perf_counter()
+        status = solver.solve(m)
+        secs = time.perf_counter() - t0
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if solution is None:  # first stage: the model itself is infeasible / unknown
+                return status, solver, built, stages, {}
+            stages.append(_Stage(name, "unknown", float("nan"), float("nan"), secs))
+            break  # keep the previous stage's solution
+        value = float(solver.objective_value) if name != "feasibility" else 0.0
+        bound = float(solver.best_objective_bound) if name != "feasibility" else 0.0
+        stages.append(
+            _Stage(
+                name, "optimal" if status == cp_model.OPTIMAL else "feasible", value, bound, secs
+            )
+        )
+        solution = {var: int(solver.value(var)) for var in built.x.values()}
+        solution.update(
+            {
+                v: int(solver.value(v))
+                for comp in built.components.values()
+                for term in comp
+                for v in _vars_of(term)
+            }
+        )
+        last_status, last_solver = status, solver
+        if name != "feasibility":
+            m.add(expr >= int(round(value)))
+    return last_status, last_solver, built, stages, solution or {}
+
+
+def _vars_of(term) -> list:
+    """The variable(s) inside an objective term such as ``w * var`` or ``-var``."""
+    from ortools.sat.python import cp_model_helper
+
+    return list(cp_model_helper.FlatIntExpr(term).vars)
 
 
 def _diagnose(
@@ -703,7 +821,7 @@ def _diagnose(
     budget = max(0.5, time_limit / max(1, len(groups) + 1))
     fixes = []
     for g in groups:
-        status, _, _ = _solve(problem, frozenset({g}), budget, num_workers, seed, hint=False)
+        status, _, _ = _solve(problem, frozenset({g}), budget, num_workers, seed)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             fixes.append(g)
     labels = {
@@ -762,31 +880,39 @@ def plan_rotation(
         return RotationPlan(
             "infeasible", empty, None, None, time.perf_counter() - t0, errors, warnings, problem
         )
-    status, solver, built = _solve(problem, frozenset(), time_limit, num_workers, seed)
+    status, solver, built, stages, solution = _solve_lex(problem, time_limit, num_workers, seed)
     name = {
         cp_model.OPTIMAL: "optimal",
         cp_model.FEASIBLE: "feasible",
         cp_model.INFEASIBLE: "infeasible",
         cp_model.MODEL_INVALID: "invalid",
     }.get(status, "unknown")
-    if name not in ("optimal", "feasible"):
+    if not solution:
         if name == "infeasible":
             expl = ["the solver proved that no rotation meets all hard constraints."]
             if diagnose:
                 expl += _diagnose(problem, time_limit, num_workers, seed)
-        elif name == "unknown":
+        elif name == "invalid":
+            expl = [f"internal model error: {built.model.validate()}"]
+        else:
+            name = "unknown"
             expl = [
                 f"no rotation found within the {time_limit:g} s time limit (neither found nor "
                 f"proved impossible); raise --time-limit or simplify the request."
             ]
-        else:
-            expl = [f"internal model error: {built.model.validate()}"]
         return RotationPlan(
-            name, empty, None, None, time.perf_counter() - t0, expl, warnings, problem
-        )  # type: ignore[arg-type]
+            name,  # type: ignore[arg-type]
+            empty,
+            None,
+            None,
+            time.perf_counter() - t0,
+            expl,
+            warnings,
+            problem,
+        )
     rows = []
     for i in range(problem.length):
-        skill = next(s for s in problem.skills if (s, i) in built.x and solver.value(built.x[s, i]))
+        skill = next(s for s in problem.skills if (s, i) in built.x and solution[built.x[s, i]])
         rows.append(
             {
                 "slot": i,
@@ -798,25 +924,37 @@ def plan_rotation(
             }
         )
     rotation = pd.DataFrame(rows)
-    sat = sum(solver.value(v) for v in built.req_sat)
+    sat = sum(solution[v] for v in built.req_sat)
+    proved = all(st.status == "optimal" for st in stages) and len(stages) == len(
+        [n for n in STAGES if built.components[n]] or ["feasibility"]
+    )
+    name = "optimal" if proved else "feasible"
+    done = [st for st in stages if st.status != "unknown"]
+    objective = sum(STAGE_WEIGHTS.get(st.name, 0) * st.value for st in done)
+    bound = sum(STAGE_WEIGHTS.get(st.name, 0) * st.bound for st in done)
+    stage_frame = pd.DataFrame([st.__dict__ for st in stages])
     expl = []
     if name == "feasible":
+        open_stages = [st.name for st in stages if st.status != "optimal"]
+        skipped = [n for n in STAGES if built.components[n] and n not in {st.name for st in done}]
         expl.append(
-            f"time limit reached: the rotation meets every hard constraint (coverage is "
-            f"guaranteed) but may not be the best possible; gap to the bound "
-            f"{abs(solver.best_objective_bound - solver.objective_value):.0f}."
+            "time limit reached: the rotation meets every hard constraint (coverage is "
+            "guaranteed) but is not proved best for: "
+            + ", ".join(dict.fromkeys(open_stages + skipped))
+            + "."
         )
     return RotationPlan(
         name,  # type: ignore[arg-type]
         rotation,
-        float(solver.objective_value),
-        float(solver.best_objective_bound),
+        objective,
+        bound,
         time.perf_counter() - t0,
         expl,
         warnings,
         problem,
         prereq_satisfied=int(sat),
         prereq_pairs=len(built.req_sat),
+        stages=stage_frame,
     )
 
 

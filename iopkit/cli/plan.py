@@ -1,0 +1,329 @@
+"""`iopkit plan` (rotation + calendar + coverage proof) and `iopkit coverage` (delivered)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.errors import ConfigError, InputError
+
+_SUMMARY_COLS = {
+    "rotation": "rotation",
+    "n_admission_slots": "adm. slots",
+    "share_fully_covered": "covered",
+    "worst_sessions_to_cover": "worst to cover",
+    "worst_core_missed": "worst missed",
+    "prereq_fraction": "prereq ok",
+    "expected_coverage_mean": "E[coverage]",
+}
+
+
+def _fmt(col: str, v: object) -> str:
+    if col in ("share_fully_covered", "prereq_fraction", "expected_coverage_mean"):
+        return f"{float(v):.1%}"
+    if isinstance(v, float):
+        return "∞" if v == float("inf") else f"{v:.1f}".removesuffix(".0")
+    return str(v)
+
+
+def _table(df: pd.DataFrame, title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    cols = [c for c in _SUMMARY_COLS if c in df.columns]
+    for c in cols:
+        if c == "rotation":
+            t.add_column("rotation", no_wrap=True, min_width=13)
+        else:
+            t.add_column(escape(_SUMMARY_COLS[c]), justify="right")
+    for _, r in df.iterrows():
+        t.add_row(*(escape(_fmt(c, r[c])) for c in cols))
+    return t
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a date YYYY-MM-DD", column=option) from None
+
+
+def _parse_fixed(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--fix {item!r}: use SKILL_ID=DAY[,DAY] (e.g. sleep.edu.x=mon)")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+@app.command("plan")
+@friendly_errors
+def plan(
+    program: str = typer.Option(..., "--program", help="Program id (curriculum/programs)."),
+    start: str = typer.Option(..., "--start", help="First calendar day, YYYY-MM-DD."),
+    weeks: int = typer.Option(12, "--weeks", min=1, help="Calendar horizon in weeks."),
+    mix: str | None = typer.Option(
+        None, "--mix", help="Cohort concern mix, e.g. depression=0.5,anxiety=0.3,insomnia=0.2."
+    ),
+    admit_days: str | None = typer.Option(
+        None, "--admit-days", help="Admission weekdays, e.g. mon or mon,wed (default: program's)."
+    ),
+    margin: float = typer.Option(
+        1.0, "--margin", help="Attendance margin: cover within this share of the stay (0–1]."
+    ),
+    cycle_weeks: int | None = typer.Option(
+        None, "--cycle-weeks", min=1, help="Rotation cycle length in weeks (default: min stay)."
+    ),
+    max_gap: int | None = typer.Option(
+        None, "--max-gap", min=1, help="No modality of a core skill absent > N sessions."
+    ),
+    max_run: int | None = typer.Option(
+        None, "--max-run", min=1, help="No more than N sessions of one modality in a row."
+    ),
+    repeat_gap: int | None = typer.Option(
+        None, "--repeat-gap", min=1, help="Avoid a skill twice within N sessions (default: 1 wk)."
+    ),
+    fix: list[str] = typer.Option(
+        [], "--fix", help="Fixed placement SKILL_ID=DAY[,DAY] (repeatable)."
+    ),
+    closure: list[str] = typer.Option(
+        [], "--closure", help="Extra closure date YYYY-MM-DD (repeatable)."
+    ),
+    on_closure: str = typer.Option(
+        "pause",
+        "--on-closure",
+        help="pause: a closed day consumes no slot (sequence kept); skip: its slot is lost.",
+    ),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Solver seconds."),
+    attendance_p: float = typer.Option(
+        0.85, "--attendance-p", min=0.0, max=1.0, help="Per-session attendance probability."
+    ),
+    tz: str | None = typer.Option(
+        None, "--tz", help="IANA time zone for the .ics (default: floating local time)."
+    ),
+    out: Path = typer.Option(Path("plan"), "--out", help="Output directory."),
+    curriculum_dir: Path | None = typer.Option(None, "--curriculum", help="Curriculum dir."),
+) -> None:
+    """Plan an any-entry rotation, prove its coverage, and export the calendar.
+
+    Writes rotation.csv, sessions.csv, agendas.csv, closures.csv, calendar.ics,
+    calendar.xlsx, coverage.csv (one row per admission slot) and baselines.csv.
+    Exit 1 (with the reason) when no rotation meets the request.
+    """
+    from iopkit.calendar import build_calendar, to_csv, to_ics, to_xlsx
+    from iopkit.curriculum import load_curriculum
+    from iopkit.rotation import (
+        compare_with_baselines,
+        coverage_from_sessions,
+        coverage_summary,
+        coverage_table,
+        plan_program,
+    )
+
+    day0 = _parse_date(start, "--start")
+    extra = {_parse_date(c, "--closure"): "listed closure (--closure)" for c in closure}
+    cur = load_curriculum(curriculum_dir)
+    result = plan_program(
+        cur,
+        program,
+        time_limit=time_limit,
+        mix=mix,
+        admit_days=admit_days,
+        attendance_margin=margin,
+        cycle_weeks=cycle_weeks,
+        max_modality_gap=max_gap,
+        max_modality_run=max_run,
+        min_repeat_gap=repeat_gap,
+        fixed=_parse_fixed(fix),
+    )
+    console.print(escape(result.summary()), highlight=False)
+    if not result.ok:
+        err_console.print(
+            "[bold red]error:[/] no rotation planned; see the reasons above.", highlight=False
+        )
+        raise typer.Exit(code=1)
+    prob = result.problem
+    out.mkdir(parents=True, exist_ok=True)
+    result.rotation.to_csv(out / "rotation.csv", index=False)
+    cov = coverage_table(
+        result.sequence,
+        core=prob.core,
+        window=prob.window,
+        weekdays=prob.weekdays,
+        admit_weekdays=prob.admit_weekdays,
+        requires=prob.requires,
+        attendance_p=attendance_p,
+        lags=prob.min_sessions_after,
+    )
+    cov.to_csv(out / "coverage.csv", index=False)
+    comparison = compare_with_baselines(result, cur, attendance_p=attendance_p)
+    comparison.to_csv(out / "baselines.csv", index=False)
+    allowed = {
+        sk: sorted(prob.allowed_weekdays(sk))
+        for sk in prob.skills
+        if prob.allowed_weekdays(sk) != set(prob.weekdays)
+    }
+    cal = build_calendar(
+        result.rotation,
+        curriculum=cur,
+        program_id=program,
+        start=day0,
+        weeks=weeks,
+        extra_closures=extra,
+        on_closure=on_closure,
+        allowed=allowed,
+    )
+    paths = to_csv(cal, out)
+    paths.append(to_ics(cal, out / "calendar.ics", tz=tz))
+    paths.append(to_xlsx(cal, out / "calendar.xlsx", coverage=cov, comparison=comparison))
+    covered = cov["fully_covered"].mean()
+    console.print(
+        f"coverage proof: {int(cov['fully_covered'].sum())}/{len(cov)} admission slots "
+        f"({covered:.0%}) meet every core skill within {prob.window} sessions; "
+        f"prerequisites honoured for {comparison.iloc[0]['prereq_fraction']:.1%} of "
+        "(admission, prerequisite) pairs.",
+        highlight=False,
+    )
+    console.print(_table(comparison, "planned rotation vs baselines"))
+    n_closed = len(cal.closed)
+    policy = (
+        "the rotation pauses and continues with the next slot on the next open day"
+        if on_closure == "pause"
+        else "the closed day's slot is dropped"
+    )
+    console.print(
+        f"{len(cal.sessions)} sessions from {day0} over {weeks} weeks; {n_closed} closure(s) "
+        f"skipped ({policy}); {int(cal.sessions['moved'].sum())} session(s) moved off their "
+        f"planned weekday, {int((cal.sessions['conflict'] != '').sum())} onto a day without "
+        "a trained facilitator or off a fixed day (see the conflict column).",
+        highlight=False,
+    )
+    dated = coverage_from_sessions(
+        cal.sessions,
+        core=prob.core,
+        window=prob.window,
+        admit_weekdays=prob.admit_weekdays,
+        requires=prob.requires,
+        attendance_p=attendance_p,
+        group_col=None,
+        lags=prob.min_sessions_after,
+    )
+    if len(dated) and dated["window_complete"].any():
+        ds = coverage_summary(dated)
+        console.print(
+            f"on the dated calendar: {ds['share_fully_covered']:.0%} of "
+            f"{int(ds['n_admission_slots'])} admission dates with a full stay inside the "
+            f"horizon meet every core skill within {prob.window} sessions.",
+            highlight=False,
+        )
+    for p in [out / "rotation.csv", out / "coverage.csv", out / "baselines.csv", *paths]:
+        console.print(f"  wrote {escape(str(p))}", highlight=False)
+
+
+@app.command("coverage")
+@friendly_errors
+def coverage(
+    sessions: Path = typer.Argument(..., help="Delivered sessions CSV: cohort_id, date, skill_id."),
+    program: str = typer.Option(..., "--program", help="Program id (curriculum/programs)."),
+    admit_days: str | None = typer.Option(
+        None, "--admit-days", help="Admission weekdays (default: the program's)."
+    ),
+    attendance_p: float = typer.Option(0.85, "--attendance-p", min=0.0, max=1.0),
+    out: Path | None = typer.Option(None, "--out", help="Write the per-admission table here."),
+    curriculum_dir: Path | None = typer.Option(None, "--curriculum", help="Curriculum dir."),
+) -> None:
+    """Coverage of the sessions actually delivered, per admission date and cohort."""
+    from iopkit.curriculum import load_curriculum
+    from iopkit.rotation import coverage_from_sessions, coverage_summary, parse_weekdays
+
+    cur = load_curriculum(curriculum_dir)
+    prog = cur.program(program)
+    df = read_sessions(sessions, cur)
+    admit = parse_weekdays(admit_days) if admit_days else prog.admission_weekdays
+    core = cur.core_skills(program)
+    table = coverage_from_sessions(
+        df,
+        core=core,
+        window=prog.min_sessions,
+        admit_weekdays=admit,
+        requires=cur.prerequisites(),
+        attendance_p=attendance_p,
+        group_col="cohort_id" if "cohort_id" in df.columns else None,
+    )
+    if not len(table):
+        raise InputError(
+            "no delivered session falls on an admission day", file=str(sessions), column="date"
+        )
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        console.print(f"wrote {escape(str(out))}", highlight=False)
+    summary = coverage_summary(table)
+    summary_df = pd.DataFrame([{"rotation": "delivered", **summary.to_dict()}])
+    console.print(_table(summary_df, f"delivered sessions, {sessions.name}"))
+    console.print(
+        f"{int(summary['n_censored'])} admission date(s) censored (fewer than "
+        f"{prog.min_sessions} sessions recorded after them; not in the summary).",
+        highlight=False,
+    )
+
+
+def read_sessions(path: Path, curriculum) -> pd.DataFrame:
+    """Read a delivered-sessions CSV; InputError naming file, row and column on bad input."""
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in ("date", "skill_id"):
+        if col not in df.columns:
+            raise InputError(
+                f"required column {col!r} is missing (have: {', '.join(df.columns)})",
+                file=str(path),
+                column=col,
+                rule="sessions table: cohort_id, date, skill_id",
+            )
+    parsed = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        i = int(bad.idxmax())
+        raise InputError(
+            f"{df['date'].iloc[i]!r} is not a date YYYY-MM-DD ({int(bad.sum())} such row(s))",
+            file=str(path),
+            row=i + 2,
+            column="date",
+            rule="ISO date",
+        )
+    unknown = ~df["skill_id"].isin(list(curriculum.skills))
+    if unknown.any():
+        i = int(unknown.idxmax())
+        curriculum_msg = ""
+        try:
+            curriculum.skill(df["skill_id"].iloc[i])
+        except InputError as exc:
+            curriculum_msg = exc.message
+        raise InputError(
+            f"{curriculum_msg or 'unknown skill'} ({int(unknown.sum())} row(s) with unknown "
+            "skills)",
+            file=str(path),
+            row=i + 2,
+            column="skill_id",
+            rule="skill id must exist in curriculum/modules",
+        )
+    keys = ["cohort_id", "date"] if "cohort_id" in df.columns else ["date"]
+    dup = df.duplicated(keys, keep="first")
+    if dup.any():
+        i = int(dup.idxmax())
+        raise InputError(
+            f"two sessions on the same day for the same cohort ({int(dup.sum())} duplicate row(s))",
+            file=str(path),
+            row=i + 2,
+            column="date",
+            rule="sessions key: cohort_id, date",
+        )
+    df["date"] = parsed
+    return df
