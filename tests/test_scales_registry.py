@@ -163,3 +163,12 @@ def test_file_name_must_match_id(tmp_path):
     raw = yaml.safe_load((DATA_DIR / "isi.yaml").read_text())
     with pytest.raises(ConfigError, match="does not match the file name"):
         load_scale_file(_write(tmp_path, "other", raw))
+
+
+def test_public_api_importable():
+    """The names other areas use (outcomes, data, curriculum) are exported lazily."""
+    import iopkit
+    from iopkit.scales import find_item_columns, score, score_assessments, score_long
+
+    assert iopkit.score is score
+    assert callable(score_assessments) and callable(score_long) and callable(find_item_columns)
