@@ -80,6 +80,11 @@ def test_no_small_cell_recoverable(rows):
     for cell in zip(*np.nonzero(hidden), strict=True):
         lo, hi = _lp_range(g, hidden, cell)
         assert hi - lo >= 1 - 1e-7, f"cell {cell} = {g[cell]} recoverable in {g.tolist()}"
+    # the DataFrame API shows exactly the unhidden cells
+    frame = pd.DataFrame(x, columns=[f"c{j}" for j in range(x.shape[1])])
+    frame["total"] = x.sum(axis=1)
+    out = suppress(frame, list(frame.columns[:-1]), total_col="total")
+    assert (out.isna().to_numpy() == hidden[:-1, :]).all()
 
 
 def test_suppress_frame_counts_totals_and_percentages():

@@ -192,9 +192,8 @@ def cohort_summary(
                     v = o[col].astype("boolean")
                     valid = mask & v.notna().to_numpy()
                     k = int(v.fillna(False).to_numpy(bool)[valid].sum())
-                    variant = o.attrs.get("variants", {}).get(col) or o.attrs.get(
-                        "variants", {}
-                    ).get("rci", col)
+                    known = outcomes.attrs.get("variants", {})
+                    variant = known.get(col) or known.get("rci", col)
                 nn = int(valid.sum())
                 p, lo, hi = wilson_rate(k, nn, confidence)
                 add(aset, f"{col}_rate", variant, float(p), float(lo), float(hi), nn, "Wilson")

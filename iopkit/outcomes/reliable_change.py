@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from iopkit.errors import InputError
-from iopkit.outcomes._common import as_float, direction_of
+from iopkit.outcomes._common import as_float, direction_of, require_columns
 
 __all__ = [
     "RCI_METHODS",
@@ -387,8 +387,6 @@ def clinical_significance(
     baseline; "recovered" is only possible for them — report the others separately
     (:func:`category_counts`). Rows without both scores are kept with ``category`` missing.
     """
-    from iopkit.outcomes._common import require_columns
-
     require_columns(data, [pre, post], table="data")
     x1, x2 = as_float(data[pre]), as_float(data[post])
     ok = _complete(x1, x2)

@@ -238,11 +238,12 @@ def suppress(
     for c in cols + ([total_col] if total_col else []):
         if c not in table.columns:
             raise InputError(f"table has no column {c!r}", column=c, rule="required column")
-    body = table.drop(index=[total_row]) if total_row is not None else table
     if total_row is not None and total_row not in table.index:
         raise InputError(
-            f"total_row {total_row!r} is not an index label of the table", rule="total_row in index"
+            f"total_row {total_row!r} is not an index label of the table",
+            rule="total_row in index",
         )
+    body = table.drop(index=[total_row]) if total_row is not None else table
     vals = body[cols].apply(pd.to_numeric, errors="coerce")
     for j, c in enumerate(cols):
         v = vals[c].to_numpy(float)
