@@ -95,6 +95,8 @@ def test_goal_attainment_excludes_pending():
     assert out.loc["E1", "met_or_partial_share"] == 1.0 and out.loc["E1", "n_pending"] == 1
     with pytest.raises(InputError, match="vocabulary"):
         goal_attainment(g.assign(status="done"))
+    blank = goal_attainment(g.assign(status=["met", None, "met", "not_met"]))
+    assert blank.set_index("episode_id").loc["E1", "n_no_status"] == 1
 
 
 def test_measurement_completeness_schedule():

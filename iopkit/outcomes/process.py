@@ -220,24 +220,24 @@ def goal_attainment(
     by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Goal attainment per episode (and optional extra keys such as ``horizon``): counts of
-    met / partial / not_met / pending, and ``met_share`` and ``met_or_partial_share`` over
-    **reviewed** goals (pending excluded from the denominator, counted in ``n_pending``)."""
+    met / partial / not_met / pending (and ``n_no_status`` for a blank status, which the data
+    contract allows), with ``met_share`` and ``met_or_partial_share`` over **reviewed** goals
+    (met + partial + not_met; pending and blank excluded from the denominator)."""
     require_columns(goals, [id_col, status_col, *by], table="goals")
-    _check_vocab(goals, status_col, GOAL_STATUSES, "goals")
+    g = goals.assign(
+        _status=goals[status_col].astype(object).where(goals[status_col].notna(), "no_status")
+    )
+    _check_vocab(g, "_status", (*GOAL_STATUSES, "no_status"), "goals")
     keys = [id_col, *by]
-    t = pd.crosstab([goals[k] for k in keys], goals[status_col]).reindex(
-        columns=list(GOAL_STATUSES), fill_value=0
+    t = pd.crosstab([g[k] for k in keys], g["_status"]).reindex(
+        columns=[*GOAL_STATUSES, "no_status"], fill_value=0
     )
     t.columns = [f"n_{c}" for c in t.columns]
     reviewed = t["n_met"] + t["n_partial"] + t["n_not_met"]
     t["n_reviewed"] = reviewed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t["met_share"] = np.where(
-            reviewed > 0, t["n_met"] / reviewed.where(reviewed > 0, 1), np.nan
-        )
-        t["met_or_partial_share"] = np.where(
-            reviewed > 0, (t["n_met"] + t["n_partial"]) / reviewed.where(reviewed > 0, 1), np.nan
-        )
+    safe = reviewed.where(reviewed > 0, 1)
+    t["met_share"] = np.where(reviewed > 0, t["n_met"] / safe, np.nan)
+    t["met_or_partial_share"] = np.where(reviewed > 0, (t["n_met"] + t["n_partial"]) / safe, np.nan)
     out = t.reset_index()
     out.attrs["variant"] = "shares over reviewed goals (met + partial + not_met); pending excluded"
     return out
