@@ -505,6 +505,8 @@ def _date_columns(table: str, frame: pd.DataFrame) -> list[str]:
 
 
 def _iso(v: object) -> object:
+    if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
     if isinstance(v, (pd.Timestamp, dt.datetime)) and v == pd.Timestamp(v).normalize():
         return pd.Timestamp(v).strftime("%Y-%m-%d")
     if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
