@@ -25,7 +25,8 @@ Public API (used by rotation, calendar, synth, data and reports):
     ``min_gaps()`` ((prerequisite, skill) → minimum days between them),
     ``core_sessions_needed(program_id)``, ``skill_weekdays(program_id)`` (skill → weekdays
     a facilitator trained for it works), ``training_for(skill_id)``, ``module_skills(id)``,
-    ``individual_tasks()``, ``programs_frame()``,
+    ``individual_tasks()``, ``programs_frame()``, ``targets_frame(skills=None)`` (long
+    ``skill_id, concern`` table, e.g. to weight electives by a cohort's concern mix),
     ``agenda(program_id, date, skill_id, start=None)``.
 ``Program``
     ``weekdays`` (ints, Mon=0), ``sessions_per_week``, ``min_sessions``, ``max_sessions``,
@@ -953,6 +954,12 @@ class Curriculum(BaseModel):
             rows.append(row)
         cols = list(Skill.model_fields) + ["module_id", "training_needed", "file"]
         return pd.DataFrame(rows, columns=cols)
+
+    def targets_frame(self, skills: Iterable[str] | None = None) -> pd.DataFrame:
+        """Long table ``skill_id, concern`` (one row per target concern of each skill)."""
+        ids = list(self.skills) if skills is None else list(skills)
+        rows = [(sid, c) for sid in ids for c in self.skill(sid).targets]
+        return pd.DataFrame(rows, columns=["skill_id", "concern"])
 
     def programs_frame(self) -> pd.DataFrame:
         """One row per program: days, stay, sessions and core size."""

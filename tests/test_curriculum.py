@@ -448,3 +448,13 @@ def test_agenda_notes_a_skill_longer_than_its_segment(cur: Curriculum) -> None:
     assert "needs 60 min of teaching and the segment has 55" in df.loc["skill", "content"]
     short = agenda(prog, date(2026, 12, 2), cur.skill("dbt.dt.tip")).set_index("segment")
     assert "Note:" not in short.loc["skill", "content"]
+
+
+def test_targets_frame_is_long_and_complete(cur: Curriculum) -> None:
+    tf = cur.targets_frame()
+    assert list(tf.columns) == ["skill_id", "concern"]
+    assert len(tf) == sum(len(s.targets) for s in cur.skills.values())
+    erp = cur.targets_frame(["cbt.exp.erp_ocd"])
+    assert erp["concern"].tolist() == ["ocd"]
+    counts = cur.programs_frame().set_index("id")
+    assert counts.loc["adult_mood_anxiety_5d", "core_sessions_needed"] == 18

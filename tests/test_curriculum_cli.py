@@ -49,8 +49,10 @@ def test_list_filters() -> None:
         "curriculum", "list", "--dir", str(SHIPPED), "--program", "adult_mood_anxiety_3d", "--core"
     )
     assert code == 0 and "10 skill(s)" in out
-    code, out = _run("curriculum", "list", "--dir", str(SHIPPED), "-m", "sleep")
-    assert code == 0 and "8 skill(s)" in out
+    code, out = _run("curriculum", "list", "--dir", str(SHIPPED), "-m", "sleep", "--wide")
+    assert code == 0 and "8 skill(s)" in out and "requires" in out
+    code, out = _run("curriculum", "list", "--dir", str(SHIPPED), "-m", "rp")
+    assert "rp.safety.stanley_brown_safety_plan" in out and "task" in out
 
 
 def test_list_unknown_modality_is_input_error() -> None:

@@ -91,6 +91,7 @@ def list_skills(
     program: str | None = typer.Option(
         None, "--program", "-p", help="Only skills this program teaches (core + electives)."
     ),
+    wide: bool = typer.Option(False, "--wide", "-w", help="Also show targets and requires."),
     directory: Path | None = DirOption,
 ) -> None:
     """List skills, filtered by modality, module, target concern, core and program."""
@@ -104,21 +105,21 @@ def list_skills(
     )
     core_ids = set(cur.core_skills(program)) if program else None
     table = Table(show_lines=False, header_style="bold")
-    for col in ("id", "title", "min", "core" if program else "tier", "targets", "requires"):
+    table.add_column("id", no_wrap=True)
+    cols = ["title", "min", "core" if program else "tier"]
+    if wide:
+        cols += ["targets", "requires"]
+    for col in cols:
         table.add_column(col, overflow="fold")
     for s in skills:
         if core_ids is not None:
             tier = "core" if s.id in core_ids else ("task" if not s.rotating else "elective")
         else:
-            tier = s.tier if s.rotating else f"{s.tier} (individual task)"
-        table.add_row(
-            s.id,
-            s.title,
-            str(s.minutes),
-            tier,
-            ", ".join(s.targets),
-            ", ".join(s.requires) or "—",
-        )
+            tier = s.tier if s.rotating else "task"
+        row = [s.id, s.title, str(s.minutes), tier]
+        if wide:
+            row += [", ".join(s.targets), ", ".join(s.requires) or "—"]
+        table.add_row(*row)
     console.print(table)
     console.print(f"{len(skills)} skill(s)", highlight=False)
 
