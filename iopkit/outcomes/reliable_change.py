@@ -386,6 +386,8 @@ def clinical_significance(
     deteriorated = reliably deteriorated, not harmed. ``baseline_case`` marks cases clinical at
     baseline; "recovered" is only possible for them — report the others separately
     (:func:`category_counts`). Rows without both scores are kept with ``category`` missing.
+    With ``method="HA"`` the HA RCI is combined with these JT cut-off categories; the R
+    package's HA combined method (true-score cut-off and ``cs_indiv``) is not reproduced.
     """
     require_columns(data, [pre, post], table="data")
     x1, x2 = as_float(data[pre]), as_float(data[post])
