@@ -15,8 +15,28 @@ from iopkit.cli._common import app, console, err_console, friendly_errors
 _FORMATS = ("csv", "parquet", "excel", "sqlite")
 
 
+def _input_errors(func):  # noqa: ANN001, ANN202 - decorator
+    """Print InputError with rich markup escaped (``[rule: …]`` would be eaten as a tag)."""
+    import functools
+
+    from iopkit.errors import InputError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(code=1) from None
+
+    return wrapper
+
+
 @app.command("validate")
 @friendly_errors
+@_input_errors
 def validate(
     source: Annotated[
         str,
@@ -110,6 +130,7 @@ def validate(
 
 @app.command("synth")
 @friendly_errors
+@_input_errors
 def synth(
     out: Annotated[
         Path,
