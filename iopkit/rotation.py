@@ -650,7 +650,7 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
             for i in range(L):
                 lits = occ(s, range(i, i + min(g, L)))
                 if len(lits) > 1:
-                    v = m.new_bool_var(f"rep[{s},{i}]")
+                    v = m.new_int_var(0, len(lits) - 1, f"rep[{s},{i}]")
                     m.add(sum(lits) <= 1 + v)
                     comps["repeats"].append(-v)
 
