@@ -10,10 +10,18 @@ import pytest
 from typer.testing import CliRunner
 
 import iopkit.cli.curriculum  # noqa: F401  (registers the commands)
+from iopkit.cli import _common
 from iopkit.cli._common import app
 
 SHIPPED = Path(__file__).resolve().parents[1] / "curriculum"
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables wrap at the terminal width; fix it so assertions do not depend on the runner."""
+    monkeypatch.setattr(_common.console, "width", 200)
+    monkeypatch.setattr(_common.err_console, "width", 200)
 
 
 def _run(*args: str) -> tuple[int, str]:
