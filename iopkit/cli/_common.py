@@ -34,10 +34,14 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (InputError, ConfigError) as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(code=1) from None
         except FileNotFoundError as exc:
-            err_console.print(f"[bold red]error:[/] file not found: {escape(str(exc.filename or exc))}")
+            err_console.print(
+                f"[bold red]error:[/] file not found: {escape(str(exc.filename or exc))}"
+            )
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
