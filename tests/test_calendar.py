@@ -1,0 +1,243 @@
+"""Calendar: closures, agendas, per-patient view and the CSV/ICS/XLSX exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import holidays
+import icalendar
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from iopkit.calendar import build_calendar, date_rotation, patient_view, to_csv, to_ics, to_xlsx
+from iopkit.errors import InputError
+from iopkit.rotation import plan_program
+
+MON_FRI = [0, 1, 2, 3, 4]
+THANKSGIVING = date(2026, 11, 26)  # US federal holiday, 4th Thursday of November
+
+
+def test_us_holiday_is_skipped_and_rotation_pauses() -> None:
+    """Thanksgiving 2026 (holidays package, US) falls on Thursday 26 Nov: no session that
+    day; under "pause" Friday teaches the slot Thursday would have held."""
+    us = holidays.country_holidays("US", years=2026)
+    assert us.get(THANKSGIVING) == "Thanksgiving Day"
+    closures = {d: n for d, n in us.items()}
+    seq = list("ABCDE")
+    s, closed = date_rotation(
+        seq, weekdays=MON_FRI, start=date(2026, 11, 23), weeks=1, closures=closures
+    )
+    assert THANKSGIVING not in set(s["date"])
+    assert closed["date"].tolist() == [THANKSGIVING]
+    assert closed["reason"].tolist() == ["Thanksgiving Day"]
+    assert s["skill_id"].tolist() == list("ABCD")
+    fri = s.set_index("date").loc[date(2026, 11, 27)]
+    assert fri["skill_id"] == "D" and fri["moved"] and fri["planned_weekday"] == "Thu"
+    # "skip": weekdays stay aligned, Thursday's skill is dropped and reported
+    s2, closed2 = date_rotation(
+        seq, weekdays=MON_FRI, start=date(2026, 11, 23), weeks=1, closures=closures,
+        on_closure="skip",
+    )  # fmt: skip
+    assert s2["skill_id"].tolist() == ["A", "B", "C", "E"]
+    assert closed2["dropped_skill"].tolist() == ["D"]
+    assert not s2["moved"].any()
+
+
+def test_start_midweek_aligns_with_the_planned_weekday() -> None:
+    s, _ = date_rotation(list("ABC"), weekdays=[0, 2, 4], start=date(2026, 1, 7), weeks=1)
+    assert s["date"].tolist()[0] == date(2026, 1, 7)
+    assert s["skill_id"].tolist() == ["B", "C", "A"]  # Wed = slot B; 7 days reach Mon
+    assert not s["moved"].any()
+
+
+def test_conflict_flags_a_moved_facilitator_day() -> None:
+    s, _ = date_rotation(
+        list("ABCDE"), weekdays=MON_FRI, start=date(2026, 11, 23), weeks=1,
+        closures={THANKSGIVING: "Thanksgiving"}, allowed={"D": [3]},
+    )  # fmt: skip
+    fri = s.set_index("date").loc[date(2026, 11, 27)]
+    assert "only on Thu" in fri["conflict"]
+
+
+def test_bad_horizon_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="horizon"):
+        date_rotation(["A"], weekdays=[0], start=date(2026, 1, 5), weeks=0)
+
+
+@pytest.fixture(scope="module")
+def cur():
+    from iopkit.curriculum import load_curriculum
+
+    return load_curriculum()
+
+
+@pytest.fixture(scope="module")
+def cal(cur):
+    plan = plan_program(cur, "adult_mood_anxiety_3d", time_limit=5)
+    assert plan.ok
+    return build_calendar(
+        plan.rotation,
+        curriculum=cur,
+        program_id="adult_mood_anxiety_3d",
+        start=date(2026, 11, 23),
+        weeks=6,
+        extra_closures={date(2026, 12, 2): "staff training"},
+    )
+
+
+def test_calendar_skips_program_and_listed_closures(cal, cur) -> None:
+    """The program closes for US (MA) public holidays; Christmas Day 2026 is a Friday."""
+    dates = set(cal.sessions["date"])
+    assert date(2026, 12, 25) not in dates
+    assert date(2026, 12, 2) not in dates
+    assert {date(2026, 12, 25), date(2026, 12, 2)} <= set(cal.closed["date"])
+    prog = cur.program("adult_mood_anxiety_3d")
+    assert all(d.weekday() in prog.weekdays for d in dates)
+    assert len(cal.sessions) + len(cal.closed) == 6 * 3
+
+
+def test_each_session_has_its_timed_agenda(cal, cur) -> None:
+    prog = cur.program("adult_mood_anxiety_3d")
+    per_day = cal.agendas.groupby("date").size()
+    assert (per_day == len(prog.block)).all()
+    assert len(per_day) == len(cal.sessions)
+    times = cal.session_times()
+    assert (times["start"].dt.strftime("%H:%M") == prog.default_start).all()
+    minutes = (times["end"] - times["start"]).dt.total_seconds() / 60
+    assert (minutes == prog.session_minutes).all()
+
+
+def test_ics_parses_back_with_one_event_per_session(cal, tmp_path) -> None:
+    stamp = datetime(2026, 11, 1, tzinfo=UTC)
+    p = to_ics(cal, tmp_path / "a.ics", tz="America/New_York", stamp=stamp)
+    parsed = icalendar.Calendar.from_ical(p.read_bytes())
+    events = [c for c in parsed.walk("VEVENT")]
+    assert len(events) == len(cal.sessions)
+    first = events[0]
+    assert first["DTSTART"].params["TZID"] == "America/New_York"
+    assert first["DTSTART"].dt.hour == 9
+    assert cal.sessions["title"].iloc[0] in str(first["SUMMARY"])
+    assert "Check-in & safety scan" in str(first["DESCRIPTION"])
+    assert len({str(e["UID"]) for e in events}) == len(events)
+    assert len(list(parsed.walk("VTIMEZONE"))) == 1
+    # stable output: the same inputs give the same file
+    q = to_ics(cal, tmp_path / "b.ics", tz="America/New_York", stamp=stamp)
+    assert p.read_bytes() == q.read_bytes()
+    # floating local time without a zone
+    f = icalendar.Calendar.from_ical(to_ics(cal, tmp_path / "c.ics", stamp=stamp).read_bytes())
+    ev = next(iter(f.walk("VEVENT")))
+    assert ev["DTSTART"].dt.tzinfo is None and "TZID" not in ev["DTSTART"].params
+
+
+def test_ics_unknown_zone(cal, tmp_path) -> None:
+    with pytest.raises(InputError, match="unknown time zone"):
+        to_ics(cal, tmp_path / "x.ics", tz="Mars/Olympus")
+
+
+def test_xlsx_opens_and_is_printable(cal, tmp_path) -> None:
+    p = to_xlsx(cal, tmp_path / "cal.xlsx")
+    wb = openpyxl.load_workbook(p)
+    assert wb.sheetnames == ["Schedule", "Agendas", "Closures"]
+    ws = wb["Schedule"]
+    assert ws.max_row == len(cal.sessions) + 1
+    assert ws["A1"].value == "date" and ws["A1"].font.bold
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.column_dimensions["F"].width > 10
+
+
+def test_csv_export(cal, tmp_path) -> None:
+    paths = to_csv(cal, tmp_path)
+    sessions = pd.read_csv(paths[0])
+    assert len(sessions) == len(cal.sessions)
+    assert {"date", "skill_id", "title", "start", "end", "moved"} <= set(sessions.columns)
+    assert len(pd.read_csv(paths[1])) == len(cal.agendas)
+
+
+def test_patient_view_missed_core_skill_gets_a_make_up_date(cal, cur) -> None:
+    s = cal.sessions
+    core = cur.core_skills("adult_mood_anxiety_3d")
+    admit = s["date"].iloc[0]
+    stay = s.head(12)
+    missed_day = stay[stay["core"]]["date"].iloc[0]
+    missed_skill = stay.set_index("date").loc[missed_day, "skill_id"]
+    att = pd.DataFrame(
+        {
+            "date": stay["date"].iloc[:6],
+            "status": [
+                "absent_unexcused" if d == missed_day else "present" for d in stay["date"].iloc[:6]
+            ],
+        }
+    )
+    v = patient_view(s, admit_date=admit, core=core, min_sessions=12, attendance=att).set_index(
+        "skill_id"
+    )
+    assert v.loc[missed_skill, "status"] == "missed"
+    nxt = s[(s["date"] > att["date"].max()) & (s["skill_id"] == missed_skill)]["date"].iloc[0]
+    assert v.loc[missed_skill, "make_up"] == nxt.isoformat()
+    assert (v.loc[v["status"] == "met", "core"].sum()) >= 1
+    assert set(v.index) >= set(core)
+
+
+def test_patient_view_early_discharge_and_individual_make_up(cal, cur) -> None:
+    s = cal.sessions
+    core = cur.core_skills("adult_mood_anxiety_3d")
+    admit, discharge = s["date"].iloc[0], s["date"].iloc[2]
+    v = patient_view(
+        s, admit_date=admit, core=core, min_sessions=12, discharge_date=discharge,
+        as_of=discharge,
+    ).set_index("skill_id")  # fmt: skip
+    will_miss = v[v["status"] == "will_miss"]
+    assert len(will_miss) == len(core) - int(s.head(3)["core"].sum())
+    later = s.iloc[3:]
+    for sk, r in will_miss.iterrows():
+        nxt = later.loc[later["skill_id"] == sk, "date"]
+        want = nxt.iloc[0].isoformat() if len(nxt) else "individual make-up"
+        assert r["make_up"] == want, sk
+
+
+def test_patient_view_bad_status_names_row(cal, cur) -> None:
+    att = pd.DataFrame({"date": [cal.sessions["date"].iloc[0]], "status": ["here"]})
+    with pytest.raises(InputError, match="unknown attendance status") as exc:
+        patient_view(
+            cal.sessions, admit_date=cal.sessions["date"].iloc[0], core=[], min_sessions=12,
+            attendance=att,
+        )  # fmt: skip
+    assert exc.value.row == 2 and exc.value.column == "status"
+
+
+def test_cli_plan_writes_every_export(tmp_path) -> None:
+    from iopkit.cli import plan as _plan  # noqa: F401
+    from iopkit.cli._common import app
+
+    out = tmp_path / "plan"
+    res = CliRunner().invoke(
+        app,
+        ["plan", "--program", "adult_mood_anxiety_3d", "--start", "2026-11-23", "--weeks", "8",
+         "--mix", "depression=0.5,anxiety=0.3,insomnia=0.2", "--admit-days", "mon",
+         "--time-limit", "5", "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    for name in ("rotation.csv", "coverage.csv", "baselines.csv", "sessions.csv",
+                 "agendas.csv", "closures.csv", "calendar.ics", "calendar.xlsx"):  # fmt: skip
+        assert (out / name).exists(), name
+    cov = pd.read_csv(out / "coverage.csv")
+    assert cov["fully_covered"].all() and (cov["weekday"] == "Mon").all()
+    assert "round_robin" in res.output and "module_blocks" in res.output
+
+
+def test_cli_plan_infeasible_request_explains_and_exits_1(tmp_path) -> None:
+    from iopkit.cli import plan as _plan  # noqa: F401
+    from iopkit.cli._common import app
+
+    res = CliRunner().invoke(
+        app,
+        ["plan", "--program", "adult_mood_anxiety_3d", "--start", "2026-11-23",
+         "--margin", "0.5", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert res.exit_code == 1
+    assert "core needs 10 sessions; a 4-week stay at 3 days a week has 12" in res.output
+    assert "Traceback" not in res.output
