@@ -20,11 +20,13 @@ Modelling choices [D] (not literature facts): one episode per patient; cohorts s
 two weeks and admit for ten weeks; improvement follows ``1 − exp(−weeks / 1.6)`` towards a
 patient-level fraction drawn from a mixture of responders, partial responders,
 non-responders and worseners; concern-specific scale baselines sit above each scale's
-registry's clinical norm or :data:`SCALE_BASELINES`. Skills taught: unless ``skills`` is
-passed (for example the cycle planned by :func:`iopkit.rotation.plan_rotation`,
-``plan.sequence``), the generator does NOT call the CP-SAT planner (too slow for a data
-generator); it cycles the program's core skills in catalog order, once per minimum stay,
-and fills the remaining slots with the program's electives in catalog order.
+registry's clinical norm or :data:`SCALE_BASELINES`. Skills taught: by default
+(``rotation="catalog"``) the generator does NOT call the CP-SAT planner — it must be fast
+and bit-for-bit deterministic, and a time-limited solve is neither — but cycles the
+program's core skills in catalog order, once per minimum stay, filling the remaining slots
+with the program's electives in catalog order. ``rotation="plan"`` follows the cycle
+planned by :func:`iopkit.rotation.plan_program` (single worker, 5 s limit; identical runs
+unless the solver stops on its time limit), and ``skills=`` takes any cycle of skill ids.
 """
 
 from __future__ import annotations
@@ -196,6 +198,24 @@ def _skill_cycle(core: list[str], electives: list[str], window: int, k: np.ndarr
     )
 
 
+def _weekday_pos(dates: np.ndarray, weekdays: Sequence[int]) -> np.ndarray:
+    """Position of each date's weekday among the program days (Mon = 0 convention)."""
+    wd = (dates.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    order = {d: i for i, d in enumerate(sorted(weekdays))}
+    return np.array([order.get(int(w), 0) for w in wd], dtype=np.int64)
+
+
+def _planned_cycle(program_id: str, seed: int) -> list[str]:
+    """The skills cycle planned by :func:`iopkit.rotation.plan_program` (CP-SAT, ≤ ~5 s)."""
+    from iopkit.curriculum import load_curriculum
+    from iopkit.rotation import plan_program
+
+    plan = plan_program(load_curriculum(), program_id, time_limit=5.0, num_workers=1, seed=seed)
+    if not plan.ok:
+        raise ConfigError(f"no rotation found for {program_id}: {' '.join(plan.explanation)}")
+    return list(plan.sequence)
+
+
 def _d64(d: date | str) -> np.datetime64:
     return np.datetime64(pd.Timestamp(d).date(), "D")
 
@@ -211,12 +231,14 @@ def synthesize(
     as_of: date | str | None = None,
     program: Any = None,
     skills: Sequence[str] | None = None,
+    rotation: str = "catalog",
     scales: Mapping[str, ScaleSpec] | None = None,
 ) -> Bundle:
     """Generate a synthetic program bundle (deterministic for ``seed``).
 
     Parameters: ``n_cohorts`` groups of ``episodes_per_cohort`` episodes each, following
     ``program_id`` (default: the first program in ``curriculum/programs``) from ``start``.
+    ``rotation``: ``"catalog"`` (default) or ``"plan"`` (see the module docstring).
     ``as_of`` cuts the data at a date (later admissions dropped; stays running on that date
     become active episodes with a blank discharge). ``program``, ``skills`` (the cycle of
     skill ids taught, in order) and ``scales`` (scale id → :class:`ScaleSpec`) override what
@@ -231,6 +253,11 @@ def synthesize(
         raise ConfigError("n_cohorts and episodes_per_cohort must be at least 1")
     rng = np.random.default_rng(seed)
     prog = program if program is not None else get_program(program_id)
+    if skills is None and rotation == "plan":
+        skills = _planned_cycle(prog.id, seed)
+    elif rotation not in ("catalog", "plan"):
+        raise ConfigError(f"rotation must be 'catalog' or 'plan', not {rotation!r}")
+    aligned = skills is not None
     if skills is not None:
         core, electives = list(skills), []
     else:
@@ -257,18 +284,29 @@ def synthesize(
     c_idx = np.arange(n_cohorts)
     c_start = cal.offset(start64 + (c_idx % 26) * _COHORT_SPACING_DAYS, 0, admit=True)
     c_ids = _ids("C", n_cohorts, max(2, len(str(n_cohorts))))
-    fac_ids = [f.id for f in getattr(prog, "facilitators", [])] or ["f1", "f2", "f3"]
-    fac_a = np.array(fac_ids, dtype=object)[c_idx % len(fac_ids)]
-    fac_b = np.array(fac_ids, dtype=object)[(c_idx + 1) % len(fac_ids)]
+    # facilitators: the program's, each on the weekdays they work (program file); a cohort
+    # takes them in turn on each weekday. Without facilitators in the program: f1, f2.
+    facs = list(getattr(prog, "facilitators", []))
+    day_names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    by_day = (
+        {
+            d: [f.id for f in facs if day_names[d] in [str(x).lower()[:3] for x in f.days]]
+            or ["f1", "f2"]
+            for d in range(7)
+        }
+        if facs
+        else {d: ["f1", "f2"] for d in range(7)}
+    )
+    c_facs = [
+        ";".join(dict.fromkeys(by_day[d][c % len(by_day[d])] for d in prog.weekdays)) for c in c_idx
+    ]
     cohorts = pd.DataFrame(
         {
             "cohort_id": c_ids,
             "program_id": prog.id,
             "name": [f"{prog.name} — group {i + 1}" for i in c_idx],
             "start_date": c_start.astype("datetime64[ns]"),
-            "facilitators": [
-                a if a == b else f"{a};{b}" for a, b in zip(fac_a, fac_b, strict=True)
-            ],
+            "facilitators": c_facs,
         }
     )
 
@@ -373,13 +411,28 @@ def synthesize(
     c_n = np.zeros(n_cohorts, dtype=int)
     c_n[has] = cal.count(c_start[has], c_end[has] + 1)
     s_c, s_k = _segments(c_n)
-    fac_pair = np.stack([fac_a, fac_b], axis=1)
+    s_date = cal.offset(c_start[s_c], s_k)
+    if aligned:
+        # a planned cycle's slot i falls on weekdays[i % days a week]: the slot of a session
+        # is its calendar position (whole weeks since the cohort's first week, then its
+        # weekday), so a closure skips that slot's skill instead of shifting the cycle
+        first_monday = c_start - ((c_start.astype(np.int64) + 3) % 7)
+        weeks_in = (s_date - first_monday[s_c]).astype(np.int64) // 7
+        slot = weeks_in * dpw + _weekday_pos(s_date, prog.weekdays)
+    else:
+        slot = s_k
+    s_wd = (s_date.astype(np.int64) + 3) % 7  # Monday = 0
+    s_fac = np.empty(len(s_date), dtype=object)
+    for d in set(prog.weekdays):
+        m = s_wd == d
+        avail = np.array(by_day[d], dtype=object)
+        s_fac[m] = avail[s_c[m] % len(avail)]
     sessions = pd.DataFrame(
         {
             "cohort_id": c_ids[s_c],
-            "date": cal.offset(c_start[s_c], s_k).astype("datetime64[ns]"),
-            "skill_id": _skill_cycle(core, electives, prog.min_weeks * dpw, s_k),
-            "facilitator": fac_pair[s_c, s_k % 2],
+            "date": s_date.astype("datetime64[ns]"),
+            "skill_id": _skill_cycle(core, electives, prog.min_weeks * dpw, slot),
+            "facilitator": s_fac,
         }
     )
 

@@ -193,3 +193,50 @@ def test_ten_thousand_episodes_is_fast() -> None:
     assert len(b["episodes"]) == 2000
     assert time.perf_counter() - t0 < 10
     assert np.isfinite(b["assessments"]["item_1"].astype("float").mean())
+
+
+def test_explicit_cycle_is_aligned_to_weekdays_and_closures_skip_a_slot() -> None:
+    """Slot i of a cycle falls on weekdays[i % days a week]; Martin Luther King Day 2025-01-20
+    (US public holiday, program closure rules) skips its slot instead of shifting the cycle."""
+    cycle = [f"s{i}" for i in range(12)]
+    s = synthesize(1, seed=1, skills=cycle)["sessions"]
+    pos = {d: i for i, d in enumerate(sorted(set(s["date"].dt.day_of_week)))}
+    slot = s["skill_id"].str[1:].astype(int)
+    assert (slot % len(pos) == s["date"].dt.day_of_week.map(pos)).all()
+    assert pd.Timestamp("2025-01-20") not in set(s["date"])
+    assert "s6" not in set(s.loc[s["date"] < pd.Timestamp("2025-02-01"), "skill_id"])
+
+
+def test_default_cycle_meets_every_core_skill_within_the_minimum_stay() -> None:
+    from iopkit.data.catalog import get_program, program_core_electives
+
+    b = synthesize(1, seed=2)
+    prog = get_program(b["cohorts"].at[0, "program_id"])
+    core, _ = program_core_electives(prog.id)
+    window = prog.min_weeks * len(prog.weekdays)
+    skills = b["sessions"]["skill_id"].tolist()
+    for start in range(len(skills) - window):
+        assert set(core) <= set(skills[start : start + window])
+
+
+def test_facilitators_work_on_their_days() -> None:
+    from iopkit.data.catalog import get_program
+
+    b = synthesize(4, seed=2)
+    prog = get_program(b["cohorts"].at[0, "program_id"])
+    days = {
+        f.id: {("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(d) for d in f.days}
+        for f in prog.facilitators
+    }
+    s = b["sessions"]
+    assert all(
+        wd in days[f] for f, wd in zip(s["facilitator"], s["date"].dt.day_of_week, strict=True)
+    )
+
+
+def test_planned_rotation_option() -> None:
+    """rotation='plan' follows iopkit.rotation.plan_program's cycle and still validates."""
+    b = synthesize(1, seed=0, rotation="plan", episodes_per_cohort=4)
+    assert validate_bundle(b).ok
+    with pytest.raises(Exception, match="rotation must be"):
+        synthesize(1, rotation="random")

@@ -41,6 +41,7 @@ def validate(
     source: Annotated[
         str,
         typer.Argument(
+            metavar="SOURCE",
             help="Folder of CSV/Parquet files, .xlsx workbook, .sqlite file, SQLAlchemy URL, "
             "or REDCap export .csv (with --mapping)."
         ),
@@ -159,6 +160,14 @@ def synth(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="csv, parquet, excel or sqlite.")
     ] = "csv",
+    rotation: Annotated[
+        str,
+        typer.Option(
+            "--rotation",
+            help="catalog: cycle core then elective skills in catalog order (fast, default); "
+            "plan: the cycle planned by iopkit.rotation (CP-SAT, a few seconds).",
+        ),
+    ] = "catalog",
     defects: Annotated[
         bool, typer.Option("--defects", help="Inject realistic defects (listed in defects.csv).")
     ] = False,
@@ -187,6 +196,7 @@ def synth(
         start=start_date,
         episodes_per_cohort=per_cohort,
         defects=defects,
+        rotation=rotation,
     )
     path = write_bundle(bundle, out, format=fmt)
     summary = ", ".join(f"{t} {len(bundle.tables[t])}" for t in bundle.table_names)
