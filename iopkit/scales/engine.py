@@ -167,9 +167,29 @@ def _parse(
     na_items = set(scale.not_applicable.items) if scale.not_applicable else set()
     na_codes = set(scale.not_applicable.codes) if scale.not_applicable else set()
     codes = np.array(sorted(missing_codes), dtype=np.float64)
+
+    def _record_out(j: int, out: np.ndarray) -> None:
+        if out.any():
+            bad_cell[j] |= out
+            s_ = frame[cols[j]]
+            why = f" is outside the item range {lo}–{hi} (whole numbers)"
+            reasons.append((j, out, s_[out].astype(str) + why))
+
     for j, col in enumerate(cols):
         s = frame[col]
         dtype = s.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+            # plain integers: no NaN, no fractions — only the range can be wrong
+            ints = s.to_numpy()
+            arr = ints.astype(np.float64)
+            miss = np.zeros(n, dtype=bool)
+            if codes.size:
+                miss = np.isin(ints, codes)
+            out = ~miss & ((ints < lo) | (ints > hi))
+            _record_out(j, out)
+            values[j] = arr
+            missing[j] = miss
+            continue
         if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
             arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
             miss = np.isnan(arr)
@@ -203,20 +223,14 @@ def _parse(
                     reasons.append((j, nonnum, s[nonnum].astype(str) + " is not a number"))
         if codes.size:
             miss |= np.isin(arr, codes)
-        # never clip or coerce: anything not an integer in [lo, hi] is invalid
-        with np.errstate(invalid="ignore"):
-            out = ~miss & ~np.isnan(arr) & ((arr < lo) | (arr > hi) | (arr != np.floor(arr)))
-        if out.any():
-            bad_cell[j] |= out
-            reasons.append(
-                (
-                    j,
-                    out,
-                    s[out].astype(str) + f" is outside the item range {lo}–{hi} (whole numbers)",
-                )
-            )
+        # never clip or coerce: anything not a whole number in [lo, hi] is invalid
+        # (NaN compares False, so `ok` is False for missing cells; they are excluded below)
+        ok = (arr >= lo) & (arr <= hi)
+        ok &= np.floor(arr) == arr
+        out = ~(ok | miss | na[j]) if j + 1 in na_items else ~(ok | miss)
+        _record_out(j, out)
         values[j] = arr
-        missing[j] = miss & ~na[j]
+        missing[j] = miss if j + 1 not in na_items else miss & ~na[j]
     valid = ~(missing | na | bad_cell)
     np.copyto(values, 0.0, where=~valid)
     invalid = bad_cell.any(axis=0)
@@ -242,11 +256,14 @@ def _half_up(x: np.ndarray) -> np.ndarray:
 
 
 def _banded(total: np.ndarray, levels) -> pd.Categorical:
-    edges = np.array([lv.min for lv in levels[1:]], dtype=np.float64)
-    codes = np.searchsorted(edges, total, side="right")
-    codes = np.where(np.isnan(total), -1, codes)
+    """Band codes by table look-up on the (integer) totals; NaN → no band."""
+    lo, hi = levels[0].min, levels[-1].max
+    lut = np.full(hi - lo + 2, -1, dtype=np.int8)  # last slot: NaN
+    for code, lv in enumerate(levels):
+        lut[lv.min - lo : lv.max - lo + 1] = code
+    idx = np.where(np.isnan(total), hi - lo + 1, total - lo).astype(np.intp)
     labels = [lv.label for lv in levels]
-    return pd.Categorical.from_codes(codes, categories=labels, ordered=True)
+    return pd.Categorical.from_codes(lut[idx], categories=labels, ordered=True)
 
 
 def _missing_text(pattern: np.ndarray, cols: list[str], scale: Scale) -> np.ndarray:
@@ -292,7 +309,7 @@ class _RuleCache:
 
     def __init__(self, p: _Parsed) -> None:
         self.p = p
-        self.unknown = ~p.valid & ~p.na
+        self.any_na = bool(p.na.any())
         self.cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def counts(self, items: list[int], thresholds: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -300,15 +317,17 @@ class _RuleCache:
         if key not in self.cache:
             n = self.p.values.shape[1]
             lo = np.zeros(n, dtype=np.int16)
-            unknown = np.zeros(n, dtype=np.int16)
+            known = np.zeros(n, dtype=np.int16)  # answered or not applicable
             for i, t in zip(items, thresholds, strict=True):
                 j = i - 1
                 hit = self.p.values[j] >= t  # values are 0 where not valid
                 if t <= 0:
                     hit &= self.p.valid[j]
                 lo += hit
-                unknown += self.unknown[j]
-            self.cache[key] = (lo, unknown)
+                known += self.p.valid[j]
+                if self.any_na:
+                    known += self.p.na[j]
+            self.cache[key] = (lo, len(items) - known)
         return self.cache[key]
 
 
