@@ -43,7 +43,7 @@ def validate(
         typer.Argument(
             metavar="SOURCE",
             help="Folder of CSV/Parquet files, .xlsx workbook, .sqlite file, SQLAlchemy URL, "
-            "or REDCap export .csv (with --mapping)."
+            "or REDCap export .csv (with --mapping).",
         ),
     ],
     mapping: Annotated[
@@ -108,8 +108,14 @@ def validate(
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     if len(result.problems):
-        shown = result.problems.head(show)
-        console.print(f"[bold]{len(result.problems)} problem(s); first {len(shown)}:[/]")
+        problems = result.problems
+        cascade = problems["rule"] == "cascade"
+        direct = problems[~cascade]
+        shown = direct.head(show)
+        console.print(
+            f"[bold]{len(direct)} problem(s)[/]"
+            + (f", first {len(shown)}:" if len(shown) < len(direct) else ":")
+        )
         for p in shown.itertuples():
             where = f"{p.file}, line {p.source_line}" + (
                 f", column {p.column!r}" if isinstance(p.column, str) else ""
@@ -119,6 +125,13 @@ def validate(
                 escape(f"  {where}: {p.message}{value} [rule: {p.rule}]"),
                 highlight=False,
                 soft_wrap=True,
+            )
+        if cascade.any():
+            by_table = problems[cascade].groupby("table", sort=False)["source_line"].nunique()
+            listing = ", ".join(f"{t} {n}" for t, n in by_table.items())
+            console.print(
+                f"plus row(s) set aside because a row they depend on was rejected: {listing}",
+                highlight=False,
             )
     if rejects is not None:
         written = write_rejects(result, rejects)

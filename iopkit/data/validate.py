@@ -304,7 +304,7 @@ def _ids(s: pd.Series) -> pd.Series:
     if s.dtype == object or pd.api.types.is_numeric_dtype(s):
 
         def fix(v: object) -> object:
-            if v is None or (isinstance(v, float) and np.isnan(v)):
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
                 return None
             if isinstance(v, float) and v.is_integer():
                 return str(int(v))
@@ -437,7 +437,30 @@ def _pandera(t: _Table, rows: np.ndarray) -> None:
             if col in t.raw.columns
             else [None] * len(rows_)
         )
-        t.add(_problems(rows_, values, rule, msg), col)
+        msgs: str | list[str] = msg
+        if rule == "vocabulary" and col_spec is not None and col_spec.vocab:
+            msgs = [msg + _did_you_mean(v, col_spec.vocab) for v in values]
+        t.add(_problems(rows_, values, rule, msgs), col)
+
+
+def _did_you_mean(value: object, vocab: tuple[str, ...]) -> str:
+    """A suggestion for a near-miss vocabulary value (case, spaces, typos); never applied."""
+    import difflib
+
+    if not isinstance(value, str):
+        return ""
+    parts = [p.strip() for p in value.split(";")] if ";" in value else [value]
+    hints = []
+    for part in parts:
+        if part in vocab:
+            continue
+        norm = part.strip().lower().replace(" ", "_").replace("-", "_")
+        close = (
+            [norm] if norm in vocab else difflib.get_close_matches(norm, vocab, n=1, cutoff=0.75)
+        )
+        if close:
+            hints.append(f"{part!r} → {close[0]!r}")
+    return f"; did you mean {', '.join(hints)}?" if hints else ""
 
 
 def _lines_text(lines: np.ndarray) -> str:
