@@ -277,3 +277,14 @@ def test_mixed_orders_in_one_column_are_reported() -> None:
 def test_dates_that_are_reported(value, rule) -> None:
     got, probs = _dates([value])
     assert got == [None] and probs == {0: rule}
+
+
+def test_database_password_never_appears_in_messages() -> None:
+    from iopkit.data.sources import _redact
+
+    assert (
+        _redact("postgresql://iop:s3cret@db.example/iop") == "postgresql://iop:***@db.example/iop"
+    )
+    with pytest.raises(InputError) as err:
+        load_bundle("sqlite:////nonexistent-dir/x.sqlite")
+    assert err.value.rule in {"unreadable", "missing_table"}

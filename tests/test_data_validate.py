@@ -68,6 +68,7 @@ def test_vocabulary_typo_names_file_line_column_and_value(base, tmp_path) -> Non
         and p["column"] == "discharge_type"
     )
     assert p["value"] == "complted" and "completed" in p["message"]
+    assert "did you mean 'complted' → 'completed'?" in p["message"]  # a hint, never applied
     line = (tmp_path / "episodes.csv").read_text().splitlines()[p["source_line"] - 1]
     assert "complted" in line  # the line number is the one the user sees in the file
     assert r.counts.set_index("table").loc["episodes", "rejected"] == 1
