@@ -147,7 +147,8 @@ class _Parsed:
     missing: np.ndarray  # (k, n) bool — blank or missing code
     na: np.ndarray  # (k, n) bool — "not applicable" (WSAS item 1)
     invalid: np.ndarray  # (n,) bool — any invalid cell in the row
-    invalid_reason: np.ndarray | None  # (n,) object, "" where valid
+    invalid_rows: np.ndarray  # positions of the invalid rows
+    invalid_reason: np.ndarray  # object, one reason per invalid row
 
 
 def _parse(
@@ -234,22 +235,26 @@ def _parse(
     valid = ~(missing | na | bad_cell)
     np.copyto(values, 0.0, where=~valid)
     invalid = bad_cell.any(axis=0)
-    invalid_reason = None
-    if invalid.any():
-        rsn = pd.Series("", index=range(n), dtype=object)
-        for j, mask, text_ in reasons:
-            part = f"{cols[j]}=" + text_.to_numpy(dtype=object)
-            idx = np.flatnonzero(mask)
-            prev = rsn.iloc[idx].to_numpy(dtype=object)
-            sep = np.where(prev == "", "", "; ")
-            rsn.iloc[idx] = prev + sep + part
-        invalid_reason = rsn.to_numpy(dtype=object)
-    return _Parsed(values, valid, missing, na, invalid, invalid_reason)
+    invalid_rows = np.flatnonzero(invalid)
+    invalid_reason = np.full(invalid_rows.size, "", dtype=object)
+    for j, mask, text_ in reasons:  # one pass per offending column, over bad rows only
+        at = np.searchsorted(invalid_rows, np.flatnonzero(mask))
+        prev = invalid_reason[at]
+        sep = np.where(prev == "", "", "; ")
+        invalid_reason[at] = prev + sep + (f"{cols[j]}=" + text_.to_numpy(dtype=object))
+    return _Parsed(values, valid, missing, na, invalid, invalid_rows, invalid_reason)
 
 
 # --------------------------------------------------------------------------------------
 # scoring one scale
 # --------------------------------------------------------------------------------------
+def _rows(idx: list[int]) -> slice | list[int]:
+    """A slice when the item indices are consecutive (a view instead of a fancy-index copy)."""
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        return slice(idx[0], idx[-1] + 1)
+    return idx
+
+
 def _half_up(x: np.ndarray) -> np.ndarray:
     """Round half up (4.5 → 5), unlike numpy/Python round-half-to-even (4.5 → 4)."""
     return np.floor(x + 0.5)
@@ -266,17 +271,40 @@ def _banded(total: np.ndarray, levels) -> pd.Categorical:
     return pd.Categorical.from_codes(lut[idx], categories=labels, ordered=True)
 
 
-def _missing_text(pattern: np.ndarray, cols: list[str], scale: Scale) -> np.ndarray:
-    """Reason strings for prorated/incomplete rows, built once per distinct missing pattern.
+def _reasons(
+    p: _Parsed, status: np.ndarray, req_missing: np.ndarray, cols: list[str], scale: Scale
+) -> pd.Categorical:
+    """The ``{id}_reason`` column as a categorical ("" for complete rows).
 
-    ``pattern`` holds one bit per required item (bit j set = item j missing).
+    Text is built once per distinct missing-item pattern (bit j set = required item j
+    missing) and once per distinct invalid-value message — never once per row.
     """
+    n = status.size
+    codes = np.zeros(n, dtype=np.int32)
+    cats: list[str] = [""]
+    todo = np.flatnonzero((status == _PRORATED) | (status == _INCOMPLETE))
+    if todo.size:
+        bits = np.left_shift(1, np.arange(len(cols), dtype=np.int64))[:, None]
+        pattern = (req_missing[:, todo] * bits).sum(axis=0)
+        uniq, inverse = np.unique(pattern, return_inverse=True)
+        codes[todo] = len(cats) + inverse.ravel()
+        cats += _missing_text(uniq, cols, scale)
+    if p.invalid_rows.size:
+        fac, uniques = pd.factorize(p.invalid_reason)
+        codes[p.invalid_rows] = len(cats) + fac
+        cats += [str(u) for u in uniques]
+    if len(set(cats)) != len(cats):  # two messages happen to coincide: let pandas merge them
+        return pd.Categorical(np.asarray(cats, dtype=object)[codes])
+    return pd.Categorical.from_codes(codes, categories=cats)
+
+
+def _missing_text(patterns: np.ndarray, cols: list[str], scale: Scale) -> list[str]:
+    """Reason text for each distinct missing pattern (bit j set = required item j missing)."""
     pol = scale.missing
     never = set(pol.never_prorate)
     tail = " — no total" if scale.has_total else ""
-    uniq, inverse = np.unique(pattern, return_inverse=True)
     texts = []
-    for key in uniq.tolist():
+    for key in patterns.tolist():
         miss = [j for j in range(len(cols)) if key >> j & 1]
         names = ", ".join(cols[j] for j in miss)
         items = [j + 1 for j in miss]
@@ -292,7 +320,7 @@ def _missing_text(pattern: np.ndarray, cols: list[str], scale: Scale) -> np.ndar
             texts.append(
                 f"{len(miss)} missing ({names}); policy allows at most {pol.max_prorated}{tail}"
             )
-    return np.array(texts, dtype=object)[inverse.ravel()]
+    return texts
 
 
 def _count(mask: np.ndarray) -> np.ndarray:
@@ -385,19 +413,11 @@ def _score_one(
     cols_out[f"{sid}_answered"] = answered.astype(np.int64)
     cols_out[f"{sid}_status"] = pd.Categorical.from_codes(status, categories=list(STATUSES))
 
-    reason = np.full(n, "", dtype=object)
-    todo = np.flatnonzero((status == _PRORATED) | (status == _INCOMPLETE))
-    if todo.size:
-        bits = np.left_shift(1, np.arange(len(req), dtype=np.int64))[:, None]
-        pattern = (req_missing[:, todo] * bits).sum(axis=0)
-        reason[todo] = _missing_text(pattern, [cols[j] for j in req], scale)
-    if p.invalid_reason is not None:
-        reason = np.where(p.invalid, p.invalid_reason, reason)
-    cols_out[f"{sid}_reason"] = pd.Series(reason, index=frame.index, dtype=object)
+    cols_out[f"{sid}_reason"] = _reasons(p, status, req_missing, [cols[j] for j in req], scale)
 
     # subscales: sum of their items, only when all answered and the row is not invalid
     for sub in scale.subscales:
-        idx = [i - 1 for i in sub.items]
+        idx = _rows([i - 1 for i in sub.items])
         full = p.valid[idx].all(axis=0) & ~p.invalid
         sub_total = np.where(full, p.values[idx].sum(axis=0), np.nan)
         cols_out[f"{sid}_{sub.id}"] = sub_total
@@ -505,7 +525,8 @@ def score(
         Every input row and column, then per scale ``{id}``:
         ``{id}_total`` (float points; NA unless complete/prorated), ``{id}_band``
         (ordered categorical), ``{id}_answered`` (int), ``{id}_status`` (categorical:
-        complete, prorated, incomplete, invalid), ``{id}_reason`` ("" when complete),
+        complete, prorated, incomplete, invalid), ``{id}_reason`` (categorical text; ""
+        when complete),
         ``{id}_{subscale}`` (+ ``_band``), critical items ``{id}_{name}_flag`` /
         ``_escalate`` / ``_missing`` (bool), rules ``{id}_{rule}`` (nullable boolean)
         and rule counts; WSAS adds ``wsas_range`` ("0-40" or "0-32").
