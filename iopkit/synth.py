@@ -356,6 +356,7 @@ def synthesize(
     )
 
     # --- patients -------------------------------------------------------------------------
+    ages = (13, 18) if getattr(prog, "population", "adult") == "adolescent" else (18, 71)  # [D]
     allowed = [c for c in CONCERNS if c in set(getattr(prog, "concerns", CONCERNS))] or list(
         CONCERNS
     )
@@ -367,7 +368,7 @@ def synthesize(
         {
             "patient_id": p_ids,
             "birth_year": pd.array(
-                admit.astype("datetime64[Y]").astype(int) + 1970 - rng.integers(18, 71, n),
+                admit.astype("datetime64[Y]").astype(int) + 1970 - rng.integers(*ages, n),
                 dtype="Int64",
             ),
             "sex": _choice(rng, {"female": 0.64, "male": 0.33, "other": 0.02, "unknown": 0.01}, n),

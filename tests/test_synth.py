@@ -240,3 +240,19 @@ def test_planned_rotation_option() -> None:
     assert validate_bundle(b).ok
     with pytest.raises(Exception, match="rotation must be"):
         synthesize(1, rotation="random")
+
+
+@pytest.mark.parametrize("program_id", ["adolescent_afterschool_3d", "adult_mood_anxiety_5d"])
+def test_every_program_generates_a_clean_bundle(program_id, tmp_path) -> None:
+    """Each program of curriculum/programs: validates clean, also through a REDCap export with
+    the shipped example mapping; adolescents are 13–17 at admission."""
+    from iopkit.data import load_bundle
+    from iopkit.data.redcap import write_redcap
+
+    b = synthesize(1, seed=1, program_id=program_id, episodes_per_cohort=10)
+    assert validate_bundle(b).ok
+    r = validate_bundle(load_bundle(write_redcap(b, tmp_path), mapping=tmp_path / "mapping.yaml"))
+    assert r.ok and r.counts["rows_in"].sum() == sum(len(t) for t in b.tables.values())
+    age = b["episodes"]["admit_date"].dt.year - b["patients"]["birth_year"]
+    adolescent = program_id.startswith("adolescent")
+    assert age.between(13, 17).all() if adolescent else age.between(18, 70).all()
