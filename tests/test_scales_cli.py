@@ -140,3 +140,14 @@ def test_missing_codes_per_scale(tmp_path):
     assert ok.exit_code == 0, ok.output
     out = pd.read_csv(tmp_path / "o.csv")
     assert out["aaq2_total"].iloc[0] == 49 and out["phq9_status"].iloc[0] == "incomplete"
+
+
+@pytest.mark.parametrize("scale_id", ["phq2", "gad7", "gad2", "pcl5", "ocir", "pdss", "isi",
+                                      "asrs", "wsas", "aaq2", "ders16", "asq"])  # fmt: skip
+def test_scales_show_every_scale_prints_sources_literally(scale_id):
+    """Sources in brackets (e.g. "[scales.md §1.8; D]") must not be eaten as rich markup."""
+    result = runner.invoke(app, ["scales", "show", scale_id])
+    assert result.exit_code == 0, result.output
+    assert "Missing items: prorate at most" in result.output
+    missing_line = next(ln for ln in result.output.splitlines() if ln.startswith("Missing items"))
+    assert missing_line.rstrip().endswith("]")  # the [source; certainty] tag survived

@@ -72,10 +72,11 @@ def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9"))
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="ID") from None
 
-    def p(text: str) -> None:
-        console.print(text, highlight=False, soft_wrap=True)
+    def p(text: str, style: str | None = None) -> None:
+        # markup off: sources such as "[scales.md §1.8; D]" must print literally
+        console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
-    p(f"[bold]{s.short_name}[/] — {s.name} ({s.id}); {s.domain}")
+    p(f"{s.short_name} — {s.name} ({s.id}); {s.domain}", style="bold")
     p(f"Reference: {s.reference}")
     it = s.items
     p(
@@ -108,8 +109,9 @@ def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9"))
     for c in s.critical_items:
         esc = f", escalate ≥ {c.escalate_at}" if c.escalate_at is not None else ""
         p(
-            f"[bold red]Critical item {c.item}[/]: flag ≥ {c.flag_at}{esc} — {c.rule} "
-            f"[{c.source}; {c.certainty}]"
+            f"Critical item {c.item}: flag ≥ {c.flag_at}{esc} — {c.rule} "
+            f"[{c.source}; {c.certainty}]",
+            style="bold red",
         )
     for r in s.rules:
         p(f"Rule {s.id}_{r.id}: {r.name} [{r.source}; {r.certainty}]")
@@ -239,7 +241,12 @@ def score_cmd(
         write_table(out, output)
     else:
         out.to_csv(sys.stdout, index=False)
-    report.print(f"{file}: {len(frame)} rows scored", highlight=False, soft_wrap=True)
+
+    def say(text: str, style: str | None = None) -> None:
+        # markup off: file names and reasons may contain [brackets]
+        report.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+    say(f"{file}: {len(frame)} rows scored")
     total_flags = 0
     for sid in ids:
         s = get_scale(sid)
@@ -247,23 +254,13 @@ def score_cmd(
         line = ", ".join(f"{st} {int(counts.get(st, 0))}" for st in STATUSES)
         flags = _safety_mask(out, s)
         total_flags += int(flags.sum())
-        report.print(
-            f"{s.short_name}: {line}; safety flags {int(flags.sum())}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(f"{s.short_name}: {line}; safety flags {int(flags.sum())}")
         bad = np.flatnonzero((out[f"{sid}_status"] == "invalid").to_numpy())
         for i in bad[:5]:
-            report.print(
-                f"  line {i + 2}: {out[f'{sid}_reason'].iloc[i]}", highlight=False, soft_wrap=True
-            )
+            say(f"  line {i + 2}: {out[f'{sid}_reason'].iloc[i]}")
         if len(bad) > 5:
-            report.print(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason)", soft_wrap=True)
+            say(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason)")
     if total_flags:
-        report.print(
-            f"[bold red]{total_flags} safety flag(s)[/] — review the *_flag columns",
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(f"{total_flags} safety flag(s) — review the *_flag columns", style="bold red")
     if output is not None:
-        report.print(f"wrote {output}", highlight=False, soft_wrap=True)
+        say(f"wrote {output}")

@@ -228,7 +228,7 @@ def _parse(
         # (NaN compares False, so `ok` is False for missing cells; they are excluded below)
         ok = (arr >= lo) & (arr <= hi)
         ok &= np.floor(arr) == arr
-        out = ~(ok | miss | na[j]) if j + 1 in na_items else ~(ok | miss)
+        out = ~(ok | miss | na[j] | bad_cell[j])  # not-a-number cells are already reported
         _record_out(j, out)
         values[j] = arr
         missing[j] = miss if j + 1 not in na_items else miss & ~na[j]
