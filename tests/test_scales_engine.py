@@ -436,3 +436,12 @@ def test_missing_code_that_is_a_valid_answer_is_refused():
     out = score(df, ["phq9", "aaq2"], missing_codes={"phq9": {7, 9}})
     assert out["phq9_status"].iloc[0] == "incomplete"  # item 9 = 7 → missing, never prorated
     assert out["aaq2_total"].iloc[0] == 49
+
+
+def test_duplicate_index_and_non_string_column_labels():
+    """Rows are matched by position: a repeated index label or integer column labels work."""
+    df = pd.DataFrame([[1] * 9, [2] * 9, [3] * 8 + ["x"]], index=[5, 5, 1])
+    out = score(df, "phq9", items=list(range(9)))
+    assert out.index.tolist() == [5, 5, 1]
+    assert out["phq9_total"].tolist()[:2] == [9, 18]
+    assert out["phq9_reason"].iloc[2] == "8=x is not a number"

@@ -102,7 +102,7 @@ def find_item_columns(
         found = [exact.get(nm) or lower.get(nm) for nm in names]
         hits = sum(f is not None for f in found)
         if hits == len(names):
-            return [str(f) for f in found]
+            return found  # type: ignore[return-value]
         if hits > best[0]:
             best = (hits, names)
     unpadded = [s for s in schemes if not s[0].endswith("01")]
@@ -119,7 +119,7 @@ def find_item_columns(
 
 
 def _explicit_columns(frame: pd.DataFrame, scale: Scale, cols: Sequence[str]) -> list[str]:
-    cols = [str(c) for c in cols]
+    cols = list(cols)  # keep the caller's labels (they need not be strings)
     if len(cols) != scale.items.count:
         raise InputError(
             f"{scale.short_name}: {len(cols)} item columns given, expected "
@@ -129,7 +129,7 @@ def _explicit_columns(frame: pd.DataFrame, scale: Scale, cols: Sequence[str]) ->
     absent = [c for c in cols if c not in frame.columns]
     if absent:
         raise InputError(
-            f"{scale.short_name}: item columns not in the input: {', '.join(absent)}",
+            f"{scale.short_name}: item columns not in the input: {', '.join(map(str, absent))}",
             rule="item columns",
         )
     if len(set(cols)) != len(cols):
@@ -306,7 +306,7 @@ def _missing_text(patterns: np.ndarray, cols: list[str], scale: Scale) -> list[s
     texts = []
     for key in patterns.tolist():
         miss = [j for j in range(len(cols)) if key >> j & 1]
-        names = ", ".join(cols[j] for j in miss)
+        names = ", ".join(str(cols[j]) for j in miss)
         items = [j + 1 for j in miss]
         blocked = sorted(never.intersection(items))
         if blocked:
