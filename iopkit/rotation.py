@@ -40,12 +40,18 @@ W_REQUIRES = 1000
 W_REPEAT = 200
 W_AFTER = 40
 W_ELECTIVE_MAX = 30
-SUBSOLVERS = ("max_lp_sym", "default_lp")
+SUBSOLVERS: tuple[str, ...] = ("max_lp_sym", "default_lp")
+#: "chain": recursive per-slot encoding of prerequisite order (fast); "window": one clause
+#: per (admission, skill occurrence) — the direct encoding, kept for the benchmark baseline.
+PREREQ_ENCODING = "chain"
+SOFT_ELECTIVES = True
+W_ELECTIVE_ORDER = 5
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "invalid"]
 
 #: Lexicographic objective, most important first.
 STAGES = ("prerequisites", "repeats", "soft_order", "electives")
+COMPONENT_WEIGHTS = {"prerequisites": 1, "repeats": 1, "soft_order": W_AFTER, "electives": 1}
 STAGE_WEIGHTS = {
     "prerequisites": W_REQUIRES,
     "repeats": W_REPEAT,
@@ -584,7 +590,7 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
                 if len(lits) > run:
                     m.add(sum(lits) <= run)
 
-    comps: dict[str, list] = {name: [] for name in STAGES}
+    comps: dict[str, list] = {name: [] for name in COMPONENT_WEIGHTS}
     # prerequisites per admission slot: sat(a, c, p) => every occurrence of c in the window
     # is preceded, inside the window, by an occurrence of p.
     req_sat: list[cp_model.IntVar] = []
@@ -592,7 +598,21 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
     def ordering(pairs: list[tuple[str, str]], stage: str, store: list | None) -> None:
         for c, p in pairs:
             lag = problem.lag(p, c)
-            if stage == "soft_order" or (c in problem.core and "coverage" not in relax):
+            exact_chain = c in problem.core and "coverage" not in relax
+            if stage == "soft_order" and c not in problem.core and SOFT_ELECTIVES:
+                # a soft preference must never stop an elective from being taught: reward
+                # each occurrence of c that has p in the ``span`` sessions before it.
+                for i in range(L):
+                    if (c, i) not in x:
+                        continue
+                    y = m.new_bool_var(f"after[{c}<{p},{i}]")
+                    m.add_implication(y, x[c, i])
+                    m.add_bool_or([y.Not(), *occ(p, range(i - span + 1, i - lag + 1))])
+                    comps["electives"].append(W_ELECTIVE_ORDER * y)
+                continue
+            if stage == "soft_order" and c not in problem.core:
+                continue
+            if PREREQ_ENCODING == "chain" and (stage == "soft_order" or exact_chain):
                 sats = _chain(c, p, lag)
             else:
                 sats = _windowed(c, p, lag)
@@ -760,13 +780,14 @@ def _solve_lex(
     solution: dict | None = None
     last_status = cp_model.UNKNOWN
     last_solver = None
-    active = [name for name in STAGES if built.components[name]]
+    active = [name for name in STAGES if _stage_terms(built, name)]
     if not active:
         active = ["feasibility"]
     for k, name in enumerate(active):
         left = t_end - time.perf_counter()
-        budget = left / (len(active) - k)
-        expr = sum(built.components.get(name, [])) if name != "feasibility" else 0
+        # each stage may use most of what is left; later stages keep a share in reserve
+        budget = left if k == len(active) - 1 else left * 0.6 / (len(active) - k - 1) ** 0.5
+        expr = sum(_stage_terms(built, name)) if name != "feasibility" else 0
         m.clear_objective()
         if name != "feasibility":
             m.maximize(expr)
@@ -803,6 +824,14 @@ def _solve_lex(
         if name != "feasibility":
             m.add(expr >= int(round(value)))
     return last_status, last_solver, built, stages, solution or {}
+
+
+def _stage_terms(built: _Model, stage: str) -> list:
+    """Objective terms of a stage; ``"a+b"`` combines components with COMPONENT_WEIGHTS."""
+    parts = stage.split("+")
+    if len(parts) == 1:
+        return list(built.components.get(stage, []))
+    return [COMPONENT_WEIGHTS[p] * t for p in parts for t in built.components.get(p, [])]
 
 
 def _vars_of(term) -> list:
@@ -926,17 +955,19 @@ def plan_rotation(
     rotation = pd.DataFrame(rows)
     sat = sum(solution[v] for v in built.req_sat)
     proved = all(st.status == "optimal" for st in stages) and len(stages) == len(
-        [n for n in STAGES if built.components[n]] or ["feasibility"]
+        [n for n in STAGES if _stage_terms(built, n)] or ["feasibility"]
     )
     name = "optimal" if proved else "feasible"
     done = [st for st in stages if st.status != "unknown"]
-    objective = sum(STAGE_WEIGHTS.get(st.name, 0) * st.value for st in done)
-    bound = sum(STAGE_WEIGHTS.get(st.name, 0) * st.bound for st in done)
+    objective = sum(STAGE_WEIGHTS.get(st.name, 1) * st.value for st in done)
+    bound = sum(STAGE_WEIGHTS.get(st.name, 1) * st.bound for st in done)
     stage_frame = pd.DataFrame([st.__dict__ for st in stages])
     expl = []
     if name == "feasible":
         open_stages = [st.name for st in stages if st.status != "optimal"]
-        skipped = [n for n in STAGES if built.components[n] and n not in {st.name for st in done}]
+        skipped = [
+            n for n in STAGES if _stage_terms(built, n) and n not in {st.name for st in done}
+        ]
         expl.append(
             "time limit reached: the rotation meets every hard constraint (coverage is "
             "guaranteed) but is not proved best for: "
