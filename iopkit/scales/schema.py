@@ -336,6 +336,18 @@ class Scale(_Strict):
                 raise ValueError(f"cutoff {c.id}: unknown subscale {c.applies_to!r}")
         if self.licence.ship_item_text and self.licence.status != "public_domain":
             raise ValueError("item text may ship only for public-domain scales")
+        if self.loinc and self.loinc.items is not None and len(self.loinc.items) != n:
+            raise ValueError(f"loinc.items has {len(self.loinc.items)} codes, expected {n}")
+        if self.not_applicable:
+            for k in self.not_applicable.items:
+                if not 1 <= k <= n:
+                    raise ValueError(f"not_applicable item {k} outside 1..{n}")
+            na_max = (n - len(self.not_applicable.items)) * self.items.max
+            if self.not_applicable.total_max_when_na != na_max:
+                raise ValueError(
+                    f"not_applicable.total_max_when_na should be {na_max} "
+                    f"({n - len(self.not_applicable.items)} items × {self.items.max})"
+                )
         return self
 
     # --- convenience accessors ------------------------------------------------------
