@@ -236,13 +236,21 @@ def _list_in_vocab(vocab: tuple[str, ...]):
     return check
 
 
-def table_schema(table: str, frame: pd.DataFrame | None = None) -> pa.DataFrameSchema:
+#: pandera dtype of each column kind after conversion (text kinds are not pinned: pandas
+#: stores text as ``object`` or ``str`` depending on the source).
+_DTYPES: dict[str, str | None] = {"date": "datetime64[ns]", "int": "Int64"}
+
+
+def table_schema(table: str, *, keys: bool = True) -> pa.DataFrameSchema:
     """The pandera schema of one table, for a frame whose columns are already typed.
 
-    Types are converted (and conversion failures reported) by :mod:`iopkit.data.validate`
-    before this schema runs; the schema checks presence of required values, vocabularies,
-    ranges and, for episodes and goals, date order. Key uniqueness is checked separately
-    so that exact duplicate rows can be told apart from conflicting ones.
+    Dates must be ``datetime64[ns]`` and whole numbers ``Int64``:
+    :func:`iopkit.data.validate.validate_bundle` converts raw cells to these types (and
+    reports every cell it cannot convert) before it runs this schema. The schema checks
+    types, required values, vocabularies, ranges, date order (episodes, goals) and, with
+    ``keys=True``, uniqueness of the key. The validator checks keys itself (``keys=False``)
+    so that an exact duplicate row can be told apart from a conflicting one. Validate frames
+    with a unique index (pandera's key check fails on repeated index labels).
     """
     spec = TABLES[table]
     columns: dict[str, pa.Column] = {}
@@ -257,7 +265,7 @@ def table_schema(table: str, frame: pd.DataFrame | None = None) -> pa.DataFrameS
         if col.min is not None or col.max is not None:
             checks.append(pa.Check.in_range(col.min, col.max, name="range"))
         columns[col.name] = pa.Column(
-            None,
+            _DTYPES.get(col.kind),
             checks=checks,
             nullable=not col.required,
             required=col.required or False,
@@ -286,4 +294,12 @@ def table_schema(table: str, frame: pd.DataFrame | None = None) -> pa.DataFrameS
                 name="review_before_set",
             )
         )
-    return pa.DataFrameSchema(columns, checks=df_checks, name=table, strict=False, coerce=False)
+    return pa.DataFrameSchema(
+        columns,
+        checks=df_checks,
+        name=table,
+        strict=False,
+        coerce=False,
+        unique=list(spec.key) if keys else None,
+        report_duplicates="all",
+    )

@@ -384,7 +384,7 @@ def _pandera(t: _Table, rows: np.ndarray) -> None:
     """Run the table's pandera schema lazily on the given rows; failures become problems."""
     if t.table_problems or not len(rows):
         return
-    schema = table_schema(t.name)
+    schema = table_schema(t.name, keys=False)
     spec = TABLES[t.name]
     frame = t.typed.iloc[rows]
     try:
@@ -392,6 +392,16 @@ def _pandera(t: _Table, rows: np.ndarray) -> None:
         return
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
+    whole = fc[fc["index"].isna()]
+    if len(whole):  # column-level failures (a type the converter did not produce)
+        for rec in whole.to_dict("records"):
+            t.table_problems.append(
+                {
+                    "column": rec["column"] if isinstance(rec["column"], str) else None,
+                    "rule": "schema",
+                    "message": f"column fails {rec['check']} (found {rec['failure_case']})",
+                }
+            )
     fc = fc[fc["index"].notna()]
     if not len(fc):
         return
