@@ -372,6 +372,21 @@ def test_property_totals_in_range_and_proration_per_policy(case):
     assert np.array_equal(total.to_numpy()[complete], vals[complete].sum(axis=1))
     counts = pd.Series(status).value_counts()
     assert counts.sum() == len(vals)
+    # independent per-row expectation (Python arithmetic, half-up rounding by Decimal)
+    from decimal import ROUND_HALF_UP, Decimal
+
+    k = sc.items.count
+    for row, st_, tot in zip(vals, status, total.to_numpy(), strict=True):
+        miss = [i + 1 for i in range(k) if np.isnan(row[i])]
+        answered = [v for v in row if not np.isnan(v)]
+        if not miss:
+            assert (st_, tot) == ("complete", sum(answered))
+        elif len(miss) <= sc.missing.max_prorated and not set(miss) & set(sc.missing.never_prorate):
+            exact = Decimal(int(sum(answered))) * k / len(answered)
+            assert st_ == "prorated"
+            assert tot == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        else:
+            assert st_ == "incomplete" and np.isnan(tot)
 
 
 @settings(max_examples=30, deadline=None)
