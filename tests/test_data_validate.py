@@ -275,3 +275,25 @@ def test_accepted_tables_are_typed_and_indexed_by_line(base) -> None:
     assert ep.index.name == "source_line" and ep.index[0] == 2
     assert pd.api.types.is_datetime64_any_dtype(ep["admit_date"])
     assert str(ep["planned_weeks"].dtype) == "Int64"
+
+
+def test_only_required_columns_is_a_valid_bundle() -> None:
+    """Optional columns may be absent; they are added blank with their contract type."""
+    tables = {
+        "cohorts": pd.DataFrame(
+            {"cohort_id": ["C01"], "program_id": ["adult_mood_anxiety_3d"], "name": ["Group A"]}
+        ),
+        "patients": pd.DataFrame({"patient_id": ["P1"], "primary_concern": ["depression"]}),
+        "episodes": pd.DataFrame(
+            {
+                "episode_id": ["E1"],
+                "patient_id": ["P1"],
+                "cohort_id": ["C01"],
+                "admit_date": ["2025-01-06"],
+            }
+        ),
+    }
+    r = validate_bundle(Bundle(tables=tables))
+    assert r.ok and len(r.problems) == 0, r.problems
+    assert str(r.tables["episodes"]["planned_weeks"].dtype) == "Int64"
+    assert r.tables["episodes"]["discharge_date"].isna().all()

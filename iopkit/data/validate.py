@@ -354,11 +354,13 @@ def _convert(name: str, raw: pd.DataFrame, dayfirst: bool | None) -> _Table:
         )
     for col in spec.columns:
         if col.name not in raw.columns:
-            typed[col.name] = (
-                pd.Series([None] * len(raw), dtype=object)
-                if col.kind != "date"
-                else pd.Series(np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]"))
-            )
+            if col.kind == "date":
+                blank = pd.Series(np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]"))
+            elif col.kind == "int":
+                blank = pd.Series(pd.array([None] * len(raw), dtype="Int64"))
+            else:
+                blank = pd.Series([None] * len(raw), dtype=object)
+            typed[col.name] = blank.set_axis(raw.index)
             continue
         s = raw[col.name]
         if col.kind == "date":
