@@ -287,11 +287,40 @@ class RotationPlan:
             return None
         return abs(self.bound - self.objective) / max(1.0, abs(self.objective))
 
+    def coverage(self, attendance_p: float = 0.85) -> pd.DataFrame:
+        """:func:`coverage_table` of this plan over the full minimum stay."""
+        p = self.problem
+        return coverage_table(
+            self.sequence,
+            core=p.core,
+            window=p.window,
+            weekdays=p.weekdays,
+            admit_weekdays=p.admit_weekdays,
+            requires=p.requires,
+            attendance_p=attendance_p,
+            lags=p.min_sessions_after,
+        )
+
+    @property
+    def prereq_fraction(self) -> float | None:
+        """Share of (admission slot, prerequisite) pairs honoured, recounted independently."""
+        if not self.ok:
+            return None
+        return float(coverage_summary(self.coverage())["prereq_fraction"])
+
     def summary(self) -> str:
         lines = [f"status: {self.status}  (wall time {self.wall_time:.2f} s)"]
         if self.objective is not None:
             gap = self.gap or 0.0
             lines.append(f"objective {self.objective:.0f}, bound {self.bound:.0f} (gap {gap:.2%})")
+        if self.stages is not None and len(self.stages):
+            lines.append(
+                "stages: "
+                + "; ".join(
+                    f"{r.name} {r.value:g}/{r.bound:g} ({r.status})"
+                    for r in self.stages.itertuples()
+                )
+            )
         lines += [f"  - {e}" for e in self.explanation]
         lines += [f"  ! {w}" for w in self.warnings]
         return "\n".join(lines)

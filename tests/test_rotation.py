@@ -316,6 +316,10 @@ def test_random_feasible_configurations_cover_every_admission_slot(prob) -> None
     table = _cover(plan)
     assert table["fully_covered"].all()
     assert (table["sessions_to_full_coverage"] <= prob.window).all()
+    if all(c in prob.core for c in prob.requires):
+        # the solver's own count of honoured prerequisites equals the independent recount
+        honoured = int(table["prereq_applicable"].sum() - table["prereq_violations"].sum())
+        assert plan.prereq_satisfied == honoured
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
