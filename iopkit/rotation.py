@@ -5,12 +5,13 @@ cycle of ``L`` sessions. A patient may join on any admission day and stays at le
 minimum stay (``window`` sessions). The planner chooses the skill for every slot of the
 cycle so that every core skill appears in **every** cyclic window of ``window`` consecutive
 sessions that starts on an admission slot (optionally within an attendance margin, e.g.
-85 % of the stay), then — in this order of weight — maximises the number of (admission
-slot, hard prerequisite) pairs where the patient meets the prerequisite before the skill,
-avoids teaching a skill twice within ``min_repeat_gap`` sessions, prefers soft ``after``
-orderings, and fills the remaining slots with electives weighted by the cohort's concern
-mix. Background: design pattern B (self-contained topics, cycle ≤ stay × attendance) and
-pattern A (module-boundary entry) in shared/reference/curriculum.md §2.
+85 % of the stay), then optimises lexicographically (each stage keeps the best value of
+the stages before it): (1) the number of (admission slot, hard prerequisite) pairs where
+the patient meets the prerequisite before the skill; (2) no skill taught twice within
+``min_repeat_gap`` sessions; (3) soft ``after`` orderings of core skills; (4) electives
+weighted by the cohort's concern mix (plus a small bonus when an elective follows its
+``after`` skill). Background: design pattern B (self-contained topics, cycle ≤ stay ×
+attendance) and pattern A (module-boundary entry) in shared/reference/curriculum.md §2.
 
 The coverage analysis (:func:`coverage_table`, :func:`coverage_from_sessions`,
 :func:`compare_rotations`) does not use the solver: it recounts coverage from any sequence
@@ -33,19 +34,20 @@ from iopkit.errors import ConfigError
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-# Objective weights (integers; CP-SAT needs an integer objective). The order expresses the
-# priorities: a prerequisite honoured for one admission slot outweighs any number of soft
-# preferences on that slot; avoiding a repeat outweighs a soft ordering; electives last.
+# The optimisation is lexicographic (STAGES). These weights only turn the stage values into
+# the single reported ``objective``/``bound`` (objective = Σ weight × stage value), and
+# weigh electives inside their stage: up to W_ELECTIVE_MAX per distinct elective by concern
+# weight, W_ELECTIVE_ORDER per elective session that follows its ``after`` skill.
 W_REQUIRES = 1000
 W_REPEAT = 200
 W_AFTER = 40
 W_ELECTIVE_MAX = 30
+W_ELECTIVE_ORDER = 5
+#: CP-SAT subsolvers, one per worker (see :func:`_solver`).
 SUBSOLVERS: tuple[str, ...] = ("max_lp_sym", "default_lp")
 #: "chain": recursive per-slot encoding of prerequisite order (fast); "window": one clause
 #: per (admission, skill occurrence) — the direct encoding, kept for the benchmark baseline.
 PREREQ_ENCODING = "chain"
-SOFT_ELECTIVES = True
-W_ELECTIVE_ORDER = 5
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "invalid"]
 
@@ -628,7 +630,7 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
         for c, p in pairs:
             lag = problem.lag(p, c)
             exact_chain = c in problem.core and "coverage" not in relax
-            if stage == "soft_order" and c not in problem.core and SOFT_ELECTIVES:
+            if stage == "soft_order" and c not in problem.core:
                 # a soft preference must never stop an elective from being taught: reward
                 # each occurrence of c that has p in the ``span`` sessions before it.
                 for i in range(L):
@@ -638,8 +640,6 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
                     m.add_implication(y, x[c, i])
                     m.add_bool_or([y.Not(), *occ(p, range(i - span + 1, i - lag + 1))])
                     comps["electives"].append(W_ELECTIVE_ORDER * y)
-                continue
-            if stage == "soft_order" and c not in problem.core:
                 continue
             if PREREQ_ENCODING == "chain" and (stage == "soft_order" or exact_chain):
                 sats = _chain(c, p, lag)
