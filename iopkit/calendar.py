@@ -88,6 +88,14 @@ def date_rotation(
     for col in ("modality", "core"):
         if col not in rot.columns:
             rot[col] = None
+    if stray := sorted(set(rot["weekday"].astype(int)) - set(weekdays)):
+        raise ConfigError(
+            "the rotation was planned for "
+            + "/".join(weekday_name(d) for d in stray)
+            + ", which are not program days ("
+            + "/".join(weekday_name(d) for d in sorted(weekdays))
+            + "); plan it for this program"
+        )
     reasons = dict(closures) if isinstance(closures, Mapping) else dict.fromkeys(closures, "closed")
     end = start + timedelta(days=7 * weeks - 1)
     days = [start + timedelta(days=k) for k in range((end - start).days + 1)]

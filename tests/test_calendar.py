@@ -61,6 +61,15 @@ def test_conflict_flags_a_moved_facilitator_day() -> None:
     assert "only on Thu" in fri["conflict"]
 
 
+def test_rotation_for_other_weekdays_is_refused() -> None:
+    from iopkit.errors import ConfigError
+
+    # a rotation planned for Mon/Tue, dated on a Mon/Wed/Fri program
+    rot = pd.DataFrame({"slot": [0, 1], "weekday": [0, 1], "skill_id": ["A", "B"]})
+    with pytest.raises(ConfigError, match="planned for Tue, which are not program days"):
+        date_rotation(rot, weekdays=[0, 2, 4], start=date(2026, 1, 5), weeks=1)
+
+
 def test_bad_horizon_is_an_input_error() -> None:
     with pytest.raises(InputError, match="horizon"):
         date_rotation(["A"], weekdays=[0], start=date(2026, 1, 5), weeks=0)

@@ -240,7 +240,12 @@ def coverage(
 ) -> None:
     """Coverage of the sessions actually delivered, per admission date and cohort."""
     from iopkit.curriculum import load_curriculum
-    from iopkit.rotation import coverage_from_sessions, coverage_summary, parse_weekdays
+    from iopkit.rotation import (
+        coverage_from_sessions,
+        coverage_summary,
+        parse_weekdays,
+        sessions_for_days,
+    )
 
     cur = load_curriculum(curriculum_dir)
     prog = cur.program(program)
@@ -255,6 +260,7 @@ def coverage(
         requires=cur.prerequisites(),
         attendance_p=attendance_p,
         group_col="cohort_id" if "cohort_id" in df.columns else None,
+        lags={k: sessions_for_days(prog.weekdays, d) for k, d in cur.min_gaps().items()},
     )
     if not len(table):
         raise InputError(
