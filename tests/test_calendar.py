@@ -227,9 +227,14 @@ def test_cli_plan_writes_every_export(tmp_path) -> None:
         app,
         ["plan", "--program", "adult_mood_anxiety_3d", "--start", "2026-11-23", "--weeks", "8",
          "--mix", "depression=0.5,anxiety=0.3,insomnia=0.2", "--admit-days", "mon",
-         "--time-limit", "5", "--out", str(out)],
+         "--time-limit", "5", "--out", str(out), "--patient-admit", "2026-11-30",
+         "--patient-discharge", "2026-12-09"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
+    view = pd.read_csv(out / "patient_2026-11-30.csv")
+    # a 5-session stay (Mon 30 Nov – Wed 9 Dec, MWF) cannot meet all 10 core skills
+    assert (view.loc[view["core"], "status"] == "will_miss").sum() >= 5
+    assert "will miss" in res.output
     for name in ("rotation.csv", "coverage.csv", "baselines.csv", "sessions.csv",
                  "agendas.csv", "closures.csv", "calendar.ics", "calendar.xlsx"):  # fmt: skip
         assert (out / name).exists(), name

@@ -107,6 +107,12 @@ def plan(
     tz: str | None = typer.Option(
         None, "--tz", help="IANA time zone for the .ics (default: floating local time)."
     ),
+    patient_admit: str | None = typer.Option(
+        None, "--patient-admit", help="Also show one patient's view from this admission date."
+    ),
+    patient_discharge: str | None = typer.Option(
+        None, "--patient-discharge", help="Planned discharge date for --patient-admit."
+    ),
     out: Path = typer.Option(Path("plan"), "--out", help="Output directory."),
     curriculum_dir: Path | None = typer.Option(None, "--curriculum", help="Curriculum dir."),
 ) -> None:
@@ -116,7 +122,7 @@ def plan(
     calendar.xlsx, coverage.csv (one row per admission slot) and baselines.csv.
     Exit 1 (with the reason) when no rotation meets the request.
     """
-    from iopkit.calendar import build_calendar, to_csv, to_ics, to_xlsx
+    from iopkit.calendar import build_calendar, patient_view, to_csv, to_ics, to_xlsx
     from iopkit.curriculum import load_curriculum
     from iopkit.rotation import (
         compare_with_baselines,
@@ -220,6 +226,34 @@ def plan(
             f"on the dated calendar: {ds['share_fully_covered']:.0%} of "
             f"{int(ds['n_admission_slots'])} admission dates with a full stay inside the "
             f"horizon meet every core skill within {prob.window} sessions.",
+            highlight=False,
+        )
+    if patient_admit:
+        admit = _parse_date(patient_admit, "--patient-admit")
+        discharge = (
+            _parse_date(patient_discharge, "--patient-discharge") if patient_discharge else None
+        )
+        view = patient_view(
+            cal.sessions,
+            admit_date=admit,
+            core=prob.core,
+            min_sessions=prob.window,
+            discharge_date=discharge,
+        )
+        vpath = out / f"patient_{admit.isoformat()}.csv"
+        view.to_csv(vpath, index=False)
+        paths.append(vpath)
+        core_rows = view[view["core"]]
+        short = core_rows[core_rows["status"] == "will_miss"]
+        console.print(
+            f"patient admitted {admit}: {len(core_rows) - len(short)}/{len(core_rows)} core "
+            "skills taught during the stay"
+            + (
+                "; will miss: "
+                + ", ".join(f"{r.skill_id} (make-up {r.make_up})" for r in short.itertuples())
+                if len(short)
+                else ""
+            ),
             highlight=False,
         )
     for p in [out / "rotation.csv", out / "coverage.csv", out / "baselines.csv", *paths]:
