@@ -445,7 +445,7 @@ def _pandera(t: _Table, rows: np.ndarray) -> None:
             msg, rule = check, check
         col = column if isinstance(column, str) else None
         values = (
-            t.raw[col].to_numpy(dtype=object)[rows_]
+            t.raw[col].iloc[rows_].to_numpy(dtype=object)
             if col in t.raw.columns
             else [None] * len(rows_)
         )
@@ -484,7 +484,10 @@ def _keys(t: _Table, line: np.ndarray) -> None:
     spec = TABLES[t.name]
     if t.table_problems or not len(t.raw):
         return
-    hashed = pd.util.hash_pandas_object(t.raw.astype(str), index=False).to_numpy()
+    try:
+        hashed = pd.util.hash_pandas_object(t.raw, index=False).to_numpy()
+    except TypeError:  # mixed types in an object column (Excel cells)
+        hashed = pd.util.hash_pandas_object(t.raw.astype(str), index=False).to_numpy()
     dup = pd.Series(hashed).duplicated(keep="first").to_numpy()
     if dup.any():
         first = pd.Series(np.arange(len(hashed))).groupby(hashed).transform("min").to_numpy()
@@ -728,7 +731,8 @@ def _inside_episode(t: _Table, episodes: _Table, grace_days: int) -> None:
         for r in rows
     ]
     t.add(
-        _problems(rows, t.raw["date"].to_numpy(dtype=object)[rows], "outside_episode", msgs), "date"
+        _problems(rows, t.raw["date"].iloc[rows].to_numpy(dtype=object), "outside_episode", msgs),
+        "date",
     )
 
 
@@ -768,7 +772,10 @@ def _program_days(
         f"{', '.join(_WEEKDAY[d] for d in allowed.iloc[r])}"
         for r in rows
     ]
-    t.add(_problems(rows, t.raw["date"].to_numpy(dtype=object)[rows], "program_day", msgs), "date")
+    t.add(
+        _problems(rows, t.raw["date"].iloc[rows].to_numpy(dtype=object), "program_day", msgs),
+        "date",
+    )
 
 
 def _resolve_scales(
