@@ -18,7 +18,10 @@ from iopkit.scales.io import read_table, write_table
 from iopkit.scales.schema import Scale, Threshold
 
 scales_app = typer.Typer(
-    help="The scale registry: list scales or show one scale's rules and sources.",
+    help=(
+        "The scale registry. Without a command: table of every scale. "
+        "`show ID`: one scale's rules and sources."
+    ),
     invoke_without_command=True,
     no_args_is_help=False,
 )
