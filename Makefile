@@ -24,6 +24,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+demo: $(STAMP)
+	$(BIN)/iopkit demo --out reports/demo
+	@echo "open reports/demo/index.html"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 

@@ -114,6 +114,7 @@ def demo(
     """The main job on synthetic data: bundle → plans, outcome reports, program report, index."""
     from iopkit.data.sources import write_bundle
     from iopkit.reports.batch import run_schedule
+    from iopkit.reports.data import DEMO_SETTINGS
     from iopkit.reports.lock import RunLockedError
     from iopkit.synth import synthesize
 
@@ -125,9 +126,11 @@ def demo(
     t0 = time.perf_counter()
     out = out.absolute()
     data = out / "data"
-    bundle = synthesize(n_cohorts=cohorts, seed=seed)
+    bundle = synthesize(**{**DEMO_SETTINGS, "n_cohorts": cohorts, "seed": seed})
     write_bundle(bundle, data)
-    console.print(f"synthetic bundle ({cohorts} cohorts, seed {seed}): {data}")
+    console.print(
+        f"synthetic bundle ({cohorts} cohorts, seed {seed}, as of {DEMO_SETTINGS['as_of']}): {data}"
+    )
     try:
         summary = run_schedule(
             DEMO_SCHEDULE, workers, out=out, variables={"data": str(data)}, progress=progress

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
@@ -56,6 +57,25 @@ class ProjectKernelManager(AsyncKernelManager):
     def _transport_default(self) -> str:
         return "ipc" if sys.platform != "win32" and len(_ipc_base()) < _MAX_SOCKET_PATH else "tcp"
 
+    #: File the kernel process's own stdout/stderr go to ("" = inherit). The runner sets it
+    #: per report, so kernel chatter ("KeyboardInterrupt caught in kernel" at shutdown) stays
+    #: out of cron logs and is kept with a failed report for debugging.
+    kernel_log: str = ""
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        if self.kernel_log:
+            log = open(self.kernel_log, "ab")  # noqa: SIM115 - closed after launch
+            try:
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                log.close()  # the child process keeps its own descriptor
+        else:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    _launch_kernel = _async_launch_kernel  # AsyncKernelManager aliases the launcher
+
     @default("ip")
     def _ip_default(self) -> str:
         # jupyter_client's default IPC base is "kernel-ipc" in the *current folder* when no
@@ -96,3 +116,10 @@ def kernel_argv(kernel_name: str = "python3") -> list[str]:
             f"({sys.executable}); reinstall it with `make install`"
         )
     return list(spec.argv)
+
+
+def kernel_manager_class(log_path: str | Path | None = None) -> type[ProjectKernelManager]:
+    """:class:`ProjectKernelManager`, or a subclass writing kernel output to ``log_path``."""
+    if log_path is None:
+        return ProjectKernelManager
+    return type("LoggingKernelManager", (ProjectKernelManager,), {"kernel_log": str(log_path)})

@@ -23,6 +23,7 @@ import time
 import traceback
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +36,8 @@ from iopkit.errors import InputError, IopkitError
 from iopkit.reports import atomic
 from iopkit.reports.export import to_html
 from iopkit.reports.figures import read_figures
-from iopkit.reports.kernel import ProjectKernelManager, kernel_argv
-from iopkit.reports.params import declared_parameters, validate_parameters
+from iopkit.reports.kernel import kernel_argv, kernel_manager_class
+from iopkit.reports.params import declared_parameters, looks_like_identifier, validate_parameters
 
 #: Parameter the runner fills in itself (the folder the report is being built in).
 OUTPUT_DIR_PARAM = "output_dir"
@@ -142,8 +143,64 @@ def _error_summary(exc: BaseException) -> dict[str, Any]:
     }
 
 
+class _HeaderCells(HTMLParser):
+    """Collect the text of every ``<th>`` in an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers: list[str] = []
+        self._in = False
+        self._buf: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "th":
+            self._in, self._buf = True, []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "th" and self._in:
+            self._in = False
+            self.headers.append("".join(self._buf).strip())
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self._buf.append(data)
+
+
+def identifier_columns(nb: nbformat.NotebookNode) -> list[str]:
+    """Table headers in a notebook's HTML outputs that look like direct identifiers.
+
+    A report must show pseudonymous IDs only; the runner fails a report whose tables have a
+    column such as ``patient_name``, ``mrn`` or ``date_of_birth`` (:data:`DIRECT_IDENTIFIER`).
+    """
+    found: list[str] = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            html = out.get("data", {}).get("text/html")
+            if not html:
+                continue
+            parser = _HeaderCells()
+            parser.feed(html if isinstance(html, str) else "".join(html))
+            found += [h for h in parser.headers if looks_like_identifier(h.replace(" ", "_"))]
+    return sorted(set(found))
+
+
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     atomic.write_private_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+class IdentifierColumnError(RuntimeError):
+    """A report table shows a column that looks like a direct identifier."""
+
+
+def _execute(template: str, nb_path: str, **kwargs: Any) -> None:
+    """papermill execution followed by the direct-identifier check of the output tables."""
+    nb = pm.execute_notebook(template, nb_path, **kwargs)
+    bad = identifier_columns(nb)
+    if bad:
+        raise IdentifierColumnError(
+            f"report shows column(s) that look like direct identifiers: {bad}; reports may "
+            "show pseudonymous IDs only"
+        )
 
 
 def run_report(
@@ -201,7 +258,7 @@ def run_report(
         "iopkit": __version__,
     }
     try:
-        pm.execute_notebook(
+        _execute(
             str(template),
             str(nb_path),
             parameters=run_params,
@@ -210,7 +267,7 @@ def run_report(
             request_save_on_cell_execute=False,
             start_timeout=start_timeout,
             execution_timeout=timeout,
-            kernel_manager_class=ProjectKernelManager,
+            kernel_manager_class=kernel_manager_class(tmp / "kernel.log"),
         )
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
         duration = time.perf_counter() - t0
@@ -231,6 +288,7 @@ def run_report(
         atomic.publish(tmp, failed_parent / name)
         raise (KernelStartError if kernel_start else ReportError)(result) from None
 
+    (tmp / "kernel.log").unlink(missing_ok=True)  # kept only with failed reports
     nb = nbformat.read(nb_path, as_version=4)
     figures = read_figures(nb)
     duration = time.perf_counter() - t0

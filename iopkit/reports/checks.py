@@ -1,0 +1,91 @@
+"""Checks a report notebook runs in its first cell, after the parameters cell.
+
+The runner already checks names and types (:mod:`iopkit.reports.params`), but a notebook
+opened in JupyterLab is edited by hand, and some rules need the data (does the cohort
+exist?). Each check raises :class:`~iopkit.errors.InputError` with a message a clinical lead
+can act on — the report stops at the first cell instead of failing deep inside a plot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from iopkit.errors import InputError
+from iopkit.reports.data import ReportData
+
+
+def iso_dates(**dates: str) -> None:
+    """Every given date is blank or ``YYYY-MM-DD``; ``start_date`` ≤ ``end_date`` if both."""
+    parsed = {}
+    for name, value in dates.items():
+        if value in ("", None):
+            continue
+        try:
+            parsed[name] = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise InputError(
+                f"parameter {name} must be an ISO date YYYY-MM-DD (or blank), got {value!r}",
+                rule="ISO date",
+            ) from None
+    both = "start_date" in parsed and "end_date" in parsed
+    if both and parsed["start_date"] > parsed["end_date"]:
+        raise InputError(
+            f"start_date {parsed['start_date']} is after end_date {parsed['end_date']}",
+            rule="period",
+        )
+
+
+def positive(**values: float) -> None:
+    """Every given number is > 0."""
+    for name, value in values.items():
+        if not value > 0:
+            raise InputError(f"parameter {name} must be > 0, got {value!r}", rule="positive")
+
+
+def cohort(data: ReportData, cohort_id: str) -> None:
+    """``cohort_id`` is a cohort of the data (lists the known ones otherwise)."""
+    known = sorted(map(str, data["cohorts"]["cohort_id"]))
+    if str(cohort_id) not in known:
+        raise InputError(
+            f"cohort {cohort_id!r} is not in {data.source} (cohorts: {', '.join(known)})",
+            column="cohort_id",
+            rule="cohort must exist",
+        )
+
+
+def episode(data: ReportData, episode_id: str) -> None:
+    """``episode_id`` is an episode of the data."""
+    eps = data["episodes"]["episode_id"].astype(str)
+    if str(episode_id) not in set(eps):
+        sample = ", ".join(sorted(eps)[:5])
+        raise InputError(
+            f"episode {episode_id!r} is not in {data.source} (e.g. {sample}, …)",
+            column="episode_id",
+            rule="episode must exist",
+        )
+
+
+def scale(scale_id: str, *, data: ReportData | None = None) -> None:
+    """``scale_id`` is in the scale registry (and, with ``data``, has scores there)."""
+    from iopkit.scales import list_scales
+
+    known = {s.id if hasattr(s, "id") else str(s) for s in list_scales()}
+    if scale_id not in known:
+        raise InputError(
+            f"scale {scale_id!r} is not in the registry (known: {', '.join(sorted(known))})",
+            rule="scale must exist",
+        )
+    if data is not None and not (data.scores["scale"] == scale_id).any():
+        raise InputError(f"no {scale_id} scores in {data.source}", rule="scale must have scores")
+
+
+def program(program_id: str) -> None:
+    """``program_id`` is a program of ``curriculum/programs``."""
+    from iopkit.curriculum import load_curriculum
+
+    known = sorted(load_curriculum().programs)
+    if program_id not in known:
+        raise InputError(
+            f"program {program_id!r} is not in curriculum/programs (known: {', '.join(known)})",
+            rule="program must exist",
+        )

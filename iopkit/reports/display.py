@@ -1,0 +1,47 @@
+"""Showing tables and figures in report notebooks (readable in HTML and in print).
+
+``show(frame, caption)`` renders a DataFrame without its index, floats rounded, missing
+values as "–" and suppressed cells as "hidden (<k)"; ``figure(fig)`` displays a Figure from
+:mod:`iopkit.plots` once. Both are no-ops on data: they only format.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+from matplotlib.figure import Figure
+
+#: Most rows a report table shows before it is cut (the count of the rest is stated).
+MAX_ROWS = 60
+
+
+def note(text: str) -> None:
+    """Display a line of Markdown."""
+    display(Markdown(text))
+
+
+def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX_ROWS) -> None:
+    """Display ``frame`` as an HTML table (no index, 2 decimals), stating rows left out."""
+    k = frame.attrs.get("suppression", {}).get("k") if isinstance(frame.attrs, dict) else None
+    shown = frame.head(max_rows)
+    styler = shown.style.hide(axis="index").format(
+        precision=2, na_rep=f"hidden (<{k})" if k else "–", thousands=","
+    )
+    if caption:
+        styler = styler.set_caption(caption)
+    styler = styler.set_table_styles(
+        [
+            {"selector": "caption", "props": "caption-side: top; font-weight: bold; "
+                                             "text-align: left; padding: 4px 0;"},
+            {"selector": "th", "props": "text-align: left; background: #f4f4f4; padding: 3px 8px;"},
+            {"selector": "td", "props": "padding: 3px 8px; border-bottom: 1px solid #eee;"},
+        ]
+    )
+    display(HTML(styler.to_html()))
+    if len(frame) > max_rows:
+        note(f"*… {len(frame) - max_rows} more rows not shown (see the executed notebook).*")
+
+
+def figure(fig: Figure) -> None:
+    """Display a matplotlib Figure."""
+    display(fig)

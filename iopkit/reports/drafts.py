@@ -1,0 +1,82 @@
+"""Discharge-plan draft for the patient progress report (Markdown for the clinician to finish).
+
+Built only from the episode's own data: skills attended (the strategies the patient has
+practised), core skills still missing with the next dates they are taught (make-up list),
+aftercare appointments recorded as events, open flags and the latest scores. Every clinical
+judgement is left as a blank for the clinician (``____``); nothing is invented.
+Structure follows the relapse-prevention and Stanley–Brown safety-plan elements listed in
+``../shared/reference/curriculum.md`` §1.4 (warning signs, coping strategies, people and
+professionals to contact, aftercare).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+BLANK = "____"
+
+
+def _bullets(items: list[str], empty: str) -> str:
+    return "\n".join(f"- {i}" for i in items) if items else f"- {empty}"
+
+
+def discharge_plan(
+    *,
+    episode_id: str,
+    skills: pd.DataFrame,
+    titles: Mapping[str, str],
+    events: pd.DataFrame,
+    flags: pd.DataFrame,
+    latest: pd.DataFrame,
+) -> str:
+    """Markdown draft. ``skills``: :func:`iopkit.calendar.patient_view` rows (skill_id, core,
+    status, make_up); ``events``: the episode's events; ``flags``: its raised flags;
+    ``latest``: one row per scale with ``scale_label, endpoint, band``."""
+    attended = skills[skills["status"].isin(["attended", "met"])]["skill_id"].tolist()
+    missing = skills[skills["core"] & skills["status"].isin(["missed", "not taught", "expected"])]
+    rp = [titles.get(s, s) for s in attended if s.startswith("rp.")]
+    practised = [titles.get(s, s) for s in attended if not s.startswith("rp.")]
+    make_up = [
+        f"{titles.get(r.skill_id, r.skill_id)} — next taught "
+        f"{r.make_up or 'after the stay: ' + BLANK}"
+        for r in missing.itertuples()
+    ]
+    after = events[events["kind"] == "aftercare_appointment"] if len(events) else events
+    aftercare = [f"appointment on {pd.Timestamp(d).date()}" for d in after.get("date", [])]
+    scores = [
+        f"{r.scale_label}: {r.endpoint:.0f} ({r.band})" for r in latest.itertuples()
+        if pd.notna(r.endpoint)
+    ]
+    open_flags = [f"{r.flag}: {r.value}" for r in flags.itertuples()]
+    return "\n".join([
+        f"### Discharge plan — draft for episode {episode_id}",
+        "*Generated from the record; a clinician completes and signs it.*",
+        "",
+        "**Where things stand**",
+        _bullets(scores, "no scores recorded"),
+        "",
+        "**Open flags to resolve before discharge**",
+        _bullets(open_flags, "none raised"),
+        "",
+        "**Next steps** (level of care after discharge, who, when)",
+        f"- Step-down to: {BLANK}",
+        f"- First appointment: {BLANK}",
+        "",
+        "**Relapse-prevention strategies practised in the program**",
+        _bullets(rp, "no relapse-prevention session attended yet"),
+        "",
+        "**Other skills practised** (choose the ones that helped)",
+        _bullets(practised, "none attended"),
+        "",
+        "**Core skills not yet met** (make-up before discharge)",
+        _bullets(make_up, "all core skills met"),
+        "",
+        "**Personal warning signs**: " + BLANK,
+        "",
+        "**People and professionals to contact** (including crisis line 988): " + BLANK,
+        "",
+        "**Aftercare booked**",
+        _bullets(aftercare, f"none recorded — book before discharge ({BLANK})"),
+    ])

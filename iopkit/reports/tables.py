@@ -1,0 +1,569 @@
+"""Report tabulations: small pure functions that shape outcomes for the report notebooks.
+
+Statistics come from :mod:`iopkit.outcomes` and :mod:`iopkit.rotation`; this module only
+selects, counts and arranges them into the tables and plot inputs the notebooks show, so
+every notebook cell stays a call or two. DataFrame in, DataFrame out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iopkit.errors import InputError
+from iopkit.reports.data import ReportData
+
+#: Tables of a bundle keyed by episode and a date column (for period selection).
+_DATED = {
+    "attendance": "date",
+    "assessments": "date",
+    "goals": "set_date",
+    "events": "date",
+}
+
+
+#: Baseline strata of :func:`iopkit.outcomes.category_counts`.
+CASE_STRATA = ("case at baseline", "non-case at baseline")
+
+
+def _ts(value: str | None) -> pd.Timestamp | None:
+    return pd.Timestamp(value) if value else None
+
+
+def select_period(
+    data: ReportData,
+    *,
+    cohort_id: str | None = None,
+    start_date: str = "",
+    end_date: str = "",
+) -> ReportData:
+    """Restrict ``data`` to one cohort (optional) and a period (ISO dates, blank = open).
+
+    Episodes are kept when their stay overlaps the period (admitted on or before the end and
+    not discharged before the start); their dated rows (attendance, assessments, goals,
+    events) are kept when dated inside the period. Sessions are filtered by cohort and date.
+    The counts of rows kept are in ``notes``.
+    """
+    start, end = _ts(start_date), _ts(end_date)
+    if start is not None and end is not None and start > end:
+        raise InputError(f"start_date {start_date} is after end_date {end_date}", rule="period")
+    t = dict(data.tables)
+    eps = t["episodes"]
+    keep = pd.Series(True, index=eps.index)
+    if cohort_id:
+        keep &= eps["cohort_id"].astype(str) == str(cohort_id)
+    if end is not None:
+        keep &= eps["admit_date"] <= end
+    if start is not None:
+        keep &= eps["discharge_date"].isna() | (eps["discharge_date"] >= start)
+    eps = eps[keep].reset_index(drop=True)
+    t["episodes"] = eps
+    ids = set(eps["episode_id"])
+    notes = list(data.notes)
+
+    def dated(frame: pd.DataFrame, col: str) -> pd.DataFrame:
+        m = frame["episode_id"].isin(ids)
+        if start is not None:
+            m &= frame[col] >= start
+        if end is not None:
+            m &= frame[col] <= end
+        return frame[m].reset_index(drop=True)
+
+    for name, col in _DATED.items():
+        if name in t:
+            t[name] = dated(t[name], col)
+    scores = dated(data.scores, "date") if len(data.scores) else data.scores
+    if "sessions" in t:
+        s = t["sessions"]
+        m = pd.Series(True, index=s.index)
+        if cohort_id:
+            m &= s["cohort_id"].astype(str) == str(cohort_id)
+        if start is not None:
+            m &= s["date"] >= start
+        if end is not None:
+            m &= s["date"] <= end
+        t["sessions"] = s[m].reset_index(drop=True)
+    if cohort_id and "cohorts" in t:
+        t["cohorts"] = t["cohorts"][t["cohorts"]["cohort_id"].astype(str) == str(cohort_id)]
+    notes.append(
+        f"selection: cohort {cohort_id or 'all'}, period {start_date or 'start'} to "
+        f"{end_date or 'latest'}: {len(eps)} episodes"
+    )
+    return ReportData(data.source, t, scores, data.counts, notes)
+
+
+def census(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
+    """Admissions, discharges by type and episodes still active (as of ``end_date``).
+
+    Returns ``measure, n`` rows; discharge types follow the data contract's vocabulary.
+    """
+    end = _ts(end_date)
+    disc = episodes["discharge_date"]
+    discharged = disc.notna() if end is None else disc.notna() & (disc <= end)
+    rows: list[tuple[str, int]] = [("admissions", len(episodes))]
+    types = episodes.loc[discharged, "discharge_type"].fillna("unknown").value_counts()
+    order = ["completed", "stepped_up", "dropped_out", "administrative", "transferred"]
+    for kind in order + sorted(set(types.index) - set(order)):
+        rows.append((f"discharged: {kind.replace('_', ' ')}", int(types.get(kind, 0))))
+    rows.append(("active at the end of the period", int((~discharged).sum())))
+    return pd.DataFrame(rows, columns=["measure", "n"])
+
+
+def weekly_attendance(
+    attendance: pd.DataFrame, episodes: pd.DataFrame, *, status_col: str = "status"
+) -> pd.DataFrame:
+    """Attendance rows counted by week of stay (week 1 = days 0–6 after admission) and status."""
+    a = attendance.merge(episodes[["episode_id", "admit_date"]], on="episode_id", how="inner")
+    week = (a["date"] - a["admit_date"]).dt.days // 7 + 1
+    out = (
+        pd.DataFrame({"week": week.astype(int), "status": a[status_col]})
+        .value_counts()
+        .rename("n")
+        .reset_index()
+        .sort_values(["week", "status"])
+    )
+    return out.reset_index(drop=True)
+
+
+def rates_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
+    """Response, remission, MCID and reliable-change rates (%, Wilson 95 % CI) from
+    :func:`iopkit.outcomes.cohort_summary`."""
+    s = summary[
+        (summary["analysis_set"] == analysis_set) & summary["statistic"].str.endswith("_rate")
+    ]
+    out = pd.DataFrame(
+        {
+            "outcome": s["statistic"].str.removesuffix("_rate").str.replace("_", " "),
+            "rate_%": (s["estimate"] * 100).round(1),
+            "ci_95_%": [
+                f"{lo * 100:.1f}–{hi * 100:.1f}" if np.isfinite(lo) else ""
+                for lo, hi in zip(s["ci_low"], s["ci_high"], strict=True)
+            ],
+            "n": s["n"].astype("Int64"),
+            "definition": s["variant"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def suppress_rates(rates: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """Hide a rate whose numerator or complement (n − numerator) is 1 … k−1.
+
+    A rate and its n give the count back, so a rate is shown only when neither the count of
+    successes nor of failures is a small cell (the percentage rule of
+    :mod:`iopkit.outcomes.suppression`; CMS/ResDAC k = 11). ``k`` ≤ 1 shows everything.
+    The number hidden is in ``attrs["suppression"]``.
+    """
+    out = rates.copy()
+    if k <= 1:
+        return out
+    n = out["n"].astype(float)
+    num = (out["rate_%"] / 100 * n).round()
+    small = ((num >= 1) & (num < k)) | ((n - num >= 1) & (n - num < k))
+    out["rate_%"] = out["rate_%"].astype(float).where(~small)
+    out.loc[small, "ci_95_%"] = None
+    out.attrs["suppression"] = {"k": k, "hidden": int(small.sum())}
+    return out
+
+
+def stay_table(los: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """Length-of-stay rows (:func:`iopkit.outcomes.length_of_stay`) with statistics of
+    groups smaller than ``k`` hidden (a mean of 1–10 stays describes individuals)."""
+    out = los.copy()
+    if k <= 1:
+        return out
+    small = (out["n"] >= 1) & (out["n"] < k)
+    stats = [c for c in out.columns if c not in ("discharge_type", "n")]
+    out[stats] = out[stats].astype(float)
+    out.loc[small, stats] = np.nan
+    out["n"] = pd.array(out["n"], dtype="Int64")
+    out.loc[small, "n"] = pd.NA
+    out.attrs["suppression"] = {"k": k, "hidden": int(small.sum())}
+    return out
+
+
+def effect_size_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
+    """Pre–post effect sizes (d_z, d_av, g_av, …) with CIs from ``cohort_summary``."""
+    names = ("d_z", "d_av", "d_av_rms", "d_rm", "d_pre", "g_av")
+    s = summary[(summary["analysis_set"] == analysis_set) & summary["statistic"].isin(names)]
+    out = s[["statistic", "estimate", "ci_low", "ci_high", "n", "variant", "ci_method"]].copy()
+    out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].round(2)
+    return out.rename(columns={"statistic": "measure", "variant": "formula"}).reset_index(
+        drop=True
+    )
+
+
+def mean_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Baseline, endpoint and change means (95 % t CI) per analysis set (ITT, paired,
+    completers) from ``cohort_summary``."""
+    stats = ("baseline_mean", "endpoint_mean", "change_mean")
+    s = summary[summary["statistic"].isin(stats)]
+    keys = [c for c in s.columns if c not in {"analysis_set", "statistic", "variant", "estimate",
+                                              "ci_low", "ci_high", "n", "ci_method"}]
+    out = s[[*keys, "analysis_set", "statistic", "estimate", "ci_low", "ci_high", "n"]].copy()
+    out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].round(2)
+    return out.reset_index(drop=True)
+
+
+def suppressed_counts(
+    table: pd.DataFrame, count_cols: Sequence[str], *, k: int
+) -> pd.DataFrame:
+    """Counts with small cells hidden by :func:`iopkit.outcomes.suppress` (``k`` = 0: none).
+
+    Hidden cells show as ``<NA>``; complementary suppression protects them from
+    subtraction (so totals may be hidden too).
+    """
+    if k <= 1:
+        return table.copy()
+    from iopkit.outcomes import suppress
+
+    return suppress(table, list(count_cols), k=k)
+
+
+def category_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Jacobson–Truax categories × baseline caseness (:func:`iopkit.outcomes.category_counts`),
+    wide: one row per category, one count column per baseline stratum."""
+    from iopkit.outcomes import category_counts
+
+    long = category_counts(outcomes)
+    wide = long.pivot_table(
+        index="category", columns="baseline", values="n", aggfunc="sum", sort=False
+    ).fillna(0).astype(int)
+    wide.columns = [str(c) for c in wide.columns]
+    for stratum in CASE_STRATA:  # both strata always shown (zeros included)
+        if stratum not in wide.columns:
+            wide[stratum] = 0
+    return wide[[*CASE_STRATA, *[c for c in wide.columns if c not in CASE_STRATA]]].reset_index()
+
+
+def reliable_change_points(outcomes: pd.DataFrame, *, critical_value: float = 1.96) -> float:
+    """Reliable-change threshold in scale points used by ``episode_outcomes``:
+    ``critical_value · S_diff``, S_diff = √2 · SD · √(1 − r) (Jacobson & Truax 1991),
+    recovered from the per-episode ``rci`` and ``change`` columns (change / rci = S_diff)."""
+    ok = outcomes["rci"].notna() & (outcomes["rci"] != 0) & outcomes["change"].notna()
+    if not ok.any():
+        raise InputError("no episode with a reliable-change index; cannot draw the RC band")
+    sdiff = (outcomes.loc[ok, "change"] / outcomes.loc[ok, "rci"]).abs().median()
+    return float(critical_value * sdiff)
+
+
+def goals_overview(goals: pd.DataFrame) -> pd.DataFrame:
+    """Goals by horizon and status (counts), from the goals table."""
+    if len(goals) == 0:
+        return pd.DataFrame(columns=["horizon", "met", "partial", "not_met", "pending"])
+    wide = goals.pivot_table(
+        index="horizon", columns="status", values="goal_no", aggfunc="count", fill_value=0
+    )
+    for col in ("met", "partial", "not_met", "pending"):
+        if col not in wide.columns:
+            wide[col] = 0
+    return wide[["met", "partial", "not_met", "pending"]].astype(int).reset_index()
+
+
+def coordination_overview(coordination: pd.DataFrame) -> pd.DataFrame:
+    """Episodes with each care-coordination event (``iopkit.outcomes.care_coordination``)."""
+    rows = []
+    for col in coordination.columns:
+        if col.startswith("has_"):
+            rows.append((col.removeprefix("has_").replace("_", " "), int(coordination[col].sum())))
+    if "aftercare_before_discharge" in coordination:
+        a = coordination["aftercare_before_discharge"].dropna()
+        rows.append(("aftercare booked before discharge (discharged episodes)", int(a.sum())))
+    out = pd.DataFrame(rows, columns=["event", "episodes"])
+    out.attrs["n_episodes"] = len(coordination)
+    return out
+
+
+def modality_sessions(exposure: pd.DataFrame) -> pd.DataFrame:
+    """Attended skill sessions per modality (from :func:`iopkit.outcomes.skill_exposure`)."""
+    return (
+        exposure.groupby("modality", as_index=False)["n_attended"]
+        .sum()
+        .rename(columns={"n_attended": "sessions"})
+        .sort_values("sessions", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def rotation_modalities(rotation: pd.DataFrame) -> pd.DataFrame:
+    """Sessions per modality in one cycle of a planned rotation (``RotationPlan.rotation``)."""
+    return (
+        rotation.groupby("modality", as_index=False)
+        .size()
+        .rename(columns={"size": "sessions"})
+        .sort_values("sessions", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def coverage_matrix(
+    sequence: Sequence[str],
+    *,
+    core: Iterable[str],
+    window: int,
+    weekdays: Sequence[int],
+    admit_weekdays: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Times each core skill is taught in the first ``window`` sessions after each admission.
+
+    The rotation ``sequence`` repeats; session ``i`` falls on ``weekdays[i % len(weekdays)]``,
+    so the pattern repeats every lcm(len(sequence), len(weekdays)) sessions — one row per
+    admission slot in that super-cycle (admission = a session on an admission weekday).
+    Returns long rows ``admission_slot, weekday, skill, exposures``; a skill with 0 exposures
+    is missed by patients admitted in that slot who stay the minimum ``window`` sessions.
+    Cross-checked against :func:`iopkit.rotation.coverage_table` in the tests.
+    """
+    from iopkit.rotation import weekday_name
+
+    seq = list(sequence)
+    if not seq or window < 1:
+        raise InputError("coverage needs a non-empty rotation and a window of ≥ 1 session")
+    n = len(seq) * len(weekdays) // math.gcd(len(seq), len(weekdays))
+    admit = set(admit_weekdays if admit_weekdays is not None else weekdays)
+    core = list(core)
+    rows: list[dict[str, Any]] = []
+    for i in range(n):
+        wd = weekdays[i % len(weekdays)]
+        if wd not in admit:
+            continue
+        taught = [seq[(i + j) % len(seq)] for j in range(window)]
+        label = f"{i + 1:02d} {weekday_name(wd)}"
+        for skill in core:
+            rows.append(
+                {
+                    "admission_slot": label,
+                    "weekday": weekday_name(wd),
+                    "skill": skill,
+                    "exposures": taught.count(skill),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def program_figures(
+    outcomes_by_scale: dict[str, pd.DataFrame],
+    episodes: pd.DataFrame,
+    attendance: pd.DataFrame,
+) -> dict[str, float]:
+    """The program's figures in the units of ``data_files/benchmarks.yaml``.
+
+    ``outcomes_by_scale``: :func:`iopkit.outcomes.episode_outcomes` per scale id. Means are
+    ITT at admission (episodes with a baseline) and paired at discharge; rates are over
+    paired episodes; completion is over discharged episodes
+    (:func:`iopkit.outcomes.completion_rate`); treatment days = mean program days attended
+    by completers (the published PHP/IOP figures count treatment days); non-attendance is
+    the share of scheduled days absent (excused or not).
+    """
+    from iopkit.outcomes import attendance_summary, completion_rate
+
+    fig: dict[str, float] = {}
+    for sc, o in outcomes_by_scale.items():
+        paired = o.dropna(subset=["baseline", "endpoint"])
+        fig[f"{sc}_admission_mean"] = float(o["baseline"].mean())
+        fig[f"{sc}_discharge_mean"] = float(paired["endpoint"].mean())
+        fig[f"{sc}_mean_reduction"] = float(-(paired["change"]).mean())
+        fig[f"{sc}_response_pct"] = float(paired["response"].astype(float).mean() * 100)
+        fig[f"{sc}_remission_pct"] = float(paired["remission"].astype(float).mean() * 100)
+        fig[f"{sc}_improved_5_points_pct"] = float((paired["change"] <= -5).mean() * 100)
+    comp = completion_rate(episodes)
+    fig["completion_pct"] = float(comp["completion_rate"].iloc[0] * 100)
+    done = episodes[episodes["discharge_type"] == "completed"]
+    att = attendance_summary(attendance, episodes)
+    attended = att.set_index("episode_id")["n_attended"]
+    fig["treatment_days_completers"] = float(attended.reindex(done["episode_id"]).mean())
+    absent = att["n_absent_excused"].sum() + att["n_absent_unexcused"].sum()
+    fig["nonattendance_day_pct"] = float(absent / max(att["n_scheduled"].sum(), 1) * 100)
+    return fig
+
+
+def benchmarks() -> pd.DataFrame:
+    """Published figures (``iopkit/reports/data_files/benchmarks.yaml``, each with its source)."""
+    from importlib.resources import files
+
+    import yaml
+
+    text = files("iopkit.reports").joinpath("data_files/benchmarks.yaml").read_text("utf-8")
+    return pd.DataFrame(yaml.safe_load(text))
+
+
+def benchmark_table(figures: dict[str, float]) -> pd.DataFrame:
+    """The program's figures beside every published benchmark of the same measure."""
+    bench = benchmarks()
+    out = pd.DataFrame(
+        {
+            "measure": bench["measure"].str.replace("_", " "),
+            "this program": [round(figures.get(m, float("nan")), 1) for m in bench["measure"]],
+            "published": [
+                f"{c if isinstance(c, str) else ''}{v:g}"
+                + (f" (SD {s:g})" if pd.notna(s) else "")
+                for c, v, s in zip(
+                    bench.get("comparison", pd.Series([None] * len(bench))),
+                    bench["value"],
+                    bench.get("sd", pd.Series([float("nan")] * len(bench))),
+                    strict=True,
+                )
+            ],
+            "setting": bench["setting"],
+            "source": bench["source"] + " [" + bench["certainty"] + "]",
+        }
+    )
+    return out
+
+
+def census_by_cohort(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
+    """:func:`census` per cohort, wide: ``cohort_id, admissions, <discharge types…>, active``."""
+    frames = []
+    for cid, group in episodes.groupby("cohort_id", sort=True):
+        c = census(group, end_date=end_date).set_index("measure")["n"]
+        frames.append(c.rename(str(cid)))
+    if not frames:
+        return pd.DataFrame(columns=["cohort_id", "admissions"])
+    wide = pd.concat(frames, axis=1).T.fillna(0).astype(int)
+    wide.columns = [c.replace("discharged: ", "").replace(" at the end of the period", "")
+                    for c in wide.columns]
+    return wide.rename_axis("cohort_id").reset_index()
+
+
+def episode_summary(data: ReportData, episode_id: str) -> dict[str, Any]:
+    """Header facts of one episode: cohort, program, dates and a status sentence."""
+    ep = data["episodes"].set_index("episode_id").loc[episode_id]
+    cohorts = data["cohorts"].set_index("cohort_id")
+    disc = ep["discharge_date"]
+    active = pd.isna(disc)
+    return {
+        "episode_id": episode_id,
+        "cohort_id": str(ep["cohort_id"]),
+        "program_id": str(cohorts.loc[ep["cohort_id"], "program_id"]),
+        "admit_date": ep["admit_date"].date(),
+        "discharge_date": None if active else disc.date(),
+        "active": bool(active),
+        "status": "active" if active else f"discharged {disc:%Y-%m-%d} ({ep['discharge_type']})",
+        "planned_weeks": ep.get("planned_weeks"),
+    }
+
+
+def episode_change(
+    data: ReportData, episode_id: str, scales: Sequence[str]
+) -> pd.DataFrame:
+    """Change since admission of one episode for each of ``scales`` it has scores on.
+
+    Uses :func:`iopkit.outcomes.episode_outcomes` on the episode's cohort (RCI SD = the
+    cohort's baseline SD), plus the latest severity band. One row per scale.
+    """
+    from iopkit.outcomes import episode_outcomes
+    from iopkit.reports.data import scale_label
+
+    info = episode_summary(data, episode_id)
+    eps = data["episodes"]
+    cohort_eps = eps[eps["cohort_id"].astype(str) == info["cohort_id"]]
+    mine = data.scores[data.scores["episode_id"] == episode_id]
+    rows = []
+    for sc in dict.fromkeys(scales):
+        if not (mine["scale"] == sc).any():
+            continue
+        o = episode_outcomes(data.scores, cohort_eps, scale=sc, sd_by="cohort_id")
+        row = o[o["episode_id"] == episode_id].copy()
+        latest = mine[(mine["scale"] == sc) & mine["total"].notna()].sort_values("date")
+        row["scale_label"] = scale_label(sc)
+        row["band"] = latest["band"].iloc[-1] if len(latest) else None
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["scale", "scale_label", "baseline", "endpoint", "band"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def plan_inputs(
+    data: ReportData | None,
+    *,
+    cohort_id: str = "",
+    program_id: str = "",
+    start_date: str = "",
+    concern_mix: str = "",
+) -> dict[str, Any]:
+    """Resolve the plan's program, start date and concern mix from parameters and the cohort.
+
+    Explicit parameters win; otherwise the cohort's program and start date, and the mix of
+    its patients' primary concerns (counts → shares, :func:`iopkit.rotation.parse_mix`).
+    ``concern_mix`` is written ``depression:0.6,anxiety:0.4`` (``=`` also accepted).
+    """
+    from iopkit.data.catalog import get_program
+    from iopkit.rotation import parse_mix
+
+    cohort = None
+    if data is not None and cohort_id:
+        cohorts = data["cohorts"].set_index("cohort_id")
+        if cohort_id not in cohorts.index:
+            raise InputError(f"cohort {cohort_id!r} is not in {data.source}", rule="cohort")
+        cohort = cohorts.loc[cohort_id]
+    pid = program_id or (str(cohort["program_id"]) if cohort is not None else "")
+    program = get_program(pid or None)
+    if start_date:
+        start = pd.Timestamp(start_date).date()
+    elif cohort is not None and pd.notna(cohort.get("start_date")):
+        start = pd.Timestamp(cohort["start_date"]).date()
+    else:
+        start = getattr(program, "default_start", None)
+        if start is None:
+            raise InputError("no start_date given and the cohort has none", rule="start date")
+    if concern_mix:
+        mix = parse_mix(concern_mix.replace(":", "="))
+        mix_text = concern_mix
+    elif data is not None and cohort is not None:
+        eps = data["episodes"][data["episodes"]["cohort_id"].astype(str) == cohort_id]
+        concerns = data["patients"].set_index("patient_id").reindex(eps["patient_id"])
+        counts = concerns["primary_concern"].value_counts()
+        mix = parse_mix({str(k): float(v) for k, v in counts.items()}) if len(counts) else None
+        mix_text = ", ".join(f"{k} {v:.0%}" for k, v in (mix or {}).items()) + " (cohort)"
+    else:
+        mix, mix_text = None, "not given"
+    return {"program_id": program.id, "start": start, "mix": mix, "mix_text": mix_text}
+
+
+def stay_sessions(
+    data: ReportData,
+    *,
+    cohort_id: str,
+    program_id: str,
+    admit_date: Any,
+    min_sessions: int,
+    time_limit: float = 5.0,
+) -> pd.DataFrame:
+    """Sessions a patient of ``cohort_id`` admitted on ``admit_date`` can attend.
+
+    The cohort's delivered sessions (``date, skill_id``, ``planned`` false); when fewer than
+    ``min_sessions`` of them fall on or after admission (an active episode), the program's
+    planned rotation (:func:`iopkit.rotation.plan_program` → :func:`iopkit.calendar.build_calendar`)
+    continues from the day after the last delivered session (``planned`` true), so the
+    make-up list can name future dates.
+    """
+    from iopkit.calendar import build_calendar
+    from iopkit.curriculum import load_curriculum
+    from iopkit.rotation import plan_program
+
+    s = data["sessions"]
+    s = s[s["cohort_id"].astype(str) == str(cohort_id)]
+    delivered = pd.DataFrame(
+        {"date": pd.to_datetime(s["date"]), "skill_id": s["skill_id"], "planned": False}
+    ).sort_values("date")
+    admit = pd.Timestamp(admit_date)
+    have = int((delivered["date"] >= admit).sum())
+    if have >= min_sessions:
+        return delivered.reset_index(drop=True)
+    cur = load_curriculum()
+    plan = plan_program(cur, program_id, time_limit=time_limit, num_workers=1)
+    if plan.rotation.empty:
+        raise InputError(f"program {program_id!r} has no feasible rotation to project sessions")
+    start = (delivered["date"].max() if len(delivered) else admit - pd.Timedelta(days=1))
+    per_week = max(len(cur.programs[program_id].weekdays), 1)
+    weeks = math.ceil((min_sessions - have) / per_week) + 2
+    cal = build_calendar(plan.rotation, curriculum=cur, program_id=program_id,
+                         start=(start + pd.Timedelta(days=1)).date(), weeks=weeks)
+    planned = pd.DataFrame(
+        {"date": pd.to_datetime(cal.sessions["date"]), "skill_id": cal.sessions["skill_id"],
+         "planned": True}
+    )
+    return pd.concat([delivered, planned], ignore_index=True)
