@@ -32,7 +32,7 @@ from iopkit.data.schemas import (
     item_columns,
     table_schema,
 )
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import ConfigError, InputError, IopkitError
 
 __all__ = ["ValidationResult", "validate_bundle", "write_rejects", "parse_dates", "parse_ints"]
 
@@ -665,14 +665,14 @@ def _catalog(
     if programs is None:
         try:
             programs = catalog.program_rules()
-        except (ImportError, AttributeError, ConfigError) as exc:
+        except (ImportError, AttributeError, IopkitError) as exc:
             notes.append(
                 f"curriculum not available ({exc}); program and program-day checks skipped"
             )
     if skills is None:
         try:
             skills = catalog.skill_ids()
-        except (ImportError, AttributeError, ConfigError) as exc:
+        except (ImportError, AttributeError, IopkitError) as exc:
             notes.append(f"curriculum not available ({exc}); skill checks skipped")
     return programs, (set(skills) if skills is not None else None)
 
