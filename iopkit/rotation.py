@@ -48,6 +48,8 @@ SUBSOLVERS: tuple[str, ...] = ("max_lp_sym", "default_lp")
 #: "chain": recursive per-slot encoding of prerequisite order (fast); "window": one clause
 #: per (admission, skill occurrence) — the direct encoding, kept for the benchmark baseline.
 PREREQ_ENCODING = "chain"
+#: Start a multi-stay cycle from the tiled optimum of a stay-long cycle (see _tiled_hint).
+TILE_HINT = True
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "invalid"]
 
@@ -755,7 +757,7 @@ def _tiled_hint(
     spw = problem.sessions_per_week
     base = max(spw, math.ceil(problem.window / spw) * spw)
     L = problem.length
-    if base >= L or L % base:
+    if not TILE_HINT or base >= L or L % base:
         return None
     from dataclasses import replace
 
