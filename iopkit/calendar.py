@@ -180,6 +180,11 @@ class ProgramCalendar:
 
     def session_times(self) -> pd.DataFrame:
         """date, start, end of each session (from the first and last agenda segment)."""
+        if not len(self.agendas):
+            return pd.DataFrame(
+                {"date": [], "start": pd.Series(dtype="datetime64[ns]"),
+                 "end": pd.Series(dtype="datetime64[ns]")}
+            )  # fmt: skip
         g = self.agendas.groupby("date", sort=True)
         return pd.DataFrame({"start": g["start"].min(), "end": g["end"].max()}).reset_index()
 
@@ -219,6 +224,12 @@ def build_calendar(
         on_closure=on_closure,
         allowed=allowed,
     )
+    if not len(sessions):
+        raise InputError(
+            f"every program day from {start} over {weeks} week(s) is closed "
+            f"({len(closed)} closure(s)); extend the horizon",
+            column="weeks",
+        )
     sessions.insert(
         sessions.columns.get_loc("skill_id") + 1,
         "title",
@@ -230,7 +241,13 @@ def build_calendar(
         ag.insert(0, "date", d)
         ag.insert(1, "skill_id", sid)
         frames.append(ag)
-    agendas = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    agendas = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(
+            columns=["date", "skill_id", "segment", "title", "start", "end", "minutes", "content"]
+        )
+    )
     return ProgramCalendar(prog.id, prog.name, sessions, closed, agendas, start, weeks)
 
 
