@@ -423,6 +423,14 @@ def precheck(problem: RotationProblem) -> tuple[list[str], list[str]]:
             why.append(f"program days {_days_text(problem.weekdays)}")
             errors.append(f"{s} can be taught on no day ({'; '.join(why)}).")
 
+    # a program day on which no skill of the pool can be taught
+    for d in problem.weekdays:
+        if not any(d in problem.allowed_weekdays(sk) for sk in problem.skills):
+            errors.append(
+                f"no skill of the pool can be taught on {weekday_name(d)} (no facilitator with a "
+                f"needed training works that day, or every skill is fixed to other days)."
+            )
+
     # Hall-type check: core skills confined to a set of weekdays must fit that set's slots
     # inside every admission window.
     allowed = {c: frozenset(problem.allowed_weekdays(c)) for c in core}

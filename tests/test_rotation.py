@@ -93,6 +93,12 @@ def test_precheck_modality_gap_impossible_with_facilitator_days() -> None:
     assert any("A can only be taught on Mon" in e and "absent for 2 sessions" in e for e in errors)
 
 
+def test_precheck_day_without_any_teachable_skill() -> None:
+    prob = _problem(modality_days={"A": [0, 2], "B": [0, 2]})
+    errors, _ = precheck(prob)
+    assert any("can be taught on Fri" in e for e in errors)
+
+
 def test_precheck_warns_prerequisite_chain_longer_than_window() -> None:
     prob = _problem(
         n_core=4,
