@@ -915,7 +915,7 @@ def _diagnose(
     """Relax one constraint group at a time and report which relaxation restores a plan."""
     groups = [g for g in CONSTRAINT_GROUPS if _group_present(problem, g)]
     lines: list[str] = []
-    budget = max(0.5, time_limit / max(1, len(groups) + 1))
+    budget = max(0.2, time_limit / max(1, len(groups)))
     fixes = []
     for g in groups:
         status, _, _ = _solve(problem, frozenset({g}), budget, num_workers, seed)
