@@ -1,0 +1,80 @@
+"""iopkit.plots: pure figure functions (data in → Figure out), readable in print."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import seaborn as sns
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+
+from iopkit import plots
+from iopkit.errors import InputError
+
+BANDS = pd.DataFrame({"lower": [0, 5, 10, 15, 20], "upper": [4, 9, 14, 19, 27],
+                      "label": ["none", "mild", "moderate", "mod. severe", "severe"]})
+
+
+@pytest.fixture()
+def scores() -> pd.DataFrame:
+    rng = np.random.default_rng(sum(map(ord, "iopkit plots")))
+    rows = [(f"E{i}", w, float(np.clip(16 - 1.5 * w + rng.normal(0, 3), 0, 27)))
+            for i in range(12) for w in range(5)]
+    return pd.DataFrame(rows, columns=["episode_id", "week", "score"])
+
+
+def _check(fig: Figure) -> plt.Axes:
+    assert isinstance(fig, Figure)
+    assert plt.get_fignums() == []  # no pyplot state left behind
+    ax = fig.axes[0]
+    assert ax.get_title() and ax.get_xlabel() is not None and ax.get_ylabel()
+    return ax
+
+
+def test_trajectories_with_precomputed_mean_and_bands(scores: pd.DataFrame) -> None:
+    mean = scores.groupby("week", as_index=False)["score"].mean().rename(columns={"score": "mean"})
+    mean["ci_low"], mean["ci_high"] = mean["mean"] - 1, mean["mean"] + 1
+    ax = _check(plots.trajectories(scores, mean=mean, bands=BANDS, scale_label="PHQ-9"))
+    assert "points" in ax.get_ylabel() and "(n = 12 episodes)" in ax.get_title()
+    band_texts = {t.get_text() for t in ax.texts}
+    assert band_texts == set(BANDS["label"])
+    mean_line = [ln for ln in ax.get_lines() if ln.get_label() == "mean"][0]
+    assert to_rgb(mean_line.get_color()) == pytest.approx(sns.color_palette("colorblind")[0])
+    np.testing.assert_allclose(mean_line.get_ydata(), mean["mean"])
+
+
+def test_trajectories_bootstrap_mean_when_no_summary(scores: pd.DataFrame) -> None:
+    _check(plots.trajectories(scores))
+
+
+def test_admission_discharge_and_reliable_change() -> None:
+    o = pd.DataFrame({"episode_id": list("abcdef"), "baseline": [20, 15, 12, 18, 9, np.nan],
+                      "endpoint": [6, 14, 16, 4, 9, 3],
+                      "category": ["recovered", "unchanged", "deteriorated", "recovered",
+                                   "unchanged", None]})
+    ax = _check(plots.admission_discharge(o, bands=BANDS, scale_label="PHQ-9"))
+    assert "n = 5 complete" in ax.get_title()
+    ax = _check(plots.reliable_change_plot(o, rc_points=5.2, cutoff=9.5, scale_label="PHQ-9"))
+    labels = ax.get_legend_handles_labels()[1]
+    assert "no reliable change (±5.2 points)" in labels and "clinical cut-off 9.5" in labels
+    with pytest.raises(InputError, match="rc_points"):
+        plots.reliable_change_plot(o, rc_points=0)
+
+
+def test_coverage_heatmap_modality_and_attendance() -> None:
+    cov = pd.DataFrame({"admission_slot": ["01 Mon"] * 2 + ["02 Wed"] * 2,
+                        "skill": ["a", "b"] * 2, "exposures": [1, 2, 0, 1]})
+    _check(plots.coverage_heatmap(cov))
+    _check(plots.modality_balance(pd.DataFrame({"modality": ["dbt", "cbt"], "sessions": [5, 7]})))
+    att = pd.DataFrame({"week": [1, 1, 2], "status": ["present", "absent_excused", "present"],
+                        "n": [8, 2, 10]})
+    ax = _check(plots.attendance(att))
+    heights = [p.get_height() for p in ax.patches]
+    assert sorted(heights) == pytest.approx(sorted([80.0, 100.0, 20.0, 0.0]))
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(InputError, match="missing column"):
+        plots.trajectories(pd.DataFrame({"week": [1]}))

@@ -1,0 +1,175 @@
+"""Report tabulations, the discharge-plan draft, benchmarks data and the identifier check."""
+
+from __future__ import annotations
+
+import math
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from iopkit.errors import InputError
+from iopkit.reports import tables
+from iopkit.reports.data import DEMO_SOURCE, ReportData, open_source, severity_bands
+from iopkit.reports.drafts import BLANK, discharge_plan
+from iopkit.reports.runner import identifier_columns
+
+
+@pytest.fixture(scope="module")
+def demo() -> ReportData:
+    return open_source(DEMO_SOURCE)
+
+
+def test_coverage_matrix_agrees_with_rotation_coverage_table() -> None:
+    """Independent re-count of core-skill exposures vs iopkit.rotation.coverage_table."""
+    from iopkit.rotation import coverage_table, round_robin
+
+    core = ["a", "b", "c", "d"]
+    good = ["a", "b", "x", "c", "d", "y"]  # every 6-session window holds all core skills
+    bad = round_robin(["a", "b", "c", "d", "x", "y", "z", "w"])  # 8-cycle, window 6 misses some
+    for seq in (good, bad):
+        m = tables.coverage_matrix(seq, core=core, window=6, weekdays=[0, 2, 4])
+        ref = coverage_table(seq, core=core, window=6, weekdays=[0, 2, 4])
+        covered = m.groupby("admission_slot", sort=False)["exposures"].min() > 0
+        assert len(covered) == len(ref)
+        assert covered.to_numpy().tolist() == ref["fully_covered"].astype(bool).tolist()
+        missed = (m["exposures"] == 0).groupby(m["admission_slot"], sort=False).sum()
+        assert missed.to_numpy().tolist() == ref["core_missed"].astype(int).tolist()
+
+
+def test_coverage_matrix_admission_days_only() -> None:
+    m = tables.coverage_matrix(["a", "b"], core=["a"], window=2, weekdays=[0, 2, 4],
+                               admit_weekdays=[0])
+    assert set(m["weekday"]) == {"Mon"} and len(m) == 2  # lcm(2, 3) = 6 sessions, 2 Mondays
+
+
+def test_select_period_counts_reconcile(demo: ReportData) -> None:
+    eps = demo["episodes"]
+    sel = tables.select_period(demo, cohort_id="C02", start_date="2025-02-01",
+                               end_date="2025-02-28")
+    e = sel["episodes"]
+    expected = eps[(eps["cohort_id"] == "C02") & (eps["admit_date"] <= "2025-02-28")
+                   & (eps["discharge_date"].isna() | (eps["discharge_date"] >= "2025-02-01"))]
+    assert sorted(e["episode_id"]) == sorted(expected["episode_id"])
+    a = sel["attendance"]
+    assert a["date"].between("2025-02-01", "2025-02-28").all()
+    assert set(a["episode_id"]) <= set(e["episode_id"])
+    with pytest.raises(InputError, match="after end_date"):
+        tables.select_period(demo, start_date="2025-03-01", end_date="2025-02-01")
+
+
+def test_census_reconciles(demo: ReportData) -> None:
+    c = tables.census(demo["episodes"]).set_index("measure")["n"]
+    assert c["admissions"] == len(demo["episodes"])
+    assert c.drop("admissions").sum() == c["admissions"]  # every episode counted once
+    wide = tables.census_by_cohort(demo["episodes"])
+    assert wide["admissions"].sum() == len(demo["episodes"])
+
+
+def test_suppress_rates_hides_small_numerators_and_complements() -> None:
+    rates = pd.DataFrame({"outcome": ["a", "b", "c", "d"], "rate_%": [40.0, 95.0, 50.0, 0.0],
+                          "ci_95_%": ["x"] * 4, "n": [20, 20, 40, 30]})
+    out = tables.suppress_rates(rates, k=11)
+    # a: 8/20 → numerator 8 < 11; b: 19/20 → complement 1; c: 20/40 shown; d: 0/30 shown
+    assert out["rate_%"].isna().tolist() == [True, True, False, False]
+    assert out.attrs["suppression"] == {"k": 11, "hidden": 2}
+    assert tables.suppress_rates(rates, k=0)["rate_%"].notna().all()
+
+
+def test_reliable_change_points_is_jacobson_truax_threshold(demo: ReportData) -> None:
+    """1.96 · S_diff with S_diff = √2 · SD · √(1 − r) (Jacobson & Truax 1991)."""
+    from iopkit.outcomes import episode_outcomes, scale_facts
+
+    o = episode_outcomes(demo.scores, demo["episodes"], scale="phq9")
+    r = scale_facts("phq9").reliability
+    expected = 1.96 * math.sqrt(2) * float(o["rci_sd"].iloc[0]) * math.sqrt(1 - r)
+    assert tables.reliable_change_points(o) == pytest.approx(expected, rel=1e-9)
+
+
+def test_category_table_always_has_both_strata(demo: ReportData) -> None:
+    from iopkit.outcomes import episode_outcomes
+
+    o = episode_outcomes(demo.scores, demo["episodes"], scale="phq9")
+    t = tables.category_table(o[o["baseline_case"].fillna(False).astype(bool)])
+    assert list(t.columns[1:3]) == list(tables.CASE_STRATA)
+    assert t["non-case at baseline"].sum() == 0
+    assert t[list(tables.CASE_STRATA)].to_numpy().sum() == int(
+        o["baseline_case"].fillna(False).astype(bool).sum()
+    )
+
+
+def test_benchmarks_reproduce_curriculum_reference() -> None:
+    """Reproduces the published figures of ../shared/reference/curriculum.md §3."""
+    b = tables.benchmarks()
+    assert set(b["certainty"]) <= {"V", "3P"} and b["source"].str.len().gt(5).all()
+    vals = {(m, v) for m, v in zip(b["measure"], b["value"], strict=True)}
+    for pair in [("phq9_admission_mean", 15.4), ("phq9_discharge_mean", 9.4),
+                 ("gad7_admission_mean", 14.0), ("gad7_discharge_mean", 8.4),
+                 ("phq9_response_pct", 46.0), ("phq9_remission_pct", 22.0),
+                 ("completion_pct", 72.9), ("completion_pct", 62.3),
+                 ("nonattendance_day_pct", 7.0), ("phq9_improved_5_points_pct", 50.3)]:
+        assert pair in vals
+
+
+def test_program_figures_match_outcomes(demo: ReportData) -> None:
+    from iopkit.outcomes import completion_rate, episode_outcomes
+
+    o = {"phq9": episode_outcomes(demo.scores, demo["episodes"], scale="phq9")}
+    f = tables.program_figures(o, demo["episodes"], demo["attendance"])
+    comp = completion_rate(demo["episodes"])
+    assert f["completion_pct"] == pytest.approx(100 * comp["completion_rate"].iloc[0])
+    paired = o["phq9"].dropna(subset=["baseline", "endpoint"])
+    assert f["phq9_mean_reduction"] == pytest.approx(-paired["change"].mean())
+    assert 0 <= f["nonattendance_day_pct"] <= 100
+    table = tables.benchmark_table(f)
+    assert len(table) == len(tables.benchmarks())
+
+
+def test_severity_bands_from_registry() -> None:
+    """PHQ-9 bands 0–4/5–9/10–14/15–19/20–27 (Kroenke 2001; curriculum.md §3)."""
+    b = severity_bands("phq9")
+    assert list(zip(b["lower"], b["upper"], strict=True)) == [
+        (0, 4), (5, 9), (10, 14), (15, 19), (20, 27)
+    ]
+
+
+def test_discharge_plan_draft_lists_gaps_and_leaves_judgement_blank() -> None:
+    skills = pd.DataFrame({
+        "skill_id": ["rp.plan.coping_plan", "cbt.ba.activation", "dbt.dt.tip"],
+        "core": [True, True, True],
+        "status": ["attended", "missed", "attended"],
+        "make_up": [None, "2025-03-24", None],
+    })
+    text = discharge_plan(
+        episode_id="E1", skills=skills, titles={"cbt.ba.activation": "Behavioural activation"},
+        events=pd.DataFrame({"kind": ["aftercare_appointment"],
+                             "date": [pd.Timestamp("2025-04-01")]}),
+        flags=pd.DataFrame({"flag": ["safety"], "value": ["phq9: item 9=1"]}),
+        latest=pd.DataFrame({"scale_label": ["PHQ-9"], "endpoint": [12.0], "band": ["moderate"]}),
+    )
+    assert "Behavioural activation — next taught 2025-03-24" in text
+    assert "safety: phq9: item 9=1" in text and "appointment on 2025-04-01" in text
+    assert "PHQ-9: 12 (moderate)" in text and text.count(BLANK) >= 4
+
+
+def test_identifier_columns_in_outputs() -> None:
+    html = ("<table><tr><th>episode_id</th><th>Patient Name</th><th>mrn</th></tr>"
+            "<tr><td>E1</td><td>x</td><td>1</td></tr></table>")
+    cell = new_code_cell("x")
+    cell.outputs = [new_output("display_data", data={"text/html": html})]
+    nb = new_notebook(cells=[cell])
+    assert identifier_columns(nbformat.from_dict(nb)) == ["Patient Name", "mrn"]
+
+
+def test_stay_sessions_projects_future_sessions_for_active_episodes(demo: ReportData) -> None:
+    eps = demo["episodes"]
+    active = eps[eps["discharge_date"].isna()].iloc[-1]
+    s = tables.stay_sessions(demo, cohort_id=active["cohort_id"],
+                             program_id="adult_mood_anxiety_3d",
+                             admit_date=active["admit_date"], min_sessions=12)
+    after = s[s["date"] >= active["admit_date"]]
+    assert len(after) >= 12 and s["planned"].any()
+    assert s.loc[s["planned"], "date"].min() > s.loc[~s["planned"], "date"].max()
+    assert np.all(np.diff(s["date"].to_numpy().astype("int64")) > 0)
