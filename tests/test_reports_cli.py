@@ -1,0 +1,68 @@
+"""`iopkit report`, `iopkit run` and the committed schedules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from iopkit.cli import app
+from iopkit.reports.lock import RunLock
+from iopkit.reports.schedule import load_schedule
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
+runner = CliRunner()
+
+
+def test_report_refuses_unknown_parameter_with_exit_1(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["report", str(TINY), "-p", "wekks=3", "--out", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "unknown parameter 'wekks'" in res.output and "Traceback" not in res.output
+
+
+def test_report_refuses_malformed_pair(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["report", str(TINY), "-p", "weeks", "--out", str(tmp_path)])
+    assert res.exit_code == 1 and "key=value" in res.output
+
+
+def test_run_refuses_an_overlapping_run(tmp_path: Path) -> None:
+    sched = tmp_path / "s.yaml"
+    sched.write_text(f"out: out\njobs:\n  - template: {TINY}\n    name: a\n")
+    with RunLock(tmp_path / "out"):
+        res = runner.invoke(app, ["run", str(sched), "--no-progress"])
+    assert res.exit_code == 1 and "already writing" in res.output
+
+
+def test_run_reports_a_bad_schedule(tmp_path: Path) -> None:
+    sched = tmp_path / "s.yaml"
+    sched.write_text("jobs: []\n")
+    res = runner.invoke(app, ["run", str(sched)])
+    assert res.exit_code == 1 and "schema" in res.output
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from iopkit.data import write_bundle
+    from iopkit.reports.data import DEMO_SETTINGS
+    from iopkit.synth import synthesize
+
+    return write_bundle(synthesize(**DEMO_SETTINGS), tmp_path_factory.mktemp("b") / "data")
+
+
+def test_committed_schedules_expand(bundle_dir: Path, tmp_path: Path) -> None:
+    demo = load_schedule(ROOT / "reports/schedules/demo.yaml", variables={"data": str(bundle_dir)})
+    names = [j.name for j in demo.jobs]
+    # a plan and an outcome report per cohort, one patient report, the program report
+    assert names[:4] == ["plan-C01", "plan-C02", "plan-C03", "plan-C04"]
+    assert names[4:8] == ["outcomes-C01", "outcomes-C02", "outcomes-C03", "outcomes-C04"]
+    assert names[8].startswith("progress-E") and names[9] == "program" and len(names) == 10
+    weekly = load_schedule(
+        ROOT / "reports/schedules/weekly.example.yaml",
+        variables={"data": str(bundle_dir), "week": "2025-W12"},
+        out=tmp_path / "weekly",
+    )
+    outcome_jobs = [j for j in weekly.jobs if j.name.startswith("outcomes-")]
+    assert outcome_jobs and all(Path(j.template).is_file() for j in weekly.jobs)
+    assert {j.params["data_source"] for j in weekly.jobs} == {str(bundle_dir)}
