@@ -491,7 +491,7 @@ def precheck(problem: RotationProblem) -> tuple[list[str], list[str]]:
 
     # counting: core copies needed per cycle plus modality-balance minimums must fit the cycle
     if not errors and adm:
-        copies = _disjoint_windows(adm, weff, L)
+        copies = _min_copies(adm, weff, L)
         need_by_mod: dict[str, int] = {}
         for c in core:
             need_by_mod[problem.modality[c]] = need_by_mod.get(problem.modality[c], 0) + copies
@@ -504,15 +504,19 @@ def precheck(problem: RotationProblem) -> tuple[list[str], list[str]]:
                     need_by_mod[mod] = per
         total = sum(need_by_mod.values())
         if total > L:
-            why = f"core skills {len(core)} × {copies} cop{'y' if copies == 1 else 'ies'}"
+            why = (
+                f"each of the {len(core)} core skills must be taught {copies}× per cycle so "
+                f"that every admission window of {min(weff, L)} sessions{margin_txt} holds it"
+            )
             if extra:
                 why += (
-                    f" + extra sessions so no modality is absent > {problem.max_modality_gap}"
-                    f" sessions ({', '.join(extra)})"
+                    f", plus extra sessions so no modality is absent > "
+                    f"{problem.max_modality_gap} sessions ({', '.join(extra)})"
                 )
             errors.append(
                 f"the {L}-session cycle needs at least {total} sessions: {why}. Lengthen the "
-                f"stay or cycle, raise the modality gap, or drop core skills."
+                "cycle or the stay, admit on fewer days, bring the attendance margin closer "
+                "to 1, raise the modality gap, or drop core skills."
             )
 
     # prerequisite chains (warnings: prerequisites are maximised, not required)
@@ -603,8 +607,8 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
                 continue
             for a in adm:
                 m.add(sum(occ(c, range(a, a + weff))) >= 1)
-            # redundant cut for the LP: disjoint admission windows each need their own c
-            m.add(sum(occ(c, range(L))) >= _disjoint_windows(adm, weff, L))
+            # redundant cut for the LP: the fewest copies that meet every admission window
+            m.add(sum(occ(c, range(L))) >= _min_copies(adm, weff, L))
 
     # modality balance
     mod_of_slot: dict[str, list[list[cp_model.IntVar]]] = {}
@@ -740,17 +744,30 @@ def _build(problem: RotationProblem, relax: frozenset[str] = frozenset()) -> _Mo
     return _Model(m, x, req_sat, comps)
 
 
-def _disjoint_windows(adm: Sequence[int], weff: int, L: int) -> int:
-    """Largest number of pairwise disjoint cyclic admission windows (each needs a copy)."""
-    if not adm or weff >= L:
-        return 1 if adm else 0
-    best = 0
-    for first in adm:
-        count, end = 1, first + weff
-        for a in sorted((b - first) % L + first for b in adm):
-            if a >= end and a + weff <= first + L:
-                count, end = count + 1, a + weff
-        best = max(best, count)
+def _min_copies(adm: Sequence[int], weff: int, L: int) -> int:
+    """Fewest sessions of one skill per cycle that fall inside every admission window.
+
+    Windows are the cyclic intervals [a, a + weff) for a in ``adm``. Minimum stabbing of
+    circular-arc intervals: some optimal set of points contains the last slot of a window,
+    so try each window's end as the first point, then stab the rest greedily (earliest end
+    first), and keep the best.
+    """
+    if not adm:
+        return 0
+    if weff >= L:
+        return 1
+    best = len(adm)
+    for a0 in adm:
+        p0 = a0 + weff - 1  # first point: the end of window a0
+        # remaining windows, as start offsets after p0, that do not contain p0
+        rest = sorted((a - p0 - 1) % L for a in adm if not (0 <= (p0 - a) % L < weff))
+        count, last = 1, None
+        for start in rest:
+            if last is not None and start <= last:
+                continue  # already stabbed
+            last = start + weff - 1
+            count += 1
+        best = min(best, count)
     return best
 
 

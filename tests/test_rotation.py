@@ -147,11 +147,10 @@ def test_solver_infeasible_is_diagnosed() -> None:
     assert plan.wall_time < 10
 
 
-def test_cyclic_window_counterexample_is_proved_infeasible() -> None:
+def test_cyclic_window_counterexample_is_explained_by_counting() -> None:
     """A Mon–Fri program with a 3-session stay and 3 core skills: the default cycle is one
-    week (5 slots) and every 3 consecutive slots, cyclically, must hold a, b and c. That
-    forces period 3, impossible in a cycle of 5 (hand-checked: s3 = s0, s4 = s1, so the
-    window {s3, s4, s0} = {a, b, a} misses c). The pre-checks pass; CP-SAT proves it."""
+    week (5 slots) and every 3 consecutive slots, cyclically, must hold a, b and c, so each
+    skill needs 2 copies (gaps ≤ 3 around a 5-cycle): 6 sessions > 5 (hand-checked)."""
     prob = RotationProblem(
         skills=["a", "b", "c"],
         core={"a", "b", "c"},
@@ -161,7 +160,19 @@ def test_cyclic_window_counterexample_is_proved_infeasible() -> None:
     )
     plan = plan_rotation(prob, time_limit=3)
     assert plan.status == "infeasible"
-    assert "coverage guarantee" in " ".join(plan.explanation)
+    assert plan.explanation[0].startswith(
+        "the 5-session cycle needs at least 6 sessions: each of the 3 core skills must be "
+        "taught 2× per cycle"
+    )
+
+
+def test_attendance_margin_on_a_shipped_program_is_explained(curriculum) -> None:
+    """85 % of a 12-session stay = 10 sessions; with admission on every day of a 12-slot
+    cycle each of the 10 core skills needs 2 copies: 20 > 12."""
+    plan = plan_program(curriculum, "adult_mood_anxiety_3d", attendance_margin=0.85)
+    assert plan.status == "infeasible"
+    assert "needs at least 20 sessions" in plan.explanation[0]
+    assert "(85% attendance margin: 10)" in plan.explanation[0]
 
 
 # --- feasible plans are covered, as checked by the independent count ---------------------
@@ -373,3 +384,23 @@ def test_each_shipped_program_is_fully_covered_and_beats_baselines(curriculum) -
         prob = plan.problem
         for r in plan.rotation.itertuples():
             assert r.weekday in prob.allowed_weekdays(r.skill_id), (pid, r.skill_id)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 9), st.data())
+def test_min_copies_matches_brute_force(L, data) -> None:
+    """Fewest copies of a core skill per cycle = minimum stabbing of the admission windows."""
+    from itertools import combinations
+
+    from iopkit.rotation import _min_copies
+
+    weff = data.draw(st.integers(1, L))
+    adm = sorted(data.draw(st.sets(st.integers(0, L - 1), min_size=1)))
+    windows = [{(a + k) % L for k in range(weff)} for a in adm]
+    brute = next(
+        k
+        for k in range(1, L + 1)
+        for pts in combinations(range(L), k)
+        if all(w & set(pts) for w in windows)
+    )
+    assert _min_copies(adm, weff, L) == brute
