@@ -418,6 +418,10 @@ def precheck(problem: RotationProblem) -> tuple[list[str], list[str]]:
             why = []
             if mod in problem.modality_days:
                 why.append(f"{mod} only on {_days_text(problem.modality_days[mod])}")
+            if s in problem.skill_days:
+                why.append(
+                    f"a facilitator trained for it works on {_days_text(problem.skill_days[s])}"
+                )
             if s in problem.fixed:
                 why.append(f"fixed to {_days_text(problem.fixed[s])}")
             why.append(f"program days {_days_text(problem.weekdays)}")
