@@ -454,8 +454,13 @@ def to_ics(
         if location:
             ev.add("location", location)
         ical.add_component(ev)
-    if zone is not None:
-        ical.add_missing_timezones()
+    if zone is not None and len(cal.sessions):
+        # VTIMEZONE rules only for the years the calendar spans (smaller file)
+        first = min(cal.sessions["date"])
+        last = max(cal.sessions["date"])
+        ical.add_missing_timezones(
+            first_date=date(first.year, 1, 1), last_date=date(last.year + 1, 12, 31)
+        )
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(ical.to_ical())
