@@ -23,7 +23,12 @@ def note(text: str) -> None:
 def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX_ROWS) -> None:
     """Display ``frame`` as an HTML table (no index, 2 decimals), stating rows left out."""
     k = frame.attrs.get("suppression", {}).get("k") if isinstance(frame.attrs, dict) else None
-    shown = frame.head(max_rows)
+    shown = frame.head(max_rows).copy()
+    for col in shown.columns:  # dates print as YYYY-MM-DD (times only when they carry one)
+        if pd.api.types.is_datetime64_any_dtype(shown[col]):
+            has_time = (shown[col].dropna().dt.normalize() != shown[col].dropna()).any()
+            fmt = "%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d"
+            shown[col] = shown[col].dt.strftime(fmt).astype(object).where(shown[col].notna())
     styler = shown.style.hide(axis="index").format(
         precision=2, na_rep=f"hidden (<{k})" if k else "–", thousands=","
     )

@@ -1,0 +1,104 @@
+"""Report runner benchmarks (ratios against a baseline measured in the same run).
+
+(a) One cohort report end to end (papermill + HTML export + publish) vs the *floor*: a
+    notebook that does the same imports and draws one seaborn figure, run and exported the
+    same way in the same process. Goal ≤ 1.5× the floor.
+(b) 20 reports with 2 workers vs 1 worker (same jobs, same machine). Goal ≥ 1.7× faster.
+    The 20 jobs are the floor notebook, so (b) measures the batch machinery rather than the
+    analytics; on a 2-core machine the ceiling is 2×.
+
+Both use the synthetic demo bundle written once to a temporary folder. Timings are medians of
+``REPEATS`` runs; the machine may be shared, so read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from iopkit.reports.batch import run_jobs
+from iopkit.reports.runner import run_report
+from iopkit.reports.schedule import Job
+
+ROOT = Path(__file__).resolve().parents[1]
+COHORT = ROOT / "notebooks" / "cohort_outcomes.ipynb"
+REPEATS = 3
+N_BATCH = 20
+
+
+def floor_notebook(path: Path) -> Path:
+    """Same imports as the cohort report, one seaborn figure, nothing else."""
+    params = new_code_cell('data_source: str = "synthetic:demo"  # unused by the floor\n')
+    params.metadata["tags"] = ["parameters"]
+    body = new_code_cell(
+        "from IPython.display import Markdown, display\n\n"
+        "from iopkit import outcomes, plots\n"
+        "from iopkit.reports import checks, record, tables\n"
+        "from iopkit.reports.data import episode_flags, open_source, scale_label, severity_bands\n"
+        "from iopkit.reports.display import figure, note, show\n\n"
+        "import pandas as pd\n"
+        "figure(plots.modality_balance(pd.DataFrame({'modality': ['cbt', 'dbt'],\n"
+        "                                            'sessions': [3, 4]})))"
+    )
+    nb = new_notebook(
+        cells=[new_markdown_cell("# Floor"), params, body],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}},
+    )
+    nbformat.write(nb, path)
+    return path
+
+
+def _time(fn) -> float:  # noqa: ANN001
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> dict:
+    from iopkit.data import write_bundle
+    from iopkit.reports.data import DEMO_SETTINGS
+    from iopkit.synth import synthesize
+
+    with tempfile.TemporaryDirectory(prefix="iopkit-bench-") as tmp_:
+        tmp = Path(tmp_)
+        data = str(write_bundle(synthesize(**DEMO_SETTINGS), tmp / "data"))
+        floor = floor_notebook(tmp / "floor.ipynb")
+
+        # (a) cohort report vs floor, interleaved so load changes hit both alike
+        t_floor, t_cohort = [], []
+        for i in range(REPEATS):
+            t_floor.append(_time(lambda i=i: run_report(
+                floor, {"data_source": data}, tmp / "a", name=f"floor{i}")))
+            t_cohort.append(_time(lambda i=i: run_report(
+                COHORT, {"data_source": data, "cohort_id": "C01"}, tmp / "a", name=f"c{i}")))
+        floor_s, cohort_s = statistics.median(t_floor), statistics.median(t_cohort)
+        ratio_a = cohort_s / floor_s
+
+        # (b) 20 floor reports, 1 worker vs 2 workers
+        jobs = [Job(f"r{i:02d}", str(floor), {"data_source": data}) for i in range(N_BATCH)]
+        t1 = _time(lambda: run_jobs(jobs, tmp / "b1", workers=1, progress=False))
+        t2 = _time(lambda: run_jobs(jobs, tmp / "b2", workers=2, progress=False))
+        speedup = t1 / t2
+
+    print(f"(a) cohort report {cohort_s:.2f} s vs floor {floor_s:.2f} s "
+          f"(median of {REPEATS}): {ratio_a:.2f}x the floor (goal <= 1.5x)")
+    print(f"(b) {N_BATCH} reports: 1 worker {t1:.1f} s, 2 workers {t2:.1f} s: "
+          f"{speedup:.2f}x faster (goal >= 1.7x)")
+    return {
+        "cohort_report_s": round(cohort_s, 3),
+        "floor_s": round(floor_s, 3),
+        "cohort_vs_floor": round(ratio_a, 3),
+        "batch_1_worker_s": round(t1, 2),
+        "batch_2_workers_s": round(t2, 2),
+        "speedup_2_workers": round(speedup, 3),
+    }
+
+
+if __name__ == "__main__":
+    main()
