@@ -2,12 +2,15 @@
 
 :func:`date_rotation` is pure: it walks the calendar from a start date over a horizon,
 on the program's weekdays, and hands each open day the next slot of the repeating
-rotation. **Closures pause the rotation**: a closed day (public holiday from the
-``holidays`` package, or a listed date) is skipped and the slot it would have held is
-taught on the next open program day, so every patient still meets the planned sequence of
-sessions and the coverage proof (which counts sessions, not days) stays valid. A slot may
-therefore land on a different weekday than planned; such rows are flagged ``moved``
-(a fixed placement such as "sleep education on Mondays" then needs a lead's look).
+rotation. **A closure pauses the rotation**: a closed day (public holiday from the
+``holidays`` package, or a listed date) is skipped and the rotation continues with the next
+slot on the next open program day — the slot the closed day would have held is taught
+then, so every patient still meets the planned sequence of sessions. With the default
+policy of :func:`build_calendar` (``"realign"``) the calendar then drops the next
+*elective* slot to bring later sessions back onto their planned weekdays (facilitator days
+and fixed placements); with ``"pause"`` nothing is dropped and every later slot moves to
+another weekday (flagged ``moved``; ``conflict`` names a moved session that lands on a day
+without a trained facilitator or off a fixed day). ``"skip"`` drops the closed day's slot.
 
 :func:`build_calendar` adds skill titles and each day's timed agenda (from
 :func:`iopkit.curriculum.agenda`). Exporters write CSV, iCalendar (.ics) and Excel (.xlsx).
@@ -50,11 +53,16 @@ def date_rotation(
     The rotation starts at ``first_slot`` (default: the first slot planned for the weekday
     of the first program day on/after ``start``) and advances one slot per *open* day.
 
-    ``on_closure="pause"`` (default): a closed day consumes no slot — the rotation continues
-    with the next slot on the next open day, so the planned sequence (and its coverage
-    proof) is kept but later slots move to other weekdays. ``"skip"``: the closed day's
-    slot is dropped, weekdays stay aligned, and patients whose window held that slot may
-    miss its skill (check with :func:`iopkit.rotation.coverage_from_sessions`).
+    ``on_closure="pause"`` (default here): a closed day consumes no slot — the rotation
+    continues with the next slot on the next open day, so the planned sequence (and its
+    coverage proof) is kept but every later slot moves to another weekday.
+    ``"realign"`` (default of :func:`build_calendar`): pause as above, then drop the next
+    *elective* slot so the following sessions are back on their planned weekdays. Removing
+    an elective only shortens the distance between core sessions, so every stay still
+    meets every core skill in the planned order; only the few sessions between the
+    closure and the dropped elective move. ``"skip"``: the closed day's slot is dropped,
+    weekdays stay aligned, and patients whose window held that slot may miss its skill
+    (check with :func:`iopkit.rotation.coverage_from_sessions`).
 
     ``allowed`` (skill -> weekdays it may be taught, e.g. from
     :meth:`iopkit.rotation.RotationProblem.allowed_weekdays`) flags sessions that a closure
@@ -62,10 +70,11 @@ def date_rotation(
 
     ``sessions`` columns: date, weekday, session_no (1-based), slot, skill_id, modality,
     core, planned_weekday, moved, conflict. ``closed`` columns: date, weekday, reason,
-    dropped_skill (the slot lost under ``"skip"``; empty under ``"pause"``).
+    dropped_skill (the slot lost under ``"skip"``, the elective dropped to realign under
+    ``"realign"``; empty under ``"pause"``).
     """
-    if on_closure not in ("pause", "skip"):
-        raise ConfigError(f"on_closure must be 'pause' or 'skip', got {on_closure!r}")
+    if on_closure not in ("pause", "skip", "realign"):
+        raise ConfigError(f"on_closure must be 'realign', 'pause' or 'skip', got {on_closure!r}")
     if weeks < 1:
         raise InputError(f"horizon must be ≥ 1 week, got {weeks}", column="weeks")
     if not weekdays:
@@ -109,7 +118,12 @@ def date_rotation(
         first_slot = int(matches[0]) if len(matches) else 0
     if not 0 <= first_slot < n:
         raise InputError(f"first slot {first_slot} outside the rotation (0–{n - 1})")
+    if on_closure == "realign" and not rot["core"].isin([True, False]).all():
+        raise ConfigError(
+            "on_closure='realign' needs the rotation's core column (which slots are electives)"
+        )
     rows, closed = [], []
+    debt: list[int] = []  # closures (indices into ``closed``) not yet caught up
     pos = first_slot
     for d in program_days:
         if d in reasons:
@@ -117,6 +131,8 @@ def date_rotation(
             if on_closure == "skip":
                 dropped = str(rot.iloc[pos % n]["skill_id"])
                 pos += 1
+            elif on_closure == "realign":
+                debt.append(len(closed))
             closed.append(
                 {
                     "date": d,
@@ -126,6 +142,13 @@ def date_rotation(
                 }
             )
             continue
+        # realign: after a pause, drop the next elective slot(s) to get back onto the
+        # planned weekdays; core slots are never dropped (at most one cycle is searched).
+        guard = 0
+        while debt and not bool(rot.iloc[pos % n]["core"]) and guard < n:
+            closed[debt.pop(0)]["dropped_skill"] = str(rot.iloc[pos % n]["skill_id"])
+            pos += 1
+            guard += 1
         r = rot.iloc[pos % n]
         conflict = ""
         if allowed is not None and r["skill_id"] in allowed:
@@ -198,7 +221,7 @@ def build_calendar(
     weeks: int,
     extra_closures: Mapping[date, str] | Iterable[date] = (),
     start_time: str | None = None,
-    on_closure: str = "pause",
+    on_closure: str = "realign",
     allowed: Mapping[str, Iterable[int]] | None = None,
 ) -> ProgramCalendar:
     """Dated calendar of a program's rotation with titles and timed agendas.

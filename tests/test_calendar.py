@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iopkit.calendar import build_calendar, date_rotation, patient_view, to_csv, to_ics, to_xlsx
-from iopkit.errors import InputError
+from iopkit.errors import ConfigError, InputError
 from iopkit.rotation import plan_program
 
 MON_FRI = [0, 1, 2, 3, 4]
@@ -45,6 +45,34 @@ def test_us_holiday_is_skipped_and_rotation_pauses() -> None:
     assert not s2["moved"].any()
 
 
+def test_realign_drops_the_next_elective_after_a_closure() -> None:
+    """Mon–Fri cycle A B C D (core) + E (elective). Thanksgiving closes Thursday: Friday
+    teaches D (the next slot), then elective E is dropped so Monday is back on A."""
+    rot = pd.DataFrame(
+        {
+            "slot": range(5),
+            "weekday": MON_FRI,
+            "skill_id": list("ABCDE"),
+            "core": [True, True, True, True, False],
+        }
+    )
+    s, closed = date_rotation(
+        rot, weekdays=MON_FRI, start=date(2026, 11, 23), weeks=2,
+        closures={THANKSGIVING: "Thanksgiving"}, on_closure="realign",
+    )  # fmt: skip
+    by_date = s.set_index("date")
+    assert by_date.loc[date(2026, 11, 27), "skill_id"] == "D"
+    assert by_date.loc[date(2026, 11, 30), "skill_id"] == "A"
+    assert not by_date.loc[date(2026, 11, 30), "moved"]
+    assert closed["dropped_skill"].tolist() == ["E"]
+    assert int(s["moved"].sum()) == 1
+    # every core skill still in order: A B C D A B C D E
+    assert s["skill_id"].tolist() == list("ABCDABCDE")
+    with pytest.raises(ConfigError, match="core column"):
+        date_rotation(list("AB"), weekdays=[0, 1], start=date(2026, 1, 5), weeks=1,
+                      on_closure="realign")  # fmt: skip
+
+
 def test_start_midweek_aligns_with_the_planned_weekday() -> None:
     s, _ = date_rotation(list("ABC"), weekdays=[0, 2, 4], start=date(2026, 1, 7), weeks=1)
     assert s["date"].tolist()[0] == date(2026, 1, 7)
@@ -62,8 +90,6 @@ def test_conflict_flags_a_moved_facilitator_day() -> None:
 
 
 def test_rotation_for_other_weekdays_is_refused() -> None:
-    from iopkit.errors import ConfigError
-
     # a rotation planned for Mon/Tue, dated on a Mon/Wed/Fri program
     rot = pd.DataFrame({"slot": [0, 1], "weekday": [0, 1], "skill_id": ["A", "B"]})
     with pytest.raises(ConfigError, match="planned for Tue, which are not program days"):
@@ -167,28 +193,49 @@ def test_csv_export(cal, tmp_path) -> None:
 
 
 def test_patient_view_missed_core_skill_gets_a_make_up_date(cal, cur) -> None:
+    """Absent on the only session of a core skill in the first half of the stay: 'missed',
+    make-up = the next date it is taught; a core skill taught again later in the stay is
+    still 'expected'."""
     s = cal.sessions
     core = cur.core_skills("adult_mood_anxiety_3d")
     admit = s["date"].iloc[0]
     stay = s.head(12)
-    missed_day = stay[stay["core"]]["date"].iloc[0]
-    missed_skill = stay.set_index("date").loc[missed_day, "skill_id"]
+    first_half = stay.iloc[:6]
+    once = [
+        r.date
+        for r in first_half.itertuples()
+        if r.core and (stay["skill_id"] == r.skill_id).sum() == 1
+    ]
+    twice = [
+        r.date
+        for r in first_half.itertuples()
+        if r.core and (stay["skill_id"] == r.skill_id).sum() > 1
+    ]
+    absent = set(once[:1] + twice[:1])
     att = pd.DataFrame(
         {
-            "date": stay["date"].iloc[:6],
+            "date": first_half["date"],
             "status": [
-                "absent_unexcused" if d == missed_day else "present" for d in stay["date"].iloc[:6]
+                "absent_unexcused" if d in absent else "present" for d in first_half["date"]
             ],
         }
     )
-    v = patient_view(s, admit_date=admit, core=core, min_sessions=12, attendance=att).set_index(
-        "skill_id"
-    )
-    assert v.loc[missed_skill, "status"] == "missed"
-    nxt = s[(s["date"] > att["date"].max()) & (s["skill_id"] == missed_skill)]["date"].iloc[0]
-    assert v.loc[missed_skill, "make_up"] == nxt.isoformat()
-    assert (v.loc[v["status"] == "met", "core"].sum()) >= 1
+    v = patient_view(s, admit_date=admit, core=core, min_sessions=12, attendance=att)
+    v = v.set_index("skill_id")
     assert set(v.index) >= set(core)
+    assert (v.loc[v["status"] == "met", "core"]).sum() >= 1
+    missed_skill = stay.set_index("date").loc[once[0], "skill_id"]
+    assert v.loc[missed_skill, "status"] == "missed"
+    nxt = s[(s["date"] > att["date"].max()) & (s["skill_id"] == missed_skill)]["date"]
+    want = nxt.iloc[0].isoformat() if len(nxt) else "individual make-up"
+    assert v.loc[missed_skill, "make_up"] == want
+    assert (
+        v.loc[missed_skill, "make_up_in_stay"] is False
+        or not v.loc[missed_skill, "make_up_in_stay"]
+    )
+    if twice:
+        again = stay.set_index("date").loc[twice[0], "skill_id"]
+        assert v.loc[again, "status"] == "expected"
 
 
 def test_patient_view_early_discharge_and_individual_make_up(cal, cur) -> None:

@@ -96,9 +96,11 @@ def plan(
         [], "--closure", help="Extra closure date YYYY-MM-DD (repeatable)."
     ),
     on_closure: str = typer.Option(
-        "pause",
+        "realign",
         "--on-closure",
-        help="pause: a closed day consumes no slot (sequence kept); skip: its slot is lost.",
+        help="realign: continue with the next slot after a closure, then drop the next "
+        "elective to get back on the planned weekdays; pause: never drop (later sessions "
+        "move weekday); skip: the closed day's slot is lost.",
     ),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Solver seconds."),
     attendance_p: float = typer.Option(
@@ -198,11 +200,12 @@ def plan(
     )
     console.print(_table(comparison, "planned rotation vs baselines"))
     n_closed = len(cal.closed)
-    policy = (
-        "the rotation pauses and continues with the next slot on the next open day"
-        if on_closure == "pause"
-        else "the closed day's slot is dropped"
-    )
+    policy = {
+        "realign": "the rotation continues with the next slot on the next open day, then "
+        "drops the next elective to return to the planned weekdays",
+        "pause": "the rotation continues with the next slot on the next open day",
+        "skip": "the closed day's slot is dropped",
+    }.get(on_closure, on_closure)
     console.print(
         f"{len(cal.sessions)} sessions from {day0} over {weeks} weeks; {n_closed} closure(s) "
         f"skipped ({policy}); {int(cal.sessions['moved'].sum())} session(s) moved off their "
