@@ -229,10 +229,7 @@ def test_patient_view_missed_core_skill_gets_a_make_up_date(cal, cur) -> None:
     nxt = s[(s["date"] > att["date"].max()) & (s["skill_id"] == missed_skill)]["date"]
     want = nxt.iloc[0].isoformat() if len(nxt) else "individual make-up"
     assert v.loc[missed_skill, "make_up"] == want
-    assert (
-        v.loc[missed_skill, "make_up_in_stay"] is False
-        or not v.loc[missed_skill, "make_up_in_stay"]
-    )
+    assert not bool(v.loc[missed_skill, "make_up_in_stay"])  # next taught after the stay
     if twice:
         again = stay.set_index("date").loc[twice[0], "skill_id"]
         assert v.loc[again, "status"] == "expected"
