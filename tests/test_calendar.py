@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import holidays
 import icalendar
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from iopkit.calendar import build_calendar, date_rotation, patient_view, to_csv, to_ics, to_xlsx
@@ -299,3 +301,41 @@ def test_cli_plan_infeasible_request_explains_and_exits_1(tmp_path) -> None:
     assert res.exit_code == 1
     assert "core needs 10 sessions; a 4-week stay at 3 days a week has 12" in res.output
     assert "Traceback" not in res.output
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(2, 5),
+    st.integers(1, 3),
+    st.sets(st.integers(0, 41), max_size=6),
+    st.sampled_from(["realign", "pause"]),
+)
+def test_closures_keep_coverage_under_realign_and_pause(n_core, n_elec, closed_days, policy):
+    """A cycle of n core + m elective skills covers every window of its own length; after
+    random closures over 6 weeks, the dated sessions still cover every complete window
+    (realign only drops electives; pause drops nothing)."""
+    from iopkit.rotation import coverage_from_sessions
+
+    skills = [f"c{i}" for i in range(n_core)] + [f"e{i}" for i in range(n_elec)]
+    weekdays = [0, 2, 4]
+    # pad the cycle to whole weeks with more electives
+    while len(skills) % len(weekdays):
+        skills.append(f"e{len(skills)}")
+    rot = pd.DataFrame(
+        {
+            "slot": range(len(skills)),
+            "weekday": [weekdays[i % 3] for i in range(len(skills))],
+            "skill_id": skills,
+            "core": [s.startswith("c") for s in skills],
+        }
+    )
+    start = date(2026, 1, 5)
+    closures = {start + timedelta(days=k): "closed" for k in closed_days}
+    s, _ = date_rotation(
+        rot, weekdays=weekdays, start=start, weeks=6, closures=closures, on_closure=policy
+    )
+    cov = coverage_from_sessions(
+        s, core={f"c{i}" for i in range(n_core)}, window=len(skills), group_col=None
+    )
+    complete = cov[cov["window_complete"]]
+    assert complete["fully_covered"].all()
