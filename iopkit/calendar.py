@@ -23,12 +23,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
 from iopkit.errors import ConfigError, InputError
 from iopkit.rotation import weekday_name
+
+if TYPE_CHECKING:
+    from iopkit.curriculum import Curriculum
 
 ATTENDED = ("present", "late")
 ABSENT = ("absent_excused", "absent_unexcused")
@@ -215,7 +219,7 @@ class ProgramCalendar:
 def build_calendar(
     rotation: pd.DataFrame,
     *,
-    curriculum,  # iopkit.curriculum.Curriculum (not imported at module level: optional)
+    curriculum: Curriculum,
     program_id: str,
     start: date,
     weeks: int,

@@ -24,13 +24,16 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
 from iopkit.errors import ConfigError
+
+if TYPE_CHECKING:  # the curriculum is only needed by the adapter functions
+    from iopkit.curriculum import Curriculum
 
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -1432,7 +1435,7 @@ def sessions_for_days(weekdays: Sequence[int], days: int) -> int:
 
 
 def problem_from_program(
-    curriculum,
+    curriculum: Curriculum,
     program_id: str,
     *,
     mix: Mapping[str, float] | str | None = None,
@@ -1515,7 +1518,7 @@ def problem_from_program(
     )
 
 
-def baselines(curriculum, problem: RotationProblem) -> dict[str, list[str]]:
+def baselines(curriculum: Curriculum, problem: RotationProblem) -> dict[str, list[str]]:
     """The two comparison rotations over the same skill pool.
 
     ``round_robin``: every pool skill once, in catalog (module) order. ``module_blocks``:
@@ -1533,7 +1536,7 @@ def baselines(curriculum, problem: RotationProblem) -> dict[str, list[str]]:
 
 def compare_with_baselines(
     plan: RotationPlan,
-    curriculum=None,
+    curriculum: Curriculum | None = None,
     *,
     attendance_p: float = 0.85,
     extra: Mapping[str, Sequence[str]] | None = None,
@@ -1565,7 +1568,7 @@ def compare_with_baselines(
 
 
 def plan_program(
-    curriculum,
+    curriculum: Curriculum,
     program_id: str,
     *,
     time_limit: float = 10.0,

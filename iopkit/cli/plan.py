@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import typer
@@ -12,6 +13,9 @@ from rich.table import Table
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
 from iopkit.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from iopkit.curriculum import Curriculum
 
 _SUMMARY_COLS = {
     "rotation": "rotation",
@@ -317,7 +321,7 @@ def coverage(
     )
 
 
-def read_sessions(path: Path, curriculum) -> pd.DataFrame:
+def read_sessions(path: Path, curriculum: Curriculum) -> pd.DataFrame:
     """Read a delivered-sessions CSV; InputError naming file, row and column on bad input."""
     if not path.exists():
         raise InputError("file not found", file=str(path))
