@@ -142,11 +142,12 @@ resp = rates.loc[rates["outcome"] == "response", "rate_%"]
 record("response_rate_pct", None if resp.isna().all() else float(resp.iloc[0]))"""),
         ("md", "## 8. Means and effect sizes"),
         ("code", """
-show(tables.mean_table(summary), f"{scale_label(scale)} means (95 % t interval)")
-show(tables.effect_size_table(summary), "Pre–post effect sizes (paired)")
-change = summary[(summary["analysis_set"] == "paired") & (summary["statistic"] == "change_mean")]
-record("mean_change_paired", round(float(change["estimate"].iloc[0]), 2)
-       if len(change) else None)"""),
+means = tables.hide_small_groups(tables.mean_table(summary), k=k)
+show(means, f"{scale_label(scale)} means (95 % t interval)")
+show(tables.hide_small_groups(tables.effect_size_table(summary), k=k),
+     "Pre–post effect sizes (paired)")
+change = means[(means["analysis_set"] == "paired") & (means["statistic"] == "change_mean")]
+record("mean_change_paired", float(change["estimate"].iloc[0]) if len(change) else None)"""),
         ("md", "## 9. Goals and care coordination"),
         ("code", """
 show(tables.suppressed_counts(tables.goals_overview(cohort["goals"]),
@@ -297,7 +298,8 @@ o = {sc: outcomes.episode_outcomes(prog.scores, eps, scale=sc, sd_by="cohort_id"
      for sc in ("phq9", "gad7")}
 for sc, frame in o.items():
     summary = outcomes.cohort_summary(frame, by=None)
-    show(tables.mean_table(summary), f"{scale_label(sc)} by analysis set")
+    show(tables.hide_small_groups(tables.mean_table(summary), k=k),
+         f"{scale_label(sc)} by analysis set")
     show(tables.suppress_rates(tables.rates_table(summary), k=k),
          f"{scale_label(sc)} rates (paired)")"""),
         ("md", """
@@ -316,17 +318,18 @@ for sc in ("phq9", "gad7"):
         ("md", "## 4. Cohort comparison"),
         ("code", """
 by_cohort = outcomes.cohort_summary(o["phq9"], by="cohort_id")
-show(tables.mean_table(by_cohort).query("statistic == 'change_mean'"),
-     "PHQ-9 mean change by cohort (paired and completers)")"""),
+changes = tables.mean_table(by_cohort).query("statistic == 'change_mean'")
+show(tables.hide_small_groups(changes, k=k), "PHQ-9 mean change by cohort")"""),
         ("md", """
 ## 5. The program beside published benchmarks
 
 Published IOP/PHP figures and comparators from `../shared/reference/curriculum.md` §3
 (sources and certainty in the last column: V = stated in the cited source, 3P = secondary
 source). Settings differ (PHP vs IOP, weekly outpatient comparators); read them as
-orientation, not as targets."""),
+orientation, not as targets. "–" marks a program figure hidden by small-cell suppression
+(fewer than `suppress_below` people behind it) or not available."""),
         ("code", """
-figures = tables.program_figures(o, eps, prog["attendance"])
+figures = tables.program_figures(o, eps, prog["attendance"], k=k)
 show(tables.benchmark_table(figures), "This program vs published figures")
 for key in ("phq9_mean_reduction", "phq9_response_pct", "completion_pct", "nonattendance_day_pct"):
     record(key, round(figures[key], 2))"""),

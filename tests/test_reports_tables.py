@@ -173,3 +173,29 @@ def test_stay_sessions_projects_future_sessions_for_active_episodes(demo: Report
     assert len(after) >= 12 and s["planned"].any()
     assert s.loc[s["planned"], "date"].min() > s.loc[~s["planned"], "date"].max()
     assert np.all(np.diff(s["date"].to_numpy().astype("int64")) > 0)
+
+
+def test_hide_small_groups_blanks_statistics_of_few_people() -> None:
+    """A mean of 1 … k−1 episodes describes individuals (CMS/ResDAC k = 11)."""
+    f = pd.DataFrame({"group": ["a", "b", "c"], "estimate": [1.0, 2.0, np.nan],
+                      "ci_low": [0.5, 1.5, np.nan], "n": [1, 11, 0]})
+    out = tables.hide_small_groups(f, k=11)
+    assert out["estimate"].isna().tolist() == [True, False, True]
+    assert out["ci_low"].isna().tolist() == [True, False, True]
+    assert out["n"].isna().tolist() == [True, False, False]  # n = 0 stays visible
+    assert out["group"].tolist() == ["a", "b", "c"]
+    assert tables.hide_small_groups(f, k=0)["estimate"].iloc[0] == 1.0
+
+
+def test_program_figures_respect_suppression(demo: ReportData) -> None:
+    from iopkit.outcomes import episode_outcomes
+
+    o = {"phq9": episode_outcomes(demo.scores, demo["episodes"], scale="phq9")}
+    shown = tables.program_figures(o, demo["episodes"], demo["attendance"], k=0)
+    hidden = tables.program_figures(o, demo["episodes"], demo["attendance"], k=10**6)
+    assert all(np.isfinite(v) for v in shown.values())
+    assert all(np.isnan(v) for v in hidden.values())
+    paired = o["phq9"].dropna(subset=["baseline", "endpoint"])
+    remitted = int(paired["remission"].fillna(False).sum())
+    k11 = tables.program_figures(o, demo["episodes"], demo["attendance"], k=11)
+    assert np.isnan(k11["phq9_remission_pct"]) == (1 <= remitted < 11)

@@ -170,20 +170,36 @@ def suppress_rates(rates: pd.DataFrame, *, k: int) -> pd.DataFrame:
     return out
 
 
-def stay_table(los: pd.DataFrame, *, k: int) -> pd.DataFrame:
-    """Length-of-stay rows (:func:`iopkit.outcomes.length_of_stay`) with statistics of
-    groups smaller than ``k`` hidden (a mean of 1–10 stays describes individuals)."""
-    out = los.copy()
-    if k <= 1:
+def hide_small_groups(
+    frame: pd.DataFrame, *, k: int, n_col: str = "n", stat_cols: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Hide the statistics (and n) of rows summarising 1 … k−1 people.
+
+    A mean, SD or effect size of fewer than ``k`` episodes describes individuals (a mean
+    of one is that person's value), so such rows are blanked like small counts (CMS/ResDAC
+    k = 11). ``stat_cols`` defaults to every numeric column but ``n_col``. ``k`` ≤ 1 shows all.
+    """
+    out = frame.copy()
+    if k <= 1 or len(out) == 0:
         return out
-    small = (out["n"] >= 1) & (out["n"] < k)
-    stats = [c for c in out.columns if c not in ("discharge_type", "n")]
-    out[stats] = out[stats].astype(float)
+    n = pd.to_numeric(out[n_col], errors="coerce")
+    small = (n >= 1) & (n < k)
+    stats = list(stat_cols) if stat_cols is not None else [
+        c for c in out.columns if c != n_col and pd.api.types.is_numeric_dtype(out[c])
+    ]
+    for c in stats:
+        out[c] = out[c].astype(float)
     out.loc[small, stats] = np.nan
-    out["n"] = pd.array(out["n"], dtype="Int64")
-    out.loc[small, "n"] = pd.NA
+    out[n_col] = pd.array(n.round().astype("Int64"), dtype="Int64")
+    out.loc[small, n_col] = pd.NA
     out.attrs["suppression"] = {"k": k, "hidden": int(small.sum())}
     return out
+
+
+def stay_table(los: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """Length-of-stay rows (:func:`iopkit.outcomes.length_of_stay`) with groups of 1 … k−1
+    stays hidden (:func:`hide_small_groups`)."""
+    return hide_small_groups(los, k=k)
 
 
 def effect_size_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
@@ -348,6 +364,8 @@ def program_figures(
     outcomes_by_scale: dict[str, pd.DataFrame],
     episodes: pd.DataFrame,
     attendance: pd.DataFrame,
+    *,
+    k: int = 0,
 ) -> dict[str, float]:
     """The program's figures in the units of ``data_files/benchmarks.yaml``.
 
@@ -357,6 +375,9 @@ def program_figures(
     (:func:`iopkit.outcomes.completion_rate`); treatment days = mean program days attended
     by completers (the published PHP/IOP figures count treatment days); non-attendance is
     the share of scheduled days absent (excused or not).
+
+    With ``k`` > 1 a rate whose numerator or complement is 1 … k−1, and a mean of fewer than
+    ``k`` episodes, is NaN (same rule as :func:`suppress_rates`, :func:`hide_small_groups`).
     """
     from iopkit.outcomes import attendance_summary, completion_rate
 
