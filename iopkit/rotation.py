@@ -509,12 +509,28 @@ def precheck(problem: RotationProblem) -> tuple[list[str], list[str]]:
                 if need_by_mod.get(mod, 0) < per:
                     extra.append(f"{mod} {per - need_by_mod.get(mod, 0)}")
                     need_by_mod[mod] = per
-        total = sum(need_by_mod.values())
+        # a skill taught once per cycle must sit in a slot common to all admission windows;
+        # when there are fewer such slots than core skills, the others need two copies
+        twice = 0
+        common: set[int] = set()
+        if copies == 1 and weff < L:
+            common = set(range(L))
+            for a in adm:
+                common &= {(a + k) % L for k in range(weff)}
+            twice = max(0, len(core) - len(common))
+        total = sum(need_by_mod.values()) + twice
         if total > L:
             why = (
                 f"each of the {len(core)} core skills must be taught {copies}× per cycle so "
                 f"that every admission window of {min(weff, L)} sessions{margin_txt} holds it"
             )
+            if twice:
+                days = _days_text({problem.slot_weekday(i) for i in common})
+                why += (
+                    f"; a skill taught once must sit in one of the {len(common)} slot(s) "
+                    f"common to every admission window ({days}), so {twice} of them need 2 "
+                    "copies"
+                )
             if extra:
                 why += (
                     f", plus extra sessions so no modality is absent > "
@@ -957,8 +973,17 @@ def _diagnose(
         lines.append(
             "the request becomes feasible when relaxing any one of: "
             + "; ".join(labels[g] for g in fixes)
-            + ". These constraints conflict with each other."
+            + "."
         )
+        if fixes == ["coverage"]:
+            lines.append(
+                "the core skills cannot be placed so that every admission window holds them "
+                "all (with the other constraints in force); lengthen the stay or the cycle "
+                "(--cycle-weeks), admit on fewer days, bring the attendance margin closer to "
+                "1, or drop core skills."
+            )
+        elif len(groups) > 1:
+            lines.append("the constraints named conflict with the rest of the request.")
     else:
         lines.append(
             "no single constraint group explains it (relaxing each alone did not help); "

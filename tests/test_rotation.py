@@ -166,6 +166,16 @@ def test_cyclic_window_counterexample_is_explained_by_counting() -> None:
     )
 
 
+def test_margin_with_monday_admission_is_explained(curriculum) -> None:
+    """Monday admission, 85 % of 12 sessions = 10: the slots common to all four Monday
+    windows are the 4 Mondays, so 6 of the 10 core skills need 2 copies: 16 > 12."""
+    plan = plan_program(curriculum, "adult_mood_anxiety_3d", admit_days="mon",
+                        attendance_margin=0.85)  # fmt: skip
+    assert plan.status == "infeasible"
+    assert "needs at least 16 sessions" in plan.explanation[0]
+    assert "4 slot(s) common to every admission window (Mon), so 6 of them" in (plan.explanation[0])
+
+
 def test_attendance_margin_on_a_shipped_program_is_explained(curriculum) -> None:
     """85 % of a 12-session stay = 10 sessions; with admission on every day of a 12-slot
     cycle each of the 10 core skills needs 2 copies: 20 > 12."""
