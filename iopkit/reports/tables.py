@@ -381,23 +381,38 @@ def program_figures(
     """
     from iopkit.outcomes import attendance_summary, completion_rate
 
+    def small(count: float) -> bool:
+        return k > 1 and 1 <= count < k
+
+    def mean(values: pd.Series) -> float:
+        v = values.dropna()
+        return float("nan") if small(len(v)) or len(v) == 0 else float(v.mean())
+
+    def rate(hits: float, n: float) -> float:
+        if n == 0 or small(hits) or small(n - hits):
+            return float("nan")
+        return float(hits / n * 100)
+
     fig: dict[str, float] = {}
     for sc, o in outcomes_by_scale.items():
         paired = o.dropna(subset=["baseline", "endpoint"])
-        fig[f"{sc}_admission_mean"] = float(o["baseline"].mean())
-        fig[f"{sc}_discharge_mean"] = float(paired["endpoint"].mean())
-        fig[f"{sc}_mean_reduction"] = float(-(paired["change"]).mean())
-        fig[f"{sc}_response_pct"] = float(paired["response"].astype(float).mean() * 100)
-        fig[f"{sc}_remission_pct"] = float(paired["remission"].astype(float).mean() * 100)
-        fig[f"{sc}_improved_5_points_pct"] = float((paired["change"] <= -5).mean() * 100)
+        n = len(paired)
+        fig[f"{sc}_admission_mean"] = mean(o["baseline"])
+        fig[f"{sc}_discharge_mean"] = mean(paired["endpoint"])
+        fig[f"{sc}_mean_reduction"] = mean(-paired["change"])
+        fig[f"{sc}_response_pct"] = rate(float(paired["response"].fillna(False).sum()), n)
+        fig[f"{sc}_remission_pct"] = rate(float(paired["remission"].fillna(False).sum()), n)
+        fig[f"{sc}_improved_5_points_pct"] = rate(float((paired["change"] <= -5).sum()), n)
     comp = completion_rate(episodes)
-    fig["completion_pct"] = float(comp["completion_rate"].iloc[0] * 100)
+    fig["completion_pct"] = rate(
+        float(comp["n_completed"].iloc[0]), float(comp["n_discharged"].iloc[0])
+    )
     done = episodes[episodes["discharge_type"] == "completed"]
     att = attendance_summary(attendance, episodes)
     attended = att.set_index("episode_id")["n_attended"]
-    fig["treatment_days_completers"] = float(attended.reindex(done["episode_id"]).mean())
-    absent = att["n_absent_excused"].sum() + att["n_absent_unexcused"].sum()
-    fig["nonattendance_day_pct"] = float(absent / max(att["n_scheduled"].sum(), 1) * 100)
+    fig["treatment_days_completers"] = mean(attended.reindex(done["episode_id"]))
+    absent = float(att["n_absent_excused"].sum() + att["n_absent_unexcused"].sum())
+    fig["nonattendance_day_pct"] = rate(absent, float(att["n_scheduled"].sum()))
     return fig
 
 
