@@ -300,7 +300,9 @@ def patient_view(
     The stay runs from ``admit_date`` to ``discharge_date`` (planned or actual) or, if
     none, over the next ``min_sessions`` sessions. ``attendance`` (date, status ∈ present,
     late, absent_excused, absent_unexcused) marks sessions on or before ``as_of`` (default:
-    the last attendance date) as attended or missed; later sessions are expected.
+    the last attendance date) as attended or missed; later sessions are expected. An
+    attendance date inside the stay with no scheduled session is an InputError (pass the
+    delivered sessions instead of the planned calendar).
 
     One row per skill taught in the stay plus every core skill: skill_id, core, taught_on
     (dates in the stay), attended_on, status ∈ met, expected, missed, unrecorded,
@@ -357,6 +359,17 @@ def patient_view(
     if as_of is None:
         as_of = admit_date - timedelta(days=1)
     stay_end = max(stay[date_col])
+    if attendance is not None:
+        scheduled = set(stay[date_col])
+        for i, d in zip(att.index, att[date_col], strict=True):
+            if admit_date <= d <= stay_end and d not in scheduled:
+                raise InputError(
+                    f"attendance on {d} but no session is scheduled that day; pass the sessions "
+                    "actually delivered (date, skill_id) as `sessions`",
+                    row=int(i) + 2,
+                    column=date_col,
+                    rule="attendance dates must be session dates",
+                )
     rows = []
     skills = list(dict.fromkeys([*stay["skill_id"], *sorted(core)]))
     for sk in skills:

@@ -254,6 +254,16 @@ def test_patient_view_early_discharge_and_individual_make_up(cal, cur) -> None:
         assert r["make_up"] == want, sk
 
 
+def test_patient_view_attendance_on_an_unscheduled_day_is_refused(cal) -> None:
+    s = cal.sessions
+    closed_day = cal.closed["date"].iloc[0]
+    admit = s.loc[s["date"] < closed_day, "date"].iloc[-1]
+    att = pd.DataFrame({"date": [admit, closed_day], "status": ["present", "present"]})
+    with pytest.raises(InputError, match="no session is scheduled") as exc:
+        patient_view(s, admit_date=admit, core=[], min_sessions=12, attendance=att)
+    assert exc.value.row == 3
+
+
 def test_patient_view_bad_status_names_row(cal, cur) -> None:
     att = pd.DataFrame({"date": [cal.sessions["date"].iloc[0]], "status": ["here"]})
     with pytest.raises(InputError, match="unknown attendance status") as exc:
