@@ -1138,7 +1138,7 @@ def _window_rows(
         to_full: float = np.nan
         if not remaining:
             to_full = 0
-        for k in range(search):
+        for k in range(search if remaining else 0):
             idx = a + k
             if not cyclic and idx >= n:
                 break
