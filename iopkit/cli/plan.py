@@ -24,7 +24,7 @@ _SUMMARY_COLS = {
     "worst_sessions_to_cover": "worst to cover",
     "worst_core_missed": "worst missed",
     "prereq_fraction": "prereq ok",
-    "expected_coverage_mean": "E[coverage]",
+    "expected_coverage_mean": "expected",
 }
 
 
