@@ -879,8 +879,13 @@ class Curriculum(BaseModel):
 
     def elective_skills(self, program_id: str) -> list[str]:
         """Non-core group skills the program may teach in its remaining sessions."""
-        prog = self.program(program_id)
-        core = set(self.core_skills(program_id))
+        return self.electives_of(self.program(program_id))
+
+    def electives_of(self, prog: Program) -> list[str]:
+        """:meth:`elective_skills` for a program object (loaded into this catalog or not)."""
+        core = set(prog.core.skills)
+        for m in prog.core.modules:
+            core.update(self.module_skills(m))
         pool = prog.electives
         wide = not (pool.modalities or pool.modules or pool.skills)
         out = []
@@ -1502,6 +1507,21 @@ def _check_program(
                         f"none is listed (trainings: {', '.join(sorted(trained)) or 'none'})",
                     )
                 )
+        untaught: dict[str, list[str]] = {}
+        for sid in cur.electives_of(prog):
+            need = cur.training_for(sid)
+            if need and need not in trained:
+                untaught.setdefault(need, []).append(sid)
+        for need, sids in sorted(untaught.items()):
+            out.append(
+                doc.problem(
+                    ("electives",),
+                    f"{who}: {len(sids)} elective skill(s) need a facilitator trained in "
+                    f"{need!r} and none is listed, so the planner can never place them "
+                    f"({', '.join(sids[:4])}{', ...' if len(sids) > 4 else ''})",
+                    "warning",
+                )
+            )
 
     # measurement
     m = prog.measurement

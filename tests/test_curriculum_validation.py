@@ -417,6 +417,23 @@ def test_facilitator_training_missing_for_core(tmp_path: Path) -> None:
     assert any("trained in 'dbt'" in p.message for p in errs)
 
 
+def test_electives_no_facilitator_can_teach_are_a_warning(tmp_path: Path) -> None:
+    """A listed elective modality nobody is trained in would silently never be planned."""
+    root = _copy(tmp_path)
+    _edit_yaml(
+        root,
+        "programs/adolescent_afterschool_3d.yaml",
+        lambda d: d["facilitators"].pop(),  # drop the ACT / CBT-I trained counsellor
+    )
+    probs = validate_curriculum(root)
+    hits = [p for p in probs if "planner can never place them" in p.message]
+    assert {("act" in p.message, "cbt_i" in p.message) for p in hits} == {
+        (True, False),
+        (False, True),
+    }
+    assert all(p.severity == "warning" and p.key == "electives" for p in hits)
+
+
 def test_missing_directory_and_folders(tmp_path: Path) -> None:
     assert "not found" in validate_curriculum(tmp_path / "nope")[0].message
     (tmp_path / "c" / "modules").mkdir(parents=True)
