@@ -95,6 +95,7 @@ def trajectories(
     unit: str = "episode_id",
     mean: pd.DataFrame | None = None,
     bands: pd.DataFrame | None = None,
+    fit: tuple[float, float] | None = None,
     scale_label: str = "score",
     x_label: str = "Weeks since admission",
     title: str | None = None,
@@ -105,6 +106,8 @@ def trajectories(
     ``x, mean, ci_low, ci_high`` (e.g. :func:`iopkit.outcomes.weekly_trajectory`); when
     omitted, seaborn's bootstrap 95 % CI of the mean is drawn (``errorbar=("ci", 95)``,
     seed 0). ``bands``: severity bands (``lower, upper, label``) from the scale registry.
+    ``fit``: (intercept, slope per x unit) of a model's fixed effects, drawn dashed
+    (e.g. :func:`iopkit.outcomes.mixed_model` via ``iopkit.reports.tables.fixed_line``).
     """
     _need(scores, [x, y, unit], "trajectories")
     fig, ax = _figure()
@@ -124,6 +127,10 @@ def trajectories(
     elif len(data):
         sns.lineplot(data=data, x=x, y=y, errorbar=("ci", 95), seed=0, color=c, lw=2.5,
                      marker="o", ax=ax, label="mean (95% CI)")
+    if fit is not None and len(data):
+        xs = np.array([float(data[x].min()), float(data[x].max())])
+        ax.plot(xs, fit[0] + fit[1] * xs, color=colors(2)[1], lw=2, ls="--",
+                label=f"mixed-model fit ({fit[1]:+.2f} points per unit)")
     ax.set_xlabel(x_label)
     ax.set_ylabel(f"{scale_label} total (points)")
     n = data[unit].nunique()

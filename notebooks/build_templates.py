@@ -310,10 +310,11 @@ Linear mixed model `score ~ weeks` with a random intercept and slope per episode
         ("code", """
 for sc in ("phq9", "gad7"):
     long = outcomes.with_weeks(prog.scores, eps, scale=sc)
-    show(outcomes.mixed_model(long, outcome="score", time="weeks", group="episode_id"),
-         f"{scale_label(sc)}: fixed effects (points; weeks since admission)")
+    model = outcomes.mixed_model(long, outcome="score", time="weeks", group="episode_id")
+    show(model, f"{scale_label(sc)}: fixed effects (points; weeks since admission)")
     figure(plots.trajectories(long, mean=outcomes.weekly_trajectory(prog.scores, eps, scale=sc),
-                              bands=severity_bands(sc), scale_label=scale_label(sc),
+                              fit=tables.fixed_line(model), bands=severity_bands(sc),
+                              scale_label=scale_label(sc),
                               x_label="Weeks since admission (week 0 = days 0–6)"))"""),
         ("md", "## 4. Cohort comparison"),
         ("code", """

@@ -46,7 +46,9 @@ def test_trajectories_with_precomputed_mean_and_bands(scores: pd.DataFrame) -> N
 
 
 def test_trajectories_bootstrap_mean_when_no_summary(scores: pd.DataFrame) -> None:
-    _check(plots.trajectories(scores))
+    ax = _check(plots.trajectories(scores, fit=(16.0, -1.5)))
+    fit = [ln for ln in ax.get_lines() if ln.get_label().startswith("mixed-model fit")][0]
+    np.testing.assert_allclose(fit.get_ydata(), [16.0, 16.0 - 1.5 * 4])
 
 
 def test_admission_discharge_and_reliable_change() -> None:

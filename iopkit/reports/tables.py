@@ -603,3 +603,11 @@ def stay_sessions(
          "planned": True}
     )
     return pd.concat([delivered, planned], ignore_index=True)
+
+
+def fixed_line(fixed_effects: pd.DataFrame, *, time: str = "weeks") -> tuple[float, float]:
+    """(intercept, slope) from :func:`iopkit.outcomes.mixed_model` fixed effects."""
+    fe = fixed_effects.set_index("term")["estimate"]
+    if "Intercept" not in fe.index or time not in fe.index:
+        raise InputError(f"fixed effects need terms 'Intercept' and {time!r}", rule="model terms")
+    return float(fe["Intercept"]), float(fe[time])
