@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# ../shared next to the checkout; IOPKIT_SHARED points elsewhere (e.g. a CI mount).
+SHARED = Path(os.environ.get("IOPKIT_SHARED") or ROOT.parent / "shared")
 REFERENCE_DATA = SHARED / "reference-data"
 
 
