@@ -30,12 +30,12 @@ import pandas as pd
 
 from iopkit.errors import ConfigError, InputError
 from iopkit.rotation import weekday_name
+from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED
 
 if TYPE_CHECKING:
     from iopkit.curriculum import Curriculum
 
-ATTENDED = ("present", "late")
-ABSENT = ("absent_excused", "absent_unexcused")
+ABSENT = tuple(s for s in ATTENDANCE_STATUS if s not in ATTENDED)  # absent_(un)excused
 
 
 def date_rotation(

@@ -63,6 +63,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from iopkit.errors import ConfigError, InputError
+from iopkit.vocab import (
+    PATIENT_CONCERNS,
+    WEEKDAYS,
+    PatientConcern,
+    SkillConcern,
+    Weekday,
+)
+from iopkit.vocab import SKILL_CONCERNS as CONCERNS
 
 __all__ = [
     "CONCERNS",
@@ -97,36 +105,10 @@ __all__ = [
 # Vocabularies
 # --------------------------------------------------------------------------------------
 
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-#: Target concerns a skill can address ("general" = transdiagnostic).
-CONCERNS: tuple[str, ...] = (
-    "depression",
-    "anxiety",
-    "panic",
-    "ocd",
-    "ptsd",
-    "adhd",
-    "insomnia",
-    "general",
-)
-Concern = Literal["depression", "anxiety", "panic", "ocd", "ptsd", "adhd", "insomnia", "general"]
-
-#: Patient concerns, as in the data contract (docs/architecture.md, patients table).
-PATIENT_CONCERNS: tuple[str, ...] = (
-    "depression",
-    "anxiety",
-    "panic",
-    "ocd",
-    "ptsd",
-    "adhd",
-    "insomnia",
-    "other",
-)
-PatientConcern = Literal[
-    "depression", "anxiety", "panic", "ocd", "ptsd", "adhd", "insomnia", "other"
-]
+# Defined once in iopkit.vocab and re-exported here: WEEKDAYS/Weekday (curriculum files'
+# day names), CONCERNS/Concern (skill targets; "general" = transdiagnostic) and
+# PATIENT_CONCERNS/PatientConcern (the patients-table vocabulary, docs/architecture.md).
+Concern = SkillConcern
 
 SegmentKind = Literal["check_in", "mindfulness", "skill", "break", "application", "wrap_up"]
 

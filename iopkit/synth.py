@@ -47,8 +47,10 @@ from iopkit.data.catalog import (
     program_core_electives,
     scale_specs,
 )
-from iopkit.data.schemas import CONCERNS, TABLES
+from iopkit.data.schemas import TABLES
 from iopkit.errors import ConfigError
+from iopkit.vocab import PATIENT_CONCERNS as CONCERNS
+from iopkit.vocab import WEEKDAYS
 
 __all__ = ["SCALE_BASELINES", "DISCHARGE_MIX", "synthesize"]
 
@@ -287,10 +289,9 @@ def synthesize(
     # facilitators: the program's, each on the weekdays they work (program file); a cohort
     # takes them in turn on each weekday. Without facilitators in the program: f1, f2.
     facs = list(getattr(prog, "facilitators", []))
-    day_names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     by_day = (
         {
-            d: [f.id for f in facs if day_names[d] in [str(x).lower()[:3] for x in f.days]]
+            d: [f.id for f in facs if WEEKDAYS[d] in [str(x).lower()[:3] for x in f.days]]
             or ["f1", "f2"]
             for d in range(7)
         }

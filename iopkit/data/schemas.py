@@ -16,48 +16,18 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pandera.pandas as pa
 
-# --- vocabularies (architecture.md, "Vocabularies") ------------------------------------------
-CONCERNS: tuple[str, ...] = (
-    "depression",
-    "anxiety",
-    "panic",
-    "ocd",
-    "ptsd",
-    "adhd",
-    "insomnia",
-    "other",
+# vocabularies are defined once in iopkit.vocab (architecture.md, "Vocabularies") and
+# re-exported here for the table contracts' users (CONCERNS = the patient concerns)
+from iopkit.vocab import (
+    ATTENDANCE_STATUS,
+    DISCHARGE_TYPES,
+    EVENT_KINDS,
+    GOAL_HORIZONS,
+    GOAL_STATUS,
+    REFERRAL_SOURCES,
+    SEX,
 )
-DISCHARGE_TYPES: tuple[str, ...] = (
-    "completed",
-    "stepped_up",
-    "dropped_out",
-    "administrative",
-    "transferred",
-)
-REFERRAL_SOURCES: tuple[str, ...] = (
-    "outpatient",
-    "php_step_down",
-    "inpatient_step_down",
-    "emergency",
-    "self",
-    "other",
-)
-ATTENDANCE_STATUS: tuple[str, ...] = ("present", "late", "absent_excused", "absent_unexcused")
-GOAL_HORIZONS: tuple[str, ...] = ("daily", "weekly")
-GOAL_STATUS: tuple[str, ...] = ("met", "partial", "not_met", "pending")
-EVENT_KINDS: tuple[str, ...] = (
-    "medication_review",
-    "family_session",
-    "case_management",
-    "aftercare_appointment",
-    "safety_review",
-    "step_up",
-)
-#: Not fixed by architecture.md; iopkit's own choice [D], documented in docs/data.md.
-SEX: tuple[str, ...] = ("female", "male", "other", "unknown")
-
-#: Attendance statuses that count as "attended" (present or late).
-ATTENDED: tuple[str, ...] = ("present", "late")
+from iopkit.vocab import PATIENT_CONCERNS as CONCERNS
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,10 @@ from iopkit.data.schemas import (
     table_schema,
 )
 from iopkit.errors import ConfigError, InputError, IopkitError
+from iopkit.vocab import WEEKDAY_NAMES
 
 __all__ = ["ValidationResult", "validate_bundle", "write_rejects", "parse_dates", "parse_ints"]
 
-_WEEKDAY = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _TEXT_DATE_FORMATS = (
     "%d %b %Y",
     "%d %B %Y",
@@ -767,9 +767,9 @@ def _program_days(
         off |= sel & ~np.isin(wd, list(rule.weekdays))
     rows = np.flatnonzero(off)
     msgs = [
-        f"{_dfmt(m.at[r, 'date'])} is a {_WEEKDAY[int(wd[r])]}; "
+        f"{_dfmt(m.at[r, 'date'])} is a {WEEKDAY_NAMES[int(wd[r])]}; "
         f"program {m.at[r, 'program_id']} meets on "
-        f"{', '.join(_WEEKDAY[d] for d in allowed.iloc[r])}"
+        f"{', '.join(WEEKDAY_NAMES[d] for d in allowed.iloc[r])}"
         for r in rows
     ]
     t.add(

@@ -8,7 +8,7 @@ a :class:`~iopkit.errors.InputError` naming the missing fact (nothing is silentl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -17,7 +17,14 @@ import pandas as pd
 
 from iopkit.errors import InputError
 
-__all__ = ["ScaleFacts", "scale_facts", "require_columns", "direction_of"]
+__all__ = [
+    "ScaleFacts",
+    "check_vocab",
+    "direction_of",
+    "iso_dates",
+    "require_columns",
+    "scale_facts",
+]
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, table: str) -> None:
@@ -35,6 +42,39 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, table: str) 
                 column=col,
                 rule="required column",
             )
+
+
+def iso_dates(frame: pd.DataFrame, col: str, table: str) -> pd.Series:
+    """Column ``col`` of ``frame`` as datetimes (ISO 8601); blank/missing stays NaT.
+
+    Text that is not a date raises :class:`InputError` naming the table, row (header = 1)
+    and column; nothing is coerced to NaT silently.
+    """
+    s = frame[col]
+    out = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    bad = out.isna() & s.notna() & (s.astype(str).str.strip() != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{table}: value {s.iloc[i]!r} is not a date",
+            row=i + 2,
+            column=col,
+            rule="ISO date (YYYY-MM-DD)",
+        )
+    return out
+
+
+def check_vocab(frame: pd.DataFrame, col: str, allowed: Sequence[str], table: str) -> None:
+    """Raise :class:`InputError` at the first value of ``col`` not in ``allowed`` (row named)."""
+    bad = ~frame[col].isin(list(allowed))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{table}: {col} {frame[col].iloc[i]!r} is not one of {', '.join(allowed)}",
+            row=i + 2,
+            column=col,
+            rule=f"{col} vocabulary",
+        )
 
 
 def direction_of(lower_is_better: bool) -> int:

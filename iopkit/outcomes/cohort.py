@@ -22,9 +22,8 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from iopkit.errors import InputError
-from iopkit.outcomes._common import require_columns
+from iopkit.outcomes._common import iso_dates, require_columns
 from iopkit.outcomes.effect_sizes import paired_effect_sizes
-from iopkit.outcomes.episodes import _dates
 from iopkit.outcomes.reliable_change import category_counts
 
 __all__ = [
@@ -231,11 +230,11 @@ def with_weeks(
     s = scores if (scale is None or scale_col is None) else scores[scores[scale_col] == scale]
     carry = [c for c in carry_cols if c in episodes.columns and c != id_col]
     ep = episodes[[id_col, admit_col, *carry]].copy()
-    ep[admit_col] = _dates(ep, admit_col, "episodes")
+    ep[admit_col] = iso_dates(ep, admit_col, "episodes")
     out = pd.DataFrame(
         {
             id_col: s[id_col].to_numpy(),
-            "date": _dates(s, date_col, "scores").to_numpy(),
+            "date": iso_dates(s, date_col, "scores").to_numpy(),
             "score": pd.to_numeric(s[score_col], errors="coerce").to_numpy(float),
         }
     )

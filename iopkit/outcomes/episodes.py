@@ -15,25 +15,16 @@ import numpy as np
 import pandas as pd
 
 from iopkit.errors import InputError
-from iopkit.outcomes._common import ScaleFacts, direction_of, require_columns, scale_facts
+from iopkit.outcomes._common import (
+    ScaleFacts,
+    direction_of,
+    iso_dates,
+    require_columns,
+    scale_facts,
+)
 from iopkit.outcomes.reliable_change import categorize, cutoffs
 
 __all__ = ["episode_scores", "episode_outcomes", "talking_therapies"]
-
-
-def _dates(frame: pd.DataFrame, col: str, table: str) -> pd.Series:
-    s = frame[col]
-    out = pd.to_datetime(s, errors="coerce", format="ISO8601")
-    bad = out.isna() & s.notna() & (s.astype(str).str.strip() != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"{table}: value {s.iloc[i]!r} is not a date",
-            row=i + 2,
-            column=col,
-            rule="ISO date (YYYY-MM-DD)",
-        )
-    return out
 
 
 def episode_scores(
@@ -87,7 +78,7 @@ def episode_scores(
     s = pd.DataFrame(
         {
             "_id": s[id_col].to_numpy(),
-            "_date": _dates(s, date_col, "scores").to_numpy(),
+            "_date": iso_dates(s, date_col, "scores").to_numpy(),
             "_score": sc.to_numpy(dtype=float),
         }
     )
@@ -95,9 +86,9 @@ def episode_scores(
     ep = pd.DataFrame(
         {
             "_id": episodes[id_col].to_numpy(),
-            "_admit": _dates(episodes, admit_col, "episodes").to_numpy(),
+            "_admit": iso_dates(episodes, admit_col, "episodes").to_numpy(),
             "_discharge": (
-                _dates(episodes, discharge_col, "episodes").to_numpy()
+                iso_dates(episodes, discharge_col, "episodes").to_numpy()
                 if discharge_col in episodes.columns
                 else pd.NaT
             ),

@@ -13,10 +13,9 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from iopkit.errors import InputError
-from iopkit.outcomes._common import require_columns
+from iopkit.outcomes._common import check_vocab, iso_dates, require_columns
 from iopkit.outcomes.cohort import mean_ci
-from iopkit.outcomes.episodes import _dates
-from iopkit.outcomes.process import ATTENDANCE_STATUSES, _check_vocab
+from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED
 
 __all__ = ["skill_exposure", "exposure_by_episode", "exposure_descriptives", "exposure_association"]
 
@@ -27,7 +26,7 @@ def skill_exposure(
     episodes: pd.DataFrame,
     *,
     catalog: pd.DataFrame | None = None,
-    attended: Sequence[str] = ("present", "late"),
+    attended: Sequence[str] = ATTENDED,
     id_col: str = "episode_id",
     cohort_col: str = "cohort_id",
     date_col: str = "date",
@@ -47,17 +46,17 @@ def skill_exposure(
     require_columns(attendance, [id_col, date_col, status_col], table="attendance")
     require_columns(sessions, [cohort_col, date_col, skill_col], table="sessions")
     require_columns(episodes, [id_col, cohort_col], table="episodes")
-    _check_vocab(attendance, status_col, ATTENDANCE_STATUSES, "attendance")
+    check_vocab(attendance, status_col, ATTENDANCE_STATUS, "attendance")
     at = attendance[attendance[status_col].isin(list(attended))]
     at = pd.DataFrame(
-        {id_col: at[id_col].to_numpy(), "date": _dates(at, date_col, "attendance").to_numpy()}
+        {id_col: at[id_col].to_numpy(), "date": iso_dates(at, date_col, "attendance").to_numpy()}
     )
     at = at.merge(episodes[[id_col, cohort_col]], on=id_col, how="left")
     no_cohort = int(at[cohort_col].isna().sum())
     se = pd.DataFrame(
         {
             cohort_col: sessions[cohort_col].to_numpy(),
-            "date": _dates(sessions, date_col, "sessions").to_numpy(),
+            "date": iso_dates(sessions, date_col, "sessions").to_numpy(),
             skill_col: sessions[skill_col].to_numpy(),
         }
     )

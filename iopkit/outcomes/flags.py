@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from iopkit.errors import InputError
-from iopkit.outcomes._common import require_columns, scale_facts
-from iopkit.outcomes.episodes import _dates
-from iopkit.outcomes.process import ATTENDANCE_STATUSES, _check_vocab, _runs
+from iopkit.outcomes._common import check_vocab, iso_dates, require_columns, scale_facts
+from iopkit.outcomes.process import _runs
+from iopkit.vocab import ATTENDANCE_STATUS
 
 __all__ = ["mbc_flags", "FLAG_KINDS"]
 
@@ -93,15 +93,15 @@ def mbc_flags(
     require_columns(assessments, [id_col, date_col, scale_col], table="assessments")
     require_columns(episodes, [id_col, admit_col], table="episodes")
     dis = (
-        _dates(episodes, discharge_col, "episodes")
+        iso_dates(episodes, discharge_col, "episodes")
         if discharge_col in episodes.columns
         else pd.Series(pd.NaT, index=episodes.index)
     )
     active = episodes.loc[dis.isna().to_numpy(), [id_col, admit_col]].copy()
-    active[admit_col] = _dates(active, admit_col, "episodes")
+    active[admit_col] = iso_dates(active, admit_col, "episodes")
     ids = active[id_col].to_numpy()
     a = assessments[assessments[id_col].isin(ids)].copy()
-    a["_date"] = _dates(a, date_col, "assessments")
+    a["_date"] = iso_dates(a, date_col, "assessments")
     a = a.sort_values([id_col, "_date"], kind="stable")
     rows: list[dict] = []
 
@@ -329,9 +329,9 @@ def mbc_flags(
             )
     else:
         require_columns(attendance, [id_col, date_col, status_col], table="attendance")
-        _check_vocab(attendance, status_col, ATTENDANCE_STATUSES, "attendance")
+        check_vocab(attendance, status_col, ATTENDANCE_STATUS, "attendance")
         at = attendance[attendance[id_col].isin(ids)].copy()
-        at["_date"] = _dates(at, date_col, "attendance")
+        at["_date"] = iso_dates(at, date_col, "attendance")
         at = at.sort_values([id_col, "_date"], kind="stable").reset_index(drop=True)
         at["unexcused"] = (at[status_col] == "absent_unexcused").to_numpy(bool)
         runs = (

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from iopkit.errors import InputError
-from iopkit.outcomes._common import require_columns
+from iopkit.outcomes._common import check_vocab, iso_dates, require_columns
 from iopkit.outcomes.cohort import wilson_rate
-from iopkit.outcomes.episodes import _dates
+from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED, EVENT_KINDS
 
 __all__ = [
     "ATTENDANCE_STATUSES",
@@ -31,20 +31,9 @@ __all__ = [
     "longest_run",
 ]
 
-ATTENDANCE_STATUSES = ("present", "late", "absent_excused", "absent_unexcused")
+#: attendance.status vocabulary (iopkit.vocab, architecture.md "Data contracts").
+ATTENDANCE_STATUSES = ATTENDANCE_STATUS
 GOAL_STATUSES = ("met", "partial", "not_met", "pending")
-
-
-def _check_vocab(frame: pd.DataFrame, col: str, allowed: Sequence[str], table: str) -> None:
-    bad = ~frame[col].isin(list(allowed))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"{table}: status {frame[col].iloc[i]!r} is not one of {', '.join(allowed)}",
-            row=i + 2,
-            column=col,
-            rule=f"{col} vocabulary",
-        )
 
 
 def longest_run(flags: np.ndarray) -> int:
@@ -81,7 +70,7 @@ def attendance_summary(
     id_col: str = "episode_id",
     date_col: str = "date",
     status_col: str = "status",
-    attended: Sequence[str] = ("present", "late"),
+    attended: Sequence[str] = ATTENDED,
 ) -> pd.DataFrame:
     """Per episode: counts by status, ``attendance_rate`` = attended days / scheduled days
     (attended = present or late; scheduled = every attendance row), ``longest_absence_run``
@@ -89,11 +78,11 @@ def attendance_summary(
     ``trailing_unexcused_run`` (the run ending at the latest scheduled day).
     Episodes in ``episodes`` without attendance rows are kept with 0 scheduled days."""
     require_columns(attendance, [id_col, date_col, status_col], table="attendance")
-    _check_vocab(attendance, status_col, ATTENDANCE_STATUSES, "attendance")
+    check_vocab(attendance, status_col, ATTENDANCE_STATUSES, "attendance")
     a = pd.DataFrame(
         {
             id_col: attendance[id_col].to_numpy(),
-            "date": _dates(attendance, date_col, "attendance").to_numpy(),
+            "date": iso_dates(attendance, date_col, "attendance").to_numpy(),
             "status": attendance[status_col].to_numpy(),
         }
     )
@@ -150,8 +139,8 @@ def length_of_stay(
     ``n, mean, sd, median, q1, q3, min, max``; active episodes (no discharge date) are a row
     ``"active (no discharge)"`` with their n only. Negative stays raise InputError."""
     require_columns(episodes, [id_col, admit_col, discharge_col, type_col], table="episodes")
-    adm = _dates(episodes, admit_col, "episodes")
-    dis = _dates(episodes, discharge_col, "episodes")
+    adm = iso_dates(episodes, admit_col, "episodes")
+    dis = iso_dates(episodes, discharge_col, "episodes")
     los = (dis - adm).dt.days
     neg = los < 0
     if neg.any():
@@ -196,7 +185,7 @@ def completion_rate(
     Wilson interval. Denominator: episodes with a discharge date (active ones excluded and
     counted in ``n_active``)."""
     require_columns(episodes, [type_col, discharge_col] + ([by] if by else []), table="episodes")
-    dis = _dates(episodes, discharge_col, "episodes").notna().to_numpy()
+    dis = iso_dates(episodes, discharge_col, "episodes").notna().to_numpy()
     comp = episodes[type_col].isin(list(completed_values)).to_numpy() & dis
     key = episodes[by].to_numpy() if by else np.zeros(len(episodes), dtype=int)
     df = pd.DataFrame({"key": key, "dis": dis, "comp": comp})
@@ -227,7 +216,7 @@ def goal_attainment(
     g = goals.assign(
         _status=goals[status_col].astype(object).where(goals[status_col].notna(), "no_status")
     )
-    _check_vocab(g, "_status", (*GOAL_STATUSES, "no_status"), "goals")
+    check_vocab(g, "_status", (*GOAL_STATUSES, "no_status"), "goals")
     keys = [id_col, *by]
     t = pd.crosstab([g[k] for k in keys], g["_status"]).reindex(
         columns=[*GOAL_STATUSES, "no_status"], fill_value=0
@@ -276,9 +265,9 @@ def measurement_completeness(
     )
     require_columns(episodes, [id_col, admit_col], table="episodes")
     s = scores if (scale is None or scale_col is None) else scores[scores[scale_col] == scale]
-    adm = _dates(episodes, admit_col, "episodes")
+    adm = iso_dates(episodes, admit_col, "episodes")
     dis = (
-        _dates(episodes, discharge_col, "episodes")
+        iso_dates(episodes, discharge_col, "episodes")
         if discharge_col in episodes.columns
         else pd.Series(pd.NaT, index=episodes.index)
     )
@@ -316,7 +305,7 @@ def measurement_completeness(
         )
     p = pd.concat(pts, ignore_index=True)
     a = pd.DataFrame(
-        {id_col: s[id_col].to_numpy(), "adate": _dates(s, date_col, "assessments").to_numpy()}
+        {id_col: s[id_col].to_numpy(), "adate": iso_dates(s, date_col, "assessments").to_numpy()}
     ).dropna()
     a = a.drop_duplicates()
     m = p.reset_index(names="pid").merge(a.reset_index(names="aid"), on=id_col, how="inner")
@@ -371,26 +360,18 @@ def care_coordination(
     """Per episode: ``aftercare_before_discharge`` (an ``aftercare_appointment`` event dated on
     or before the discharge date; ``<NA>`` for active episodes), and ``has_<kind>`` / ``n_<kind>``
     for each of ``kinds`` (e.g. medication review, family session)."""
-    allowed = (
-        "medication_review",
-        "family_session",
-        "case_management",
-        "aftercare_appointment",
-        "safety_review",
-        "step_up",
-    )
     require_columns(events, [id_col, date_col, kind_col], table="events")
     require_columns(episodes, [id_col], table="episodes")
-    _check_vocab(events, kind_col, allowed, "events")
+    check_vocab(events, kind_col, EVENT_KINDS, "events")
     ev = pd.DataFrame(
         {
             id_col: events[id_col].to_numpy(),
-            "date": _dates(events, date_col, "events").to_numpy(),
+            "date": iso_dates(events, date_col, "events").to_numpy(),
             "kind": events[kind_col].to_numpy(),
         }
     )
     dis = (
-        _dates(episodes, discharge_col, "episodes")
+        iso_dates(episodes, discharge_col, "episodes")
         if discharge_col in episodes.columns
         else pd.Series(pd.NaT, index=episodes.index)
     )
