@@ -120,6 +120,24 @@ def test_unreadable_and_absent_files_exit_1(tmp_path):
     assert result.exit_code == 1 and "unsupported file type" in result.output
 
 
+def test_score_reads_latin1_and_names_windows1252(tmp_path):
+    """CSV text is decoded like a bundle's (iopkit.data.sources.decode_bytes): Latin-1 is read
+    and said so; a Windows-1252-only byte is refused with the line named."""
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        ("site," + ",".join(PHQ) + "\nMontr\xe9al," + "1," * 8 + "1\n").encode("latin-1")
+    )
+    out_path = tmp_path / "o.csv"
+    ok = runner.invoke(app, ["score", str(latin), "-s", "phq9", "-o", str(out_path)])
+    assert ok.exit_code == 0, ok.output
+    assert "read as Latin-1" in ok.output
+    assert pd.read_csv(out_path)["site"].tolist() == ["Montr\xe9al"]
+    cp = tmp_path / "cp1252.csv"
+    cp.write_bytes(("site," + ",".join(PHQ) + "\n\u2013," + "1," * 8 + "1\n").encode("cp1252"))
+    bad = runner.invoke(app, ["score", str(cp), "-s", "phq9"])
+    assert bad.exit_code == 1 and "Windows-1252" in bad.output and "Traceback" not in bad.output
+
+
 @pytest.mark.parametrize(
     "args",
     [["-s", "beck"], ["-s", "phq9", "--missing-codes", "seven"], [],

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from iopkit.data.readers import read_table
 from iopkit.scales import score
-from iopkit.scales.io import read_table
 
 PCL5_COLS = (
     [f"B{i}" for i in range(1, 6)]

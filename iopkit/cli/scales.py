@@ -11,10 +11,10 @@ import typer
 from rich.table import Table
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.data.readers import read_table, write_table
 from iopkit.errors import ConfigError, InputError
 from iopkit.scales import get_scale, list_scales
 from iopkit.scales.engine import STATUSES, score
-from iopkit.scales.io import read_table, write_table
 from iopkit.scales.schema import Scale, Threshold
 
 scales_app = typer.Typer(
@@ -250,6 +250,8 @@ def score_cmd(
         report.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
     say(f"{file}: {len(frame)} rows scored")
+    if frame.attrs.get("encoding") == "latin-1":
+        say(f"{file}: not valid UTF-8; read as Latin-1 (ISO-8859-1)")
     total_flags = 0
     for sid in ids:
         s = get_scale(sid)
