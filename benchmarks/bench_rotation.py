@@ -52,15 +52,7 @@ def _run(cur, cycle_weeks: int | None, *, baseline: bool) -> dict:
         "admission_slots": len(prob.admission_slots()),
     }
     if plan.ok:
-        cov = rot.coverage_table(
-            plan.sequence,
-            core=prob.core,
-            window=prob.window,
-            weekdays=prob.weekdays,
-            admit_weekdays=prob.admit_weekdays,
-            requires=prob.requires,
-            lags=prob.min_sessions_after,
-        )
+        cov = plan.coverage()
         s = rot.coverage_summary(cov)
         out["covered"] = s["share_fully_covered"]
         out["prereq_fraction"] = round(s["prereq_fraction"], 4)

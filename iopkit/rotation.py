@@ -187,6 +187,22 @@ class RotationProblem:
     def slot_weekday(self, slot: int) -> int:
         return self.weekdays[slot % self.sessions_per_week]
 
+    def coverage_args(
+        self, *, attendance_p: float = 0.85, window: int | None = None
+    ) -> dict[str, object]:
+        """Keyword arguments of :func:`coverage_table` / :func:`compare_rotations` for this
+        problem: its core, weekdays, admission days, prerequisites and lags; ``window``
+        defaults to the full minimum stay (:attr:`window`, sessions)."""
+        return dict(
+            core=self.core,
+            window=self.window if window is None else window,
+            weekdays=self.weekdays,
+            admit_weekdays=self.admit_weekdays,
+            requires=self.requires,
+            attendance_p=attendance_p,
+            lags=self.min_sessions_after,
+        )
+
     def admission_slots(self) -> list[int]:
         admit = set(self.weekdays if self.admit_weekdays is None else self.admit_weekdays)
         return [i for i in range(self.length) if self.slot_weekday(i) in admit]
@@ -296,16 +312,8 @@ class RotationPlan:
 
     def coverage(self, attendance_p: float = 0.85) -> pd.DataFrame:
         """:func:`coverage_table` of this plan over the full minimum stay."""
-        p = self.problem
         return coverage_table(
-            self.sequence,
-            core=p.core,
-            window=p.window,
-            weekdays=p.weekdays,
-            admit_weekdays=p.admit_weekdays,
-            requires=p.requires,
-            attendance_p=attendance_p,
-            lags=p.min_sessions_after,
+            self.sequence, **self.problem.coverage_args(attendance_p=attendance_p)
         )
 
     @property
@@ -1580,16 +1588,9 @@ def compare_with_baselines(
     else:
         rotations["round_robin"] = round_robin(prob.skills)
     rotations.update(extra or {})
-    return compare_rotations(
-        rotations,
-        core=prob.core,
-        window=prob.window,
-        weekdays=prob.weekdays,
-        admit_weekdays=prob.admit_weekdays,
-        requires={k: v for k, v in prob.requires.items() if k in set(prob.skills)},
-        attendance_p=attendance_p,
-        lags=prob.min_sessions_after,
-    )
+    args = prob.coverage_args(attendance_p=attendance_p)
+    args["requires"] = {k: v for k, v in prob.requires.items() if k in set(prob.skills)}
+    return compare_rotations(rotations, **args)
 
 
 def plan_program(

@@ -66,24 +66,19 @@ def test_prerequisite_violations_are_counted_per_admission() -> None:
 
 def test_lag_requires_sessions_between() -> None:
     """A diary must precede the sleep window by 2 sessions: A B is too close, A x B is not."""
-    close = coverage_table(
-        ["A", "B", "x", "y"],
-        core=set(),
-        window=4,
-        weekdays=[0, 1, 2, 3],
-        requires={"B": ["A"]},
-        lags={("A", "B"): 2},
-        admit_weekdays=[0],
-    )
-    far = coverage_table(
-        ["A", "x", "B", "y"],
-        core=set(),
-        window=4,
-        weekdays=[0, 1, 2, 3],
-        requires={"B": ["A"]},
-        lags={("A", "B"): 2},
-        admit_weekdays=[0],
-    )
+
+    def lagged(seq: list[str]) -> pd.DataFrame:
+        return coverage_table(
+            seq,
+            core=set(),
+            window=4,
+            weekdays=[0, 1, 2, 3],
+            requires={"B": ["A"]},
+            lags={("A", "B"): 2},
+            admit_weekdays=[0],
+        )
+
+    close, far = lagged(["A", "B", "x", "y"]), lagged(["A", "x", "B", "y"])
     assert close["prereq_violations"].tolist() == [1]
     assert far["prereq_violations"].tolist() == [0]
 
@@ -223,3 +218,15 @@ def test_cli_coverage_bad_date(tmp_path) -> None:
     res = CliRunner().invoke(_cli(), ["coverage", str(path), "--program", "adult_mood_anxiety_3d"])
     assert res.exit_code == 1
     assert "row 2" in res.output and "'date'" in res.output
+
+
+def test_cli_coverage_duplicate_session_names_row(tmp_path) -> None:
+    """Two sessions of one cohort on one day break the sessions key (cohort_id, date)."""
+    path = tmp_path / "sessions.csv"
+    path.write_text(
+        "cohort_id,date,skill_id\nk1,2026-01-05,dbt.mf.wise_mind\nk1,2026-01-05,dbt.dt.stop\n"
+    )
+    res = CliRunner().invoke(_cli(), ["coverage", str(path), "--program", "adult_mood_anxiety_3d"])
+    assert res.exit_code == 1
+    assert "row 3" in res.output and "1 duplicate row(s)" in res.output
+    assert "Traceback" not in res.output

@@ -47,16 +47,7 @@ def _problem(n_core: int = 4, n_elec: int = 4, **kw) -> RotationProblem:
 
 def _cover(plan, **kw):
     p = plan.problem
-    return coverage_table(
-        plan.sequence,
-        core=p.core,
-        window=p.effective_window,
-        weekdays=p.weekdays,
-        admit_weekdays=p.admit_weekdays,
-        requires=p.requires,
-        lags=p.min_sessions_after,
-        **kw,
-    )
+    return coverage_table(plan.sequence, **{**p.coverage_args(window=p.effective_window), **kw})
 
 
 # --- pre-checks: actionable messages before the solver --------------------------------

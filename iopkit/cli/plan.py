@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,7 +135,6 @@ def plan(
         compare_with_baselines,
         coverage_from_sessions,
         coverage_summary,
-        coverage_table,
         plan_program,
     )
 
@@ -163,16 +163,7 @@ def plan(
     prob = result.problem
     out.mkdir(parents=True, exist_ok=True)
     result.rotation.to_csv(out / "rotation.csv", index=False)
-    cov = coverage_table(
-        result.sequence,
-        core=prob.core,
-        window=prob.window,
-        weekdays=prob.weekdays,
-        admit_weekdays=prob.admit_weekdays,
-        requires=prob.requires,
-        attendance_p=attendance_p,
-        lags=prob.min_sessions_after,
-    )
+    cov = result.coverage(attendance_p)
     cov.to_csv(out / "coverage.csv", index=False)
     comparison = compare_with_baselines(result, cur, attendance_p=attendance_p)
     comparison.to_csv(out / "baselines.csv", index=False)
@@ -335,42 +326,47 @@ def read_sessions(path: Path, curriculum: Curriculum) -> pd.DataFrame:
                 rule="sessions table: cohort_id, date, skill_id",
             )
     parsed = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        i = int(bad.idxmax())
-        raise InputError(
-            f"{df['date'].iloc[i]!r} is not a date YYYY-MM-DD ({int(bad.sum())} such row(s))",
-            file=str(path),
-            row=i + 2,
-            column="date",
-            rule="ISO date",
-        )
-    unknown = ~df["skill_id"].isin(list(curriculum.skills))
-    if unknown.any():
-        i = int(unknown.idxmax())
-        curriculum_msg = ""
+    _refuse_first(
+        parsed.isna(),
+        path,
+        lambda i, n: f"{df['date'].iloc[i]!r} is not a date YYYY-MM-DD ({n} such row(s))",
+        column="date",
+        rule="ISO date",
+    )
+
+    def unknown_skill(i: int, n: int) -> str:
         try:
             curriculum.skill(df["skill_id"].iloc[i])
         except InputError as exc:
-            curriculum_msg = exc.message
-        raise InputError(
-            f"{curriculum_msg or 'unknown skill'} ({int(unknown.sum())} row(s) with unknown "
-            "skills)",
-            file=str(path),
-            row=i + 2,
-            column="skill_id",
-            rule="skill id must exist in curriculum/modules",
-        )
+            return f"{exc.message or 'unknown skill'} ({n} row(s) with unknown skills)"
+        return f"unknown skill ({n} row(s) with unknown skills)"
+
+    _refuse_first(
+        ~df["skill_id"].isin(list(curriculum.skills)),
+        path,
+        unknown_skill,
+        column="skill_id",
+        rule="skill id must exist in curriculum/modules",
+    )
     keys = ["cohort_id", "date"] if "cohort_id" in df.columns else ["date"]
-    dup = df.duplicated(keys, keep="first")
-    if dup.any():
-        i = int(dup.idxmax())
-        raise InputError(
-            f"two sessions on the same day for the same cohort ({int(dup.sum())} duplicate row(s))",
-            file=str(path),
-            row=i + 2,
-            column="date",
-            rule="sessions key: cohort_id, date",
-        )
+    _refuse_first(
+        df.duplicated(keys, keep="first"),
+        path,
+        lambda i, n: f"two sessions on the same day for the same cohort ({n} duplicate row(s))",
+        column="date",
+        rule="sessions key: cohort_id, date",
+    )
     df["date"] = parsed
     return df
+
+
+def _refuse_first(
+    bad: pd.Series, path: Path, says: Callable[[int, int], str], *, column: str, rule: str
+) -> None:
+    """Raise InputError at the first True row of ``bad`` (row = line in the file, header = 1);
+    ``says(i, n)`` words the message for row position ``i`` and ``n`` offending rows."""
+    if bad.any():
+        i = int(bad.idxmax())
+        raise InputError(
+            says(i, int(bad.sum())), file=str(path), row=i + 2, column=column, rule=rule
+        )
