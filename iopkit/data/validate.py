@@ -22,7 +22,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from iopkit.data.bundle import PROBLEM_COLUMNS, Bundle, empty_problems
-from iopkit.data.catalog import ProgramRules, ScaleSpec
+from iopkit.data.catalog import ProgramRules, ScaleSpec, scale_specs
 from iopkit.data.schemas import (
     LONG_ITEM,
     LONG_RESPONSE,
@@ -32,7 +32,7 @@ from iopkit.data.schemas import (
     item_columns,
     table_schema,
 )
-from iopkit.errors import ConfigError, InputError, IopkitError
+from iopkit.errors import InputError, IopkitError
 from iopkit.vocab import WEEKDAY_NAMES
 
 __all__ = ["ValidationResult", "validate_bundle", "write_rejects", "parse_dates", "parse_ints"]
@@ -781,17 +781,10 @@ def _program_days(
 def _resolve_scales(
     ids: Iterable[str], scales: Mapping[str, ScaleSpec] | None
 ) -> dict[str, ScaleSpec]:
-    out: dict[str, ScaleSpec] = {}
+    """Specs of the ids given in ``scales``, else from the registry; unknown ids are left out."""
     if scales is not None:
         return {i: scales[i] for i in ids if i in scales}
-    from iopkit.data.catalog import scale_spec
-
-    for sid in ids:
-        try:
-            out[sid] = scale_spec(sid)
-        except ConfigError:
-            continue
-    return out
+    return scale_specs(ids)
 
 
 def _items(t: _Table, scales: Mapping[str, ScaleSpec] | None, notes: list[str]) -> None:
