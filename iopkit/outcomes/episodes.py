@@ -9,6 +9,7 @@ missing baseline or endpoint shown as missing and counted in ``attrs["counts"]``
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -184,8 +185,7 @@ def episode_outcomes(
     functional norms from the registry or arguments), a number, or None (no categories).
     The variants used are listed in ``attrs["variants"]``.
     """
-    f = facts or scale_facts(
-        scale,
+    given = dict(
         reliability=reliability,
         functional_mean=m_functional,
         functional_sd=sd_functional,
@@ -194,23 +194,10 @@ def episode_outcomes(
         mcid=mcid,
         lower_is_better=lower_is_better,
     )
-    if facts is not None:
-        over = {
-            k: v
-            for k, v in dict(
-                reliability=reliability,
-                functional_mean=m_functional,
-                functional_sd=sd_functional,
-                remission_below=remission_below,
-                response_reduction=response_reduction,
-                mcid=mcid,
-                lower_is_better=lower_is_better,
-            ).items()
-            if v is not None
-        }
-        from dataclasses import replace
-
-        f = replace(facts, **over)
+    if facts is None:
+        f = scale_facts(scale, **given)  # registry facts, non-None arguments override
+    else:
+        f = replace(facts, **{k: v for k, v in given.items() if v is not None})
     d = direction_of(f.lower_is_better)
     es = episode_scores(
         scores,

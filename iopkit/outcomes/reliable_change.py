@@ -83,6 +83,13 @@ def _complete(pre: np.ndarray, post: np.ndarray) -> np.ndarray:
     return ~(np.isnan(pre) | np.isnan(post))
 
 
+def _where_complete(flags: np.ndarray, ok: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Nullable boolean: ``flags`` where the case is complete (``ok``), ``<NA>`` elsewhere."""
+    out = pd.array(np.where(ok, flags, False), dtype="boolean")
+    out[~ok] = pd.NA
+    return out
+
+
 def _sd(x: np.ndarray) -> float:
     x = x[~np.isnan(x)]
     if x.size < 2:
@@ -179,10 +186,8 @@ def reliable_change(
             m_post=mean2,
             sd_post=sd2,
         )
-    improved = pd.array(np.where(ok, d * rci > crit, False), dtype="boolean")
-    deteriorated = pd.array(np.where(ok, d * rci < -crit, False), dtype="boolean")
-    improved[~ok] = pd.NA
-    deteriorated[~ok] = pd.NA
+    improved = _where_complete(d * rci > crit, ok)
+    deteriorated = _where_complete(d * rci < -crit, ok)
     out = pd.DataFrame(
         {
             "pre": x1,
@@ -334,10 +339,8 @@ def percentage_change(
         imp = (d * pct >= improvement) | ((x1 == 0) & (x2 > 0))
         dete = (d * pct <= -det) | ((x1 == 0) & (x2 < 0))
     same = x1 == x2
-    imp = pd.array(np.where(same, False, imp) & ok, dtype="boolean")
-    dete = pd.array(np.where(same, False, dete) & ok, dtype="boolean")
-    imp[~ok] = pd.NA
-    dete[~ok] = pd.NA
+    imp = _where_complete(np.where(same, False, imp), ok)
+    dete = _where_complete(np.where(same, False, dete), ok)
     out = pd.DataFrame(
         {
             "pre": x1,
