@@ -203,30 +203,29 @@ def test_cli_coverage_of_delivered_sessions(tmp_path) -> None:
     assert "censored" in res.output
 
 
-def test_cli_coverage_bad_skill_names_row_and_column(tmp_path) -> None:
+def _coverage_of_rows(tmp_path, rows: str):
+    """``iopkit coverage`` of a sessions CSV with the header cohort_id,date,skill_id + rows."""
     path = tmp_path / "sessions.csv"
-    path.write_text("cohort_id,date,skill_id\nk1,2026-01-05,dbt.mf.wise_mind\nk1,2026-01-07,nope\n")
-    res = CliRunner().invoke(_cli(), ["coverage", str(path), "--program", "adult_mood_anxiety_3d"])
+    path.write_text("cohort_id,date,skill_id\n" + rows)
+    return CliRunner().invoke(_cli(), ["coverage", str(path), "--program", "adult_mood_anxiety_3d"])
+
+
+def test_cli_coverage_bad_skill_names_row_and_column(tmp_path) -> None:
+    res = _coverage_of_rows(tmp_path, "k1,2026-01-05,dbt.mf.wise_mind\nk1,2026-01-07,nope\n")
     assert res.exit_code == 1
     assert "row 3" in res.output and "skill_id" in res.output
     assert "Traceback" not in res.output
 
 
 def test_cli_coverage_bad_date(tmp_path) -> None:
-    path = tmp_path / "sessions.csv"
-    path.write_text("cohort_id,date,skill_id\nk1,05/01/2026,dbt.mf.wise_mind\n")
-    res = CliRunner().invoke(_cli(), ["coverage", str(path), "--program", "adult_mood_anxiety_3d"])
+    res = _coverage_of_rows(tmp_path, "k1,05/01/2026,dbt.mf.wise_mind\n")
     assert res.exit_code == 1
     assert "row 2" in res.output and "'date'" in res.output
 
 
 def test_cli_coverage_duplicate_session_names_row(tmp_path) -> None:
     """Two sessions of one cohort on one day break the sessions key (cohort_id, date)."""
-    path = tmp_path / "sessions.csv"
-    path.write_text(
-        "cohort_id,date,skill_id\nk1,2026-01-05,dbt.mf.wise_mind\nk1,2026-01-05,dbt.dt.stop\n"
-    )
-    res = CliRunner().invoke(_cli(), ["coverage", str(path), "--program", "adult_mood_anxiety_3d"])
+    res = _coverage_of_rows(tmp_path, "k1,2026-01-05,dbt.mf.wise_mind\nk1,2026-01-05,dbt.dt.stop\n")
     assert res.exit_code == 1
     assert "row 3" in res.output and "1 duplicate row(s)" in res.output
     assert "Traceback" not in res.output
