@@ -64,8 +64,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from iopkit.errors import ConfigError, InputError
 from iopkit.vocab import (
+    OCCASIONS,
     PATIENT_CONCERNS,
     WEEKDAYS,
+    Occasion,
     PatientConcern,
     SkillConcern,
     Weekday,
@@ -366,9 +368,6 @@ class SafetyScreen(_Model):
     source: NonEmpty
 
 
-Occasion = Literal["admission", "weekly", "discharge"]
-
-
 class MeasurementSchedule(_Model):
     """Which scales are given when; ``by_concern`` adds scales for a patient's concerns."""
 
@@ -381,7 +380,7 @@ class MeasurementSchedule(_Model):
 
     def scales_for(self, occasion: Occasion, concerns: Iterable[str] = ()) -> list[str]:
         """Scale ids for an occasion and a patient's concerns (base scales first, no repeats)."""
-        if occasion not in ("admission", "weekly", "discharge"):
+        if occasion not in OCCASIONS:
             raise InputError(
                 f"unknown occasion {occasion!r}; use admission, weekly or discharge",
                 rule="measurement occasion",
@@ -1507,13 +1506,13 @@ def _check_program(
 
     # measurement
     m = prog.measurement
-    for occ in ("admission", "weekly", "discharge"):
+    for occ in OCCASIONS:
         for j, sc in enumerate(getattr(m, occ)):
             p = scale_problem(doc, ("measurement", occ, j), sc, who)
             if p:
                 out.append(p)
     for concern, cs in m.by_concern.items():
-        for occ in ("admission", "weekly", "discharge"):
+        for occ in OCCASIONS:
             for j, sc in enumerate(getattr(cs, occ)):
                 p = scale_problem(doc, ("measurement", "by_concern", concern, occ, j), sc, who)
                 if p:

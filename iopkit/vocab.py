@@ -18,6 +18,8 @@ __all__ = [
     "EVENT_KINDS",
     "GOAL_HORIZONS",
     "GOAL_STATUS",
+    "OCCASIONS",
+    "Occasion",
     "PATIENT_CONCERNS",
     "PatientConcern",
     "REFERRAL_SOURCES",
@@ -89,5 +91,9 @@ EVENT_KINDS: tuple[str, ...] = (
     "safety_review",
     "step_up",
 )
+#: Measurement occasions of a program's schedule (curriculum programs' ``measurement``) and
+#: of :func:`iopkit.outcomes.measurement_completeness` [D] (docs/curriculum.md, "measurement").
+Occasion = Literal["admission", "weekly", "discharge"]
+OCCASIONS: tuple[str, ...] = get_args(Occasion)
 #: patients.sex: not fixed by architecture.md; iopkit's own choice [D], docs/data.md.
 SEX: tuple[str, ...] = ("female", "male", "other", "unknown")

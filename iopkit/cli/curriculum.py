@@ -20,6 +20,7 @@ from iopkit.curriculum import (
     validate_curriculum,
 )
 from iopkit.errors import InputError
+from iopkit.vocab import OCCASIONS
 
 curriculum_app = typer.Typer(
     help="Check and browse the skill catalog and programs (curriculum/).",
@@ -198,11 +199,7 @@ def _show_program(cur: Curriculum, p: Program) -> None:
     out(f"  weekly:    {', '.join(m.weekly) or '—'}", highlight=False)
     out(f"  discharge: {', '.join(m.discharge)}", highlight=False)
     for concern, cs in m.by_concern.items():
-        parts = [
-            f"{occ} {', '.join(getattr(cs, occ))}"
-            for occ in ("admission", "weekly", "discharge")
-            if getattr(cs, occ)
-        ]
+        parts = [f"{occ} {', '.join(getattr(cs, occ))}" for occ in OCCASIONS if getattr(cs, occ)]
         out(f"  {concern}: {'; '.join(parts)}", highlight=False)
     for sf in m.safety:
         item = f" item {sf.item}" if sf.item else ""

@@ -17,7 +17,7 @@ import pandas as pd
 from iopkit.errors import InputError
 from iopkit.outcomes._common import check_vocab, iso_dates, require_columns
 from iopkit.outcomes.cohort import wilson_rate
-from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED, EVENT_KINDS
+from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED, EVENT_KINDS, OCCASIONS
 
 __all__ = [
     "ATTENDANCE_STATUSES",
@@ -237,7 +237,7 @@ def measurement_completeness(
     episodes: pd.DataFrame,
     *,
     scale: str | None = None,
-    schedule: Sequence[str] = ("admission", "weekly", "discharge"),
+    schedule: Sequence[str] = OCCASIONS,
     window_days: int = 3,
     as_of: str | pd.Timestamp | None = None,
     id_col: str = "episode_id",
@@ -254,7 +254,7 @@ def measurement_completeness(
     ± ``window_days`` of it; one assessment can satisfy at most one point (nearest first).
     Returns ``n_scheduled, n_done, completeness`` per episode and per point type.
     """
-    unknown = set(schedule) - {"admission", "weekly", "discharge"}
+    unknown = set(schedule) - set(OCCASIONS)
     if unknown:
         raise InputError(
             f"unknown schedule point(s) {sorted(unknown)}; use admission, weekly, discharge",
