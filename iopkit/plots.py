@@ -63,6 +63,24 @@ def _figure(width: float = 7.0, height: float = 4.2) -> tuple[Figure, plt.Axes]:
     return fig, ax
 
 
+def _caption(ax: plt.Axes, text: str | None) -> None:
+    """A small-print note under the axes (kept in the figure, so it travels with it)."""
+    if text:
+        ax.annotate(text, xy=(0, 0), xycoords="axes fraction", xytext=(0, -34),
+                    textcoords="offset points", ha="left", va="top", fontsize=7.5,
+                    color="0.3", annotation_clip=False, wrap=True)
+
+
+def _suppressed_k(frame: pd.DataFrame) -> int | None:
+    """``k`` of a frame hidden by :mod:`iopkit.outcomes.suppression` (None when not)."""
+    k = frame.attrs.get("suppression", {}).get("k") if isinstance(frame.attrs, dict) else None
+    return int(k) if k is not None and k > 1 else None
+
+
+def _fewer(k: int | None) -> str:
+    return f"fewer than {k} people" if k else "too few people"
+
+
 def _band_colors(n: int) -> list[tuple[float, float, float]]:
     return sns.light_palette("#b35806", n_colors=n + 1)[1:]  # light → darker orange
 
@@ -96,34 +114,49 @@ def trajectories(
     mean: pd.DataFrame | None = None,
     bands: pd.DataFrame | None = None,
     fit: tuple[float, float] | None = None,
+    individual: bool = True,
     scale_label: str = "score",
     x_label: str = "Weeks since admission",
     title: str | None = None,
+    caption: str | None = None,
 ) -> Figure:
     """Individual trajectories (thin grey lines) with the mean and its 95 % CI over bands.
 
     ``scores``: one row per unit and time point. ``mean``: precomputed summary with columns
-    ``x, mean, ci_low, ci_high`` (e.g. :func:`iopkit.outcomes.weekly_trajectory`); when
-    omitted, seaborn's bootstrap 95 % CI of the mean is drawn (``errorbar=("ci", 95)``,
-    seed 0). ``bands``: severity bands (``lower, upper, label``) from the scale registry.
-    ``fit``: (intercept, slope per x unit) of a model's fixed effects, drawn dashed
-    (e.g. :func:`iopkit.outcomes.mixed_model` via ``iopkit.reports.tables.fixed_line``).
+    ``x, mean, ci_low, ci_high`` (e.g. :func:`iopkit.outcomes.weekly_trajectory`); rows with
+    a missing mean — e.g. weeks of fewer than k people blanked by
+    :func:`iopkit.outcomes.hide_small_groups` — are not drawn and are named in the caption.
+    When ``mean`` is omitted, seaborn's bootstrap 95 % CI of the mean is drawn
+    (``errorbar=("ci", 95)``, seed 0; no small-cell rule). ``bands``: severity bands
+    (``lower, upper, label``) from the scale registry. ``fit``: (intercept, slope per x unit)
+    of a model's fixed effects, drawn dashed (e.g. :func:`iopkit.outcomes.mixed_model` via
+    ``iopkit.reports.tables.fixed_line``). ``individual=False`` leaves out the per-unit lines
+    (aggregate-only figure). ``caption``: extra small print under the axes.
     """
     _need(scores, [x, y, unit], "trajectories")
     fig, ax = _figure()
     _shade_bands(ax, bands)
     data = scores[[unit, x, y]].dropna().sort_values([unit, x])
-    segs = [g[[x, y]].to_numpy(float) for _, g in data.groupby(unit, sort=False) if len(g) > 1]
-    if segs:
-        ax.add_collection(LineCollection(segs, colors="0.45", linewidths=0.7, alpha=0.35))
-    ax.scatter(data[x], data[y], s=6, color="0.45", alpha=0.35, lw=0, label="_nolegend_")
+    if individual:
+        segs = [g[[x, y]].to_numpy(float) for _, g in data.groupby(unit, sort=False)
+                if len(g) > 1]
+        if segs:
+            ax.add_collection(LineCollection(segs, colors="0.45", linewidths=0.7, alpha=0.35))
+        ax.scatter(data[x], data[y], s=6, color="0.45", alpha=0.35, lw=0, label="_nolegend_")
     c = colors(1)[0]
+    notes = [caption] if caption else []
     if mean is not None:
         _need(mean, [x, "mean", "ci_low", "ci_high"], "trajectories mean")
         m = mean.sort_values(x)
+        gone = m.loc[m["mean"].isna(), x].tolist()
+        m = m[m["mean"].notna()]
         ax.fill_between(m[x], m["ci_low"], m["ci_high"], color=c, alpha=0.25, lw=0,
                         label="95% CI")
         ax.plot(m[x], m["mean"], color=c, lw=2.5, marker="o", label="mean")
+        if gone:
+            k = _suppressed_k(mean)
+            notes.insert(0, f"Mean not shown for {x} {', '.join(f'{v:g}' for v in gone)}: "
+                            f"{_fewer(k)} measured (small-cell rule).")
     elif len(data):
         sns.lineplot(data=data, x=x, y=y, errorbar=("ci", 95), seed=0, color=c, lw=2.5,
                      marker="o", ax=ax, label="mean (95% CI)")
@@ -135,9 +168,12 @@ def trajectories(
     ax.set_ylabel(f"{scale_label} total (points)")
     n = data[unit].nunique()
     ax.set_title(title or f"{scale_label} trajectories (n = {n} episodes)")
+    if not individual and len(data):
+        ax.set_xlim(float(data[x].min()) - 0.3, float(data[x].max()) + 0.3)
     if bands is not None and len(bands):
         ax.set_ylim(float(bands["lower"].min()) - 0.5, float(bands["upper"].max()) + 0.5)
     ax.legend(loc="upper right", frameon=True, fontsize=8)
+    _caption(ax, " ".join(notes))
     return fig
 
 
@@ -176,10 +212,13 @@ def admission_discharge(
     bands: pd.DataFrame | None = None,
     scale_label: str = "score",
     title: str | None = None,
+    min_group: int = 0,
 ) -> Figure:
     """Paired admission and discharge scores: one grey line per episode, boxes per time point.
 
     Only episodes with both scores are drawn (complete cases); the count is in the title.
+    The boxes (median, quartiles) are aggregates: with fewer than ``min_group`` complete
+    pairs (the small-cell k) they are left out and the caption says so.
     """
     _need(outcomes, [baseline, endpoint, unit], "admission_discharge")
     d = outcomes[[unit, baseline, endpoint]].dropna()
@@ -191,11 +230,18 @@ def admission_discharge(
     segs = [np.column_stack([xs, row]) for row in d[[baseline, endpoint]].to_numpy(float)]
     if segs:
         ax.add_collection(LineCollection(segs, colors="0.5", linewidths=0.6, alpha=0.4))
+    boxes = len(d) >= min_group
     sns.boxplot(
-        data=long, x="when", y="v", order=["Admission", "Discharge / latest"], width=0.35,
+        data=long if boxes else long.iloc[:0], x="when", y="v",
+        order=["Admission", "Discharge / latest"], width=0.35,
         palette=colors(2), hue="when", legend=False, ax=ax, fliersize=0,
         boxprops={"alpha": 0.8},
     )
+    if not boxes:
+        ax.set_xticks([0, 1], ["Admission", "Discharge / latest"])
+        ax.set_xlim(-0.5, 1.5)
+        _caption(ax, f"Boxes not drawn: {_fewer(min_group)} with both scores "
+                     "(small-cell rule).")
     ax.set_xlabel("")
     ax.set_ylabel(f"{scale_label} total (points)")
     ax.set_title(title or f"{scale_label} at admission and discharge (n = {len(d)} complete)")
@@ -299,11 +345,24 @@ def modality_balance(
     value_label: str = "sessions",
     title: str | None = None,
 ) -> Figure:
-    """Horizontal bars of sessions (or hours) per modality; ``target`` column drawn as ticks."""
+    """Horizontal bars of sessions (or hours) per modality; ``target`` column drawn as ticks.
+
+    A missing ``value`` (a bar hidden by :func:`iopkit.outcomes.hide_small_groups`) is drawn
+    as an empty bar marked "hidden (<k)" and named in the caption.
+    """
     _need(frame, [modality, value] + ([target] if target else []), "modality_balance")
-    d = frame.sort_values(value, ascending=False)
+    d = frame.sort_values(value, ascending=False, na_position="last")
     fig, ax = _figure(6.0, max(2.5, 0.45 * len(d) + 1.2))
-    ax.barh(d[modality].astype(str), d[value], color=colors(len(d)))
+    labels = d[modality].astype(str)
+    ax.barh(labels, d[value].fillna(0), color=colors(len(d)))
+    gone = labels[d[value].isna().to_numpy()].tolist()
+    k = _suppressed_k(frame)
+    for lab in gone:
+        ax.text(0, lab, f" hidden (<{k})" if k else " hidden", va="center", ha="left",
+                fontsize=8, color="0.3")
+    ax.set_xlim(left=0, right=None if d[value].notna().any() else 1)
+    if gone:
+        _caption(ax, f"Not shown: {', '.join(gone)} ({_fewer(k)}; small-cell rule).")
     if target:
         ax.scatter(d[target], d[modality].astype(str), marker="|", s=400, color="0.1",
                    label="target", zorder=3)
@@ -324,9 +383,19 @@ def attendance(
     x_label: str = "Program week",
     title: str | None = None,
 ) -> Figure:
-    """Stacked shares of attendance status per period (statuses of the data contract)."""
+    """Stacked shares of attendance status per period (statuses of the data contract).
+
+    Periods whose counts are all missing (hidden by :func:`iopkit.outcomes.hide_small_groups`
+    because fewer than k people were scheduled) keep their place on the axis, marked
+    "<k", and are named in the caption.
+    """
     _need(frame, [x, status, count], "attendance")
-    wide = frame.pivot_table(index=x, columns=status, values=count, aggfunc="sum", fill_value=0)
+    k = _suppressed_k(frame)
+    hidden_x = frame.groupby(x)[count].apply(lambda v: v.isna().all())
+    gone = [p for p, h in hidden_x.items() if h]
+    wide = frame.pivot_table(index=x, columns=status, values=count, aggfunc="sum", fill_value=0,
+                             dropna=False)
+    wide = wide.reindex(sorted(hidden_x.index))
     order = [s for s in ATTENDANCE_ORDER if s in wide.columns]
     order += [s for s in wide.columns if s not in order]
     wide = wide[order]
@@ -339,10 +408,19 @@ def attendance(
         ax.bar(pos, vals, bottom=bottom, color=c, label=st.replace("_", " "), width=0.8)
         bottom += vals
     ax.set_xticks(pos, [str(v) for v in share.index])
+    for i, p in enumerate(share.index):
+        if p in gone:
+            ax.text(i, 2, f"<{k}" if k else "hidden", ha="center", va="bottom", fontsize=8,
+                    color="0.3")
     ax.set_ylim(0, 100)
     ax.set_xlabel(x_label)
     ax.set_ylabel("Share of scheduled days (%)")
     ax.set_title(title or "Attendance by week")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=8, ncols=len(order),
               frameon=False)
+    if gone:
+        ax.annotate(f"Not shown: {x} {', '.join(str(p) for p in gone)} ({_fewer(k)} "
+                    "scheduled; small-cell rule).", xy=(0, 0), xycoords="axes fraction",
+                    xytext=(0, -58), textcoords="offset points", ha="left", va="top",
+                    fontsize=7.5, color="0.3", annotation_clip=False)
     return fig

@@ -65,7 +65,7 @@ cohort = tables.select_period(
     data, cohort_id=cohort_id, start_date=start_date, end_date=end_date
 )
 eps = cohort["episodes"]
-k = suppress_below
+k = checks.suppression(suppress_below)
 hidden = f"counts 1–{k - 1} hidden" if k > 1 else "small cells shown (suppression off)"
 note(
     f"**Cohort {cohort_id}** · {len(eps)} episodes · period {start_date or 'start'} to "
@@ -88,44 +88,58 @@ record("n_flags", len(flags))
 record("n_safety_flags", int((flags["flag"] == "safety").sum()))"""),
         ("md", "## 2. Census and flow"),
         ("code", """
-show(tables.suppressed_counts(tables.census(eps, end_date=end_date), ["n"], k=k),
+show(outcomes.suppress(tables.census(eps, end_date=end_date), ["n"], k=k),
      "Admissions and discharges")
-show(tables.stay_table(outcomes.length_of_stay(eps), k=k),
+show(outcomes.hide_small_groups(outcomes.length_of_stay(eps), k=k),
      "Length of stay by discharge type (calendar days)")"""),
-        ("md", "## 3. Attendance"),
+        ("md", """
+## 3. Attendance
+
+Share of scheduled days by status in each week of stay; a week with fewer than k people
+scheduled is not drawn (small-cell rule) and is named under the figure."""),
         ("code", """
 att = outcomes.attendance_summary(cohort["attendance"], eps)
-figure(plots.attendance(tables.weekly_attendance(cohort["attendance"], eps),
-                        x_label="Week of stay", title=f"Attendance by week of stay, {cohort_id}"))
+weekly = outcomes.hide_small_groups(tables.weekly_attendance(cohort["attendance"], eps),
+                                    n_col="n_episodes", stat_cols=["n"], k=k)
+figure(plots.attendance(weekly, x_label="Week of stay",
+                        title=f"Attendance by week of stay, {cohort_id}"))
 rate = float(att["n_attended"].sum() / max(att["n_scheduled"].sum(), 1))
-note(f"Attended {rate:.0%} of scheduled days (present or late); "
-     f"{int((att['longest_unexcused_run'] >= 2).sum())} episodes had ≥ 2 consecutive "
-     "unexcused absences.")
+runs = int((att["longest_unexcused_run"] >= 2).sum())
+runs_text = f"fewer than {k}" if outcomes.small_cells(runs, k) else str(runs)
+note(f"Attended {rate:.0%} of scheduled days (present or late); {runs_text} episodes had "
+     "≥ 2 consecutive unexcused absences.")
 record("attendance_rate", round(rate, 4))"""),
         ("md", """
 ## 4. Symptom trajectories
 
-Thin lines: individual episodes; bold line: weekly mean with 95 % t interval
-(`iopkit.outcomes.weekly_trajectory`); shading: the scale's severity bands."""),
+Thin grey lines: individual episodes (pseudonymous; this report is for the care team);
+bold line: weekly mean with 95 % t interval (`iopkit.outcomes.weekly_trajectory`), drawn
+only for weeks with at least k people measured — the weeks left out are named under the
+figure (same small-cell rule as the tables); shading: the scale's severity bands."""),
         ("code", """
 for sc in [s for s in (scale, second_scale) if s]:
+    weekly = outcomes.hide_small_groups(outcomes.weekly_trajectory(cohort.scores, eps, scale=sc),
+                                        stat_cols=["mean", "sd", "ci_low", "ci_high"], k=k)
     figure(plots.trajectories(
-        outcomes.with_weeks(cohort.scores, eps, scale=sc),
-        mean=outcomes.weekly_trajectory(cohort.scores, eps, scale=sc),
+        outcomes.with_weeks(cohort.scores, eps, scale=sc), mean=weekly,
         bands=severity_bands(sc), scale_label=scale_label(sc),
         x_label="Weeks since admission (week 0 = days 0–6)",
     ))"""),
-        ("md", "## 5. Admission vs discharge"),
+        ("md", """
+## 5. Admission vs discharge
+
+Grey lines: individual episodes with both scores (care-team view); boxes (median and
+quartiles) only when at least k episodes have both."""),
         ("code", """
 o = outcomes.episode_outcomes(cohort.scores, eps, scale=scale)
 figure(plots.admission_discharge(
-    o, bands=severity_bands(scale), scale_label=scale_label(scale)
+    o, bands=severity_bands(scale), scale_label=scale_label(scale), min_group=k
 ))"""),
         ("md", """
 ## 6. Reliable change
 
-Jacobson & Truax (1991): points inside the grey band changed by less than the reliable-change
-threshold; dashed lines mark the clinical cut-off."""),
+Jacobson & Truax (1991): one point per episode (care-team view); points inside the grey band
+changed by less than the reliable-change threshold; dashed lines mark the clinical cut-off."""),
         ("code", """
 figure(plots.reliable_change_plot(
     o, rc_points=tables.reliable_change_points(o), cutoff=float(o["cutoff"].dropna().iloc[0]),
@@ -134,37 +148,42 @@ figure(plots.reliable_change_plot(
         ("md", "## 7. Response, remission and change categories"),
         ("code", """
 summary = outcomes.cohort_summary(o, by=None)
-rates = tables.suppress_rates(tables.rates_table(summary), k=k)
+rates = outcomes.suppress_rates(tables.rates_table(summary), count_col="count", rate_col="rate_%",
+                                hide_cols=["ci_95_%"], k=k)
 show(rates, f"{scale_label(scale)} rates among episodes with baseline and endpoint")
-show(tables.suppressed_counts(tables.category_table(o), tables.CASE_STRATA, k=k),
+show(outcomes.suppress(tables.category_table(o), tables.CASE_STRATA, k=k),
      "Jacobson–Truax categories by baseline caseness")
 resp = rates.loc[rates["outcome"] == "response", "rate_%"]
 record("response_rate_pct", None if resp.isna().all() else float(resp.iloc[0]))"""),
         ("md", "## 8. Means and effect sizes"),
         ("code", """
-means = tables.hide_small_groups(tables.mean_table(summary), k=k)
+means = outcomes.hide_small_groups(tables.mean_table(summary), k=k)
 show(means, f"{scale_label(scale)} means (95 % t interval)")
-show(tables.hide_small_groups(tables.effect_size_table(summary), k=k),
+show(outcomes.hide_small_groups(tables.effect_size_table(summary), k=k),
      "Pre–post effect sizes (paired)")
 change = means[(means["analysis_set"] == "paired") & (means["statistic"] == "change_mean")]
 record("mean_change_paired", float(change["estimate"].iloc[0]) if len(change) else None)"""),
         ("md", "## 9. Goals and care coordination"),
         ("code", """
-show(tables.suppressed_counts(tables.goals_overview(cohort["goals"]),
-                              ["met", "partial", "not_met", "pending"], k=k),
+show(outcomes.suppress(tables.goals_overview(cohort["goals"]),
+                       ["met", "partial", "not_met", "pending"], k=k),
      "Goals by horizon and status")
 coord = tables.coordination_overview(outcomes.care_coordination(cohort["events"], eps))
-show(tables.suppressed_counts(coord, ["episodes"], k=k),
+show(outcomes.suppress(coord, ["episodes"], k=k),
      f"Episodes with each care-coordination event (of {len(eps)})")"""),
         ("md", "## 10. Skill exposure"),
         ("code", """
 exposure = outcomes.skill_exposure(cohort["attendance"], cohort["sessions"], eps)
+by_modality = outcomes.hide_small_groups(tables.modality_sessions(exposure), n_col="episodes",
+                                         stat_cols=["sessions"], k=k)
 figure(plots.modality_balance(
-    tables.modality_sessions(exposure), value_label="attended skill sessions",
+    by_modality, value_label="attended skill sessions",
     title=f"Attended skill sessions by modality, {cohort_id}",
 ))
 wide = outcomes.exposure_by_episode(exposure, eps)
-note(f"Median distinct skills met per episode: {wide['n_distinct_skills'].median():.0f}.")"""),
+skills = wide["n_distinct_skills"].median()
+median = f"hidden (<{k})" if outcomes.small_cells(len(wide), k) else f"{skills:.0f}"
+note(f"Median distinct skills met per episode: {median}.")"""),
     ]
     return _nb(
         "Cohort outcome report",
@@ -180,7 +199,7 @@ note(f"Median distinct skills met per episode: {wide['n_distinct_skills'].median
 def patient_progress() -> nbformat.NotebookNode:
     params = """
 data_source: str = "synthetic:demo"  # bundle folder, .xlsx, .sqlite, database URL or synthetic:demo
-episode_id: str = "E00009"  # pseudonymous episode ID
+episode_id: str = "E00123"  # pseudonymous episode ID
 scale: str = "phq9"  # primary outcome scale (registry id)
 """
     cells = [
@@ -277,7 +296,7 @@ checks.iso_dates(start_date=start_date, end_date=end_date)
 data = open_source(data_source)
 prog = tables.select_period(data, start_date=start_date, end_date=end_date)
 eps = prog["episodes"]
-k = suppress_below
+k = checks.suppression(suppress_below)
 note(f"**All cohorts** · {eps['cohort_id'].nunique()} cohorts · {len(eps)} episodes · period "
      f"{start_date or 'start'} to {end_date or 'latest data'} · rows rejected by validation: "
      f"{data.n_rejected}")
@@ -286,7 +305,8 @@ record("n_episodes", len(eps))"""),
         ("md", "## 1. Census by cohort"),
         ("code", """
 census = tables.census_by_cohort(eps, end_date=end_date)
-show(tables.suppressed_counts(census, [c for c in census.columns if c != "cohort_id"], k=k),
+parts = [c for c in census.columns if c not in ("cohort_id", "admissions")]
+show(outcomes.suppress(census, parts, total_col="admissions", k=k),
      "Admissions, discharges by type and active episodes per cohort")"""),
         ("md", """
 ## 2. Intent-to-treat vs completers
@@ -298,29 +318,34 @@ o = {sc: outcomes.episode_outcomes(prog.scores, eps, scale=sc, sd_by="cohort_id"
      for sc in ("phq9", "gad7")}
 for sc, frame in o.items():
     summary = outcomes.cohort_summary(frame, by=None)
-    show(tables.hide_small_groups(tables.mean_table(summary), k=k),
+    show(outcomes.hide_small_groups(tables.mean_table(summary), k=k),
          f"{scale_label(sc)} by analysis set")
-    show(tables.suppress_rates(tables.rates_table(summary), k=k),
+    show(outcomes.suppress_rates(tables.rates_table(summary), count_col="count",
+                                 rate_col="rate_%", hide_cols=["ci_95_%"], k=k),
          f"{scale_label(sc)} rates (paired)")"""),
         ("md", """
 ## 3. Mixed-effects trajectories
 
 Linear mixed model `score ~ weeks` with a random intercept and slope per episode
-(statsmodels MixedLM via `iopkit.outcomes.mixed_model`; all observed scores, no imputation)."""),
+(statsmodels MixedLM via `iopkit.outcomes.mixed_model`; all observed scores, no imputation).
+The figure is aggregate only: weekly means with 95 % t intervals for weeks with at least k
+people measured (the others are named under the figure) and the model's fixed-effect line;
+no individual trajectories in the program report."""),
         ("code", """
 for sc in ("phq9", "gad7"):
     long = outcomes.with_weeks(prog.scores, eps, scale=sc)
     model = outcomes.mixed_model(long, outcome="score", time="weeks", group="episode_id")
     show(model, f"{scale_label(sc)}: fixed effects (points; weeks since admission)")
-    figure(plots.trajectories(long, mean=outcomes.weekly_trajectory(prog.scores, eps, scale=sc),
-                              fit=tables.fixed_line(model), bands=severity_bands(sc),
-                              scale_label=scale_label(sc),
+    weekly = outcomes.hide_small_groups(outcomes.weekly_trajectory(prog.scores, eps, scale=sc),
+                                        stat_cols=["mean", "sd", "ci_low", "ci_high"], k=k)
+    figure(plots.trajectories(long, mean=weekly, fit=tables.fixed_line(model), individual=False,
+                              bands=severity_bands(sc), scale_label=scale_label(sc),
                               x_label="Weeks since admission (week 0 = days 0–6)"))"""),
         ("md", "## 4. Cohort comparison"),
         ("code", """
 by_cohort = outcomes.cohort_summary(o["phq9"], by="cohort_id")
 changes = tables.mean_table(by_cohort).query("statistic == 'change_mean'")
-show(tables.hide_small_groups(changes, k=k), "PHQ-9 mean change by cohort")"""),
+show(outcomes.hide_small_groups(changes, k=k), "PHQ-9 mean change by cohort")"""),
         ("md", """
 ## 5. The program beside published benchmarks
 

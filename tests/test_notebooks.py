@@ -116,3 +116,33 @@ def test_no_report_shows_a_direct_identifier_column(executed: dict) -> None:
 def test_small_cells_are_suppressed_by_default(executed: dict) -> None:
     html = (executed["out"] / "outcomes" / "report.html").read_text()
     assert "hidden (&lt;11)" in html or "hidden (<11)" in html
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_committed_template_runs_top_to_bottom_without_papermill(
+    name: str, tmp_path: Path
+) -> None:
+    """What JupyterLab's "Run All" does: the committed template, its own defaults
+    (``synthetic:demo``), a plain kernel driven by nbclient — no papermill, no injected
+    parameters cell, no runner. Every cell must run and the report must say something."""
+    from nbclient import NotebookClient
+
+    from iopkit.reports.kernel import ProjectKernelManager
+
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", kernel_manager_class=ProjectKernelManager,
+        resources={"metadata": {"path": str(tmp_path)}},  # the kernel's working folder
+    )
+    client.execute()  # raises CellExecutionError naming the failing cell
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code)
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    kinds = {k for c in code for o in c.outputs for k in o.get("data", {})}
+    assert "text/markdown" in kinds  # the header line at least
+    if name != "patient_progress":
+        assert "image/png" in kinds  # figures drawn inline, as in JupyterLab
+    if name == "curriculum_plan":  # exports land in the working folder (output_dir ".")
+        assert (tmp_path / "plan.ics").is_file()

@@ -155,3 +155,94 @@ def test_suppress_rejects_bad_input_and_safety_flags():
     counts = flags.groupby("flag").size().rename("n").reset_index()
     with pytest.raises(InputError, match="never be suppressed"):
         suppress(counts, ["n"])
+
+
+# --- the same rule for statistics: small_cells, hide_small_groups, suppress_rates ----------
+
+
+def test_small_cells_is_the_primary_rule():
+    """CMS/ResDAC: counts 1–10 are small (k = 11); zero and missing are not."""
+    from iopkit.outcomes import small_cells
+
+    assert small_cells([0, 1, 10, 11, np.nan], 11).tolist() == [False, True, True, False, False]
+    assert not small_cells([1, 5], 0).any() and not small_cells([1, 5], 1).any()  # off
+    assert bool(small_cells(3, 11)) and small_cells(np.array([[2, 20]]), 11).shape == (1, 2)
+
+
+def test_hide_small_groups_blanks_statistics_of_few_people():
+    """A mean of 1 … k−1 episodes describes individuals (CMS/ResDAC k = 11)."""
+    from iopkit.outcomes import hide_small_groups
+
+    f = pd.DataFrame({"group": ["a", "b", "c"], "estimate": [1.0, 2.0, np.nan],
+                      "ci_low": [0.5, 1.5, np.nan], "n": [1, 11, 0]})
+    f.attrs["variant"] = "mean"
+    out = hide_small_groups(f, k=11)
+    assert out["estimate"].isna().tolist() == [True, False, True]
+    assert out["ci_low"].isna().tolist() == [True, False, True]
+    assert out["n"].isna().tolist() == [True, False, False]  # n = 0 stays visible
+    assert out["group"].tolist() == ["a", "b", "c"]
+    assert out.attrs["variant"] == "mean" and out.attrs["suppression"]["hidden"] == 1
+    assert hide_small_groups(f, k=0)["estimate"].iloc[0] == 1.0
+    assert f["estimate"].iloc[0] == 1.0  # input untouched
+
+
+def test_hide_small_groups_named_columns_keep_numeric_keys():
+    from iopkit.outcomes import hide_small_groups
+
+    weekly = pd.DataFrame({"week": [0, 1, 2], "n": [30, 12, 3], "mean": [16.0, 13.0, 9.0],
+                           "ci_low": [15.0, 11.0, 4.0]})
+    out = hide_small_groups(weekly, stat_cols=["mean", "ci_low"], k=11)
+    assert out["week"].tolist() == [0, 1, 2]
+    assert out["mean"].isna().tolist() == [False, False, True]
+    with pytest.raises(InputError) as err:
+        hide_small_groups(weekly.assign(n=[30, 2.5, 3]), k=11)
+    assert err.value.column == "n" and err.value.row == 3
+    with pytest.raises(InputError, match="no column 'people'"):
+        hide_small_groups(weekly, n_col="people")
+
+
+def test_suppress_rates_hides_small_numerators_and_complements():
+    """A rate with its n gives the count back: numerator and n − numerator must be 0 or ≥ k."""
+    from iopkit.outcomes import suppress_rates
+
+    rates = pd.DataFrame({"outcome": ["a", "b", "c", "d", "e"],
+                          "rate_%": [40.0, 95.0, 50.0, 0.0, 100.0],
+                          "ci_95_%": ["x"] * 5, "n": [20, 20, 40, 30, 12]})
+    out = suppress_rates(rates, rate_col="rate_%", hide_cols=["ci_95_%"], k=11)
+    # a: 8/20 → numerator 8; b: 19/20 → complement 1; c: 20/40; d: 0/30; e: 12/12
+    assert out["rate_%"].isna().tolist() == [True, True, False, False, False]
+    assert out["ci_95_%"].isna().tolist() == [True, True, False, False, False]
+    assert out.attrs["suppression"]["hidden"] == 2
+    assert suppress_rates(rates, rate_col="rate_%", k=0)["rate_%"].notna().all()
+    counted = rates.assign(count=[8, 19, 20, 0, 12])
+    out = suppress_rates(counted, count_col="count", rate_col="rate_%", k=11)
+    assert out["count"].isna().tolist() == [True, True, False, False, False]
+    with pytest.raises(InputError, match="count_col or rate_col"):
+        suppress_rates(rates)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=8),
+       st.integers(2, 20))
+def test_no_shown_rate_reveals_a_small_count(pairs, k):
+    """Property: every rate left visible has numerator and complement in {0} ∪ [k, ∞)."""
+    from iopkit.outcomes import suppress_rates
+
+    n = [a + b for a, b in pairs]
+    count = [a for a, _ in pairs]
+    rate = [100 * a / t if t else np.nan for a, t in zip(count, n, strict=True)]
+    out = suppress_rates(pd.DataFrame({"rate": rate, "n": n}), rate_col="rate", k=k)
+    for shown, num, total in zip(out["rate"].notna(), count, n, strict=True):
+        if shown:
+            assert num == 0 or num >= k
+            assert total - num == 0 or total - num >= k
+
+
+def test_statistics_of_safety_flags_are_refused():
+    from iopkit.outcomes import hide_small_groups, suppress_rates
+
+    flags = pd.DataFrame({"flag": ["safety"], "n": [1], "rate": [100.0]})
+    with pytest.raises(InputError, match="never be suppressed"):
+        hide_small_groups(flags)
+    with pytest.raises(InputError, match="never be suppressed"):
+        suppress_rates(flags, rate_col="rate")

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import seaborn as sns
+from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
@@ -80,3 +81,42 @@ def test_coverage_heatmap_modality_and_attendance() -> None:
 def test_missing_column_is_named() -> None:
     with pytest.raises(InputError, match="missing column"):
         plots.trajectories(pd.DataFrame({"week": [1]}))
+
+
+def test_trajectories_leave_out_hidden_weekly_means_and_say_so(scores: pd.DataFrame) -> None:
+    """Weeks blanked by the small-cell rule are not drawn and are named under the figure."""
+    from iopkit.outcomes import hide_small_groups
+
+    mean = scores.groupby("week", as_index=False)["score"].agg(n="count", mean="mean")
+    mean["ci_low"], mean["ci_high"] = mean["mean"] - 1, mean["mean"] + 1
+    mean.loc[mean["week"] == 4, "n"] = 3
+    hidden = hide_small_groups(mean, stat_cols=["mean", "ci_low", "ci_high"], k=11)
+    ax = _check(plots.trajectories(scores, mean=hidden, individual=False))
+    mean_line = [ln for ln in ax.get_lines() if ln.get_label() == "mean"][0]
+    assert list(mean_line.get_xdata()) == [0, 1, 2, 3]
+    assert not any(isinstance(c, LineCollection) for c in ax.collections)  # aggregate only
+    notes = [t.get_text() for t in ax.texts]
+    assert any("week 4" in t and "fewer than 11 people" in t for t in notes)
+
+
+def test_aggregate_bars_and_boxes_follow_the_small_cell_rule() -> None:
+    from iopkit.outcomes import hide_small_groups
+
+    att = pd.DataFrame({"week": [1, 1, 2], "status": ["present", "late", "present"],
+                        "n": [40, 4, 5], "n_episodes": [12, 12, 2]})
+    ax = _check(plots.attendance(hide_small_groups(att, n_col="n_episodes", stat_cols=["n"],
+                                                   k=11)))
+    assert ax.get_xticklabels()[1].get_text() == "2"  # week 2 keeps its place
+    assert sum(p.get_height() for p in ax.patches) == pytest.approx(100.0)  # week 1 only
+    assert "<11" in {t.get_text() for t in ax.texts}
+    mod = hide_small_groups(pd.DataFrame({"modality": ["cbt", "rp"], "sessions": [50, 3],
+                                          "episodes": [20, 3]}),
+                            n_col="episodes", stat_cols=["sessions"], k=11)
+    ax = _check(plots.modality_balance(mod))
+    assert sorted(p.get_width() for p in ax.patches) == [0, 50]
+    assert any("Not shown: rp" in t.get_text() for t in ax.texts)
+    o = pd.DataFrame({"episode_id": list("abc"), "baseline": [20, 15, 12],
+                      "endpoint": [6, 14, 16]})
+    ax = _check(plots.admission_discharge(o, min_group=11))
+    assert not ax.patches and any("Boxes not drawn" in t.get_text() for t in ax.texts)
+    assert _check(plots.admission_discharge(o, min_group=3)).patches  # 3 pairs ≥ 3: boxes

@@ -68,14 +68,37 @@ def test_census_reconciles(demo: ReportData) -> None:
     assert wide["admissions"].sum() == len(demo["episodes"])
 
 
-def test_suppress_rates_hides_small_numerators_and_complements() -> None:
-    rates = pd.DataFrame({"outcome": ["a", "b", "c", "d"], "rate_%": [40.0, 95.0, 50.0, 0.0],
-                          "ci_95_%": ["x"] * 4, "n": [20, 20, 40, 30]})
-    out = tables.suppress_rates(rates, k=11)
-    # a: 8/20 → numerator 8 < 11; b: 19/20 → complement 1; c: 20/40 shown; d: 0/30 shown
-    assert out["rate_%"].isna().tolist() == [True, True, False, False]
-    assert out.attrs["suppression"] == {"k": 11, "hidden": 2}
-    assert tables.suppress_rates(rates, k=0)["rate_%"].notna().all()
+def test_rates_table_carries_the_exact_count(demo: ReportData) -> None:
+    from iopkit.outcomes import cohort_summary, episode_outcomes
+
+    o = episode_outcomes(demo.scores, demo["episodes"], scale="phq9")
+    rates = tables.rates_table(cohort_summary(o, by=None))
+    paired = o.dropna(subset=["baseline", "endpoint"])
+    row = rates.set_index("outcome").loc["response"]
+    assert row["count"] == int(paired["response"].fillna(False).sum())
+    assert row["rate_%"] == pytest.approx(round(100 * row["count"] / row["n"], 1))
+
+
+def test_weekly_attendance_counts_people_per_week() -> None:
+    eps = pd.DataFrame({"episode_id": ["a", "b"],
+                        "admit_date": pd.to_datetime(["2025-01-06", "2025-01-08"])})
+    att = pd.DataFrame({"episode_id": ["a", "a", "b", "a"],
+                        "date": pd.to_datetime(["2025-01-06", "2025-01-08", "2025-01-08",
+                                                "2025-01-13"]),
+                        "status": ["present", "late", "present", "present"]})
+    w = tables.weekly_attendance(att, eps)
+    assert w[["week", "status", "n", "n_episodes"]].values.tolist() == [
+        [1, "late", 1, 2], [1, "present", 2, 2], [2, "present", 1, 1]
+    ]
+    assert w["n"].sum() == len(att)  # every attendance row counted once
+
+
+def test_modality_sessions_counts_sessions_and_people() -> None:
+    exp = pd.DataFrame({"episode_id": ["a", "a", "b", "c"],
+                        "modality": ["cbt", "dbt", "cbt", "act"], "n_attended": [3, 1, 2, 0]})
+    m = tables.modality_sessions(exp).set_index("modality")
+    assert m.loc["cbt"].tolist() == [5, 2] and m.loc["dbt"].tolist() == [1, 1]
+    assert m.loc["act"].tolist() == [0, 0]  # a modality nobody attended stays, with 0
 
 
 def test_reliable_change_points_is_jacobson_truax_threshold(demo: ReportData) -> None:
@@ -173,18 +196,6 @@ def test_stay_sessions_projects_future_sessions_for_active_episodes(demo: Report
     assert len(after) >= 12 and s["planned"].any()
     assert s.loc[s["planned"], "date"].min() > s.loc[~s["planned"], "date"].max()
     assert np.all(np.diff(s["date"].to_numpy().astype("int64")) > 0)
-
-
-def test_hide_small_groups_blanks_statistics_of_few_people() -> None:
-    """A mean of 1 … k−1 episodes describes individuals (CMS/ResDAC k = 11)."""
-    f = pd.DataFrame({"group": ["a", "b", "c"], "estimate": [1.0, 2.0, np.nan],
-                      "ci_low": [0.5, 1.5, np.nan], "n": [1, 11, 0]})
-    out = tables.hide_small_groups(f, k=11)
-    assert out["estimate"].isna().tolist() == [True, False, True]
-    assert out["ci_low"].isna().tolist() == [True, False, True]
-    assert out["n"].isna().tolist() == [True, False, False]  # n = 0 stays visible
-    assert out["group"].tolist() == ["a", "b", "c"]
-    assert tables.hide_small_groups(f, k=0)["estimate"].iloc[0] == 1.0
 
 
 def test_program_figures_respect_suppression(demo: ReportData) -> None:

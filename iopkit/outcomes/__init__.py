@@ -49,7 +49,14 @@ from iopkit.outcomes.reliable_change import (
     se_prediction,
     true_score_cutoffs,
 )
-from iopkit.outcomes.suppression import determined_cells, suppress, suppression_pattern
+from iopkit.outcomes.suppression import (
+    determined_cells,
+    hide_small_groups,
+    small_cells,
+    suppress,
+    suppress_rates,
+    suppression_pattern,
+)
 
 __all__ = [
     "FLAG_KINDS",
@@ -61,13 +68,16 @@ __all__ = [
     "exposure_by_episode",
     "exposure_descriptives",
     "goal_attainment",
+    "hide_small_groups",
     "length_of_stay",
     "longest_run",
     "mbc_flags",
     "measurement_completeness",
     "mixed_model",
     "skill_exposure",
+    "small_cells",
     "suppress",
+    "suppress_rates",
     "suppression_pattern",
     "CATEGORIES",
     "RCI_METHODS",

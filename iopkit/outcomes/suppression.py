@@ -31,6 +31,16 @@ primary cell lies in 1 … k−1; the method guarantees that its exact value can
 
 **Safety flags must never go through this function**: :func:`iopkit.outcomes.mbc_flags`
 returns per-episode rows for clinical follow-up, and ``suppress`` refuses such tables.
+
+The same rule for statistics (DataFrame in → DataFrame out, ``k`` ≤ 1 switches them off, as
+a report's ``suppress_below = 0``):
+
+* :func:`hide_small_groups` — a mean, SD, effect size or share computed over 1 … k−1 people
+  describes individuals (a mean of one is that person's value), so it is blanked with its n;
+* :func:`suppress_rates` — a rate and its denominator give the numerator back, so a rate is
+  hidden when its numerator or its complement (n − numerator) is 1 … k−1;
+* :func:`small_cells` — the primary rule itself (count in 1 … k−1), for code that computes
+  single figures.
 """
 
 from __future__ import annotations
@@ -40,10 +50,18 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from iopkit.errors import InputError
 
-__all__ = ["suppress", "suppression_pattern", "determined_cells"]
+__all__ = [
+    "determined_cells",
+    "hide_small_groups",
+    "small_cells",
+    "suppress",
+    "suppress_rates",
+    "suppression_pattern",
+]
 
 
 def _bridges(hidden: np.ndarray) -> list[tuple[int, int]]:
@@ -327,5 +345,128 @@ def suppress(
         "n_complementary": int((hidden & ~primary).sum()),
         "cells": cells,
         "hidden_virtual_totals": virtual,
+    }
+    return out
+
+
+def small_cells(counts: ArrayLike, k: int = 11) -> np.ndarray:
+    """Boolean mask of counts in 1 … k−1 (the primary rule; zeros and NaN are not small).
+
+    ``k`` ≤ 1 marks nothing (suppression off).
+    """
+    c = np.asarray(pd.to_numeric(pd.Series(np.ravel(counts)), errors="coerce"), dtype=float)
+    c = c.reshape(np.shape(counts))
+    if k <= 1:
+        return np.zeros(c.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return (c >= 1) & (c < k)
+
+
+def hide_small_groups(
+    frame: pd.DataFrame,
+    *,
+    n_col: str = "n",
+    stat_cols: Sequence[str] | None = None,
+    k: int = 11,
+) -> pd.DataFrame:
+    """Blank the statistics (and the n) of rows that summarise 1 … k−1 people.
+
+    ``n_col``: the number of people (episodes) behind each row. ``stat_cols``: the columns to
+    blank (NaN); default every numeric column but ``n_col`` — name them when the frame has
+    numeric keys (a week, a cohort number). Hidden n show as ``<NA>`` (nullable Int64); n = 0
+    stays visible. ``k`` ≤ 1 returns a copy unchanged. ``attrs["suppression"]`` records
+    ``k``, the rule and the number of rows hidden (``hidden``).
+    """
+    _refuse_flags(frame)
+    if n_col not in frame.columns:
+        raise InputError(f"table has no column {n_col!r}", column=n_col, rule="required column")
+    stats = (
+        list(stat_cols)
+        if stat_cols is not None
+        else [c for c in frame.columns
+              if c != n_col and pd.api.types.is_numeric_dtype(frame[c])
+              and not pd.api.types.is_bool_dtype(frame[c])]
+    )
+    missing = [c for c in stats if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"table has no column {missing[0]!r}", column=missing[0], rule="required column"
+        )
+    out = frame.copy()
+    if k <= 1 or len(out) == 0:
+        return out
+    n = pd.to_numeric(out[n_col], errors="coerce")
+    bad = n.notna() & ((n < 0) | (n != n.round()))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"group size {out[n_col].iloc[i]!r} is not a non-negative integer",
+            row=i + 2,
+            column=n_col,
+            rule="counts are non-negative integers",
+        )
+    small = pd.Series(small_cells(n.to_numpy(float), k), index=out.index)
+    for c in stats:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float).mask(small)
+    out[n_col] = pd.array(n.round(), dtype="Int64")
+    out.loc[small, n_col] = pd.NA
+    out.attrs = dict(frame.attrs)
+    out.attrs["suppression"] = {
+        "k": k,
+        "rule": f"statistics of 1–{k - 1} people hidden",
+        "hidden": int(small.sum()),
+    }
+    return out
+
+
+def suppress_rates(
+    frame: pd.DataFrame,
+    *,
+    n_col: str = "n",
+    count_col: str | None = None,
+    rate_col: str | None = None,
+    hide_cols: Sequence[str] = (),
+    percent: bool = True,
+    k: int = 11,
+) -> pd.DataFrame:
+    """Hide rates whose numerator or complement (n − numerator) is 1 … k−1.
+
+    A rate shown with its denominator gives the count back (and 1 − rate gives the
+    complement), so both must be 0 or ≥ k. The numerator is ``count_col`` when given
+    (hidden too), otherwise recovered from ``rate_col`` as round(rate · n) (``percent``:
+    the rate is in %). ``rate_col`` and ``hide_cols`` (e.g. the CI) are blanked on hidden
+    rows. ``k`` ≤ 1 returns a copy unchanged. ``attrs["suppression"]`` records ``k``, the
+    rule and the number of rows hidden (``hidden``).
+    """
+    _refuse_flags(frame)
+    if count_col is None and rate_col is None:
+        raise InputError("suppress_rates needs count_col or rate_col", rule="rate columns")
+    for c in [n_col, count_col, rate_col, *hide_cols]:
+        if c is not None and c not in frame.columns:
+            raise InputError(f"table has no column {c!r}", column=c, rule="required column")
+    out = frame.copy()
+    if k <= 1 or len(out) == 0:
+        return out
+    n = pd.to_numeric(out[n_col], errors="coerce").to_numpy(float)
+    if count_col is not None:
+        num = pd.to_numeric(out[count_col], errors="coerce").to_numpy(float)
+    else:
+        rate = pd.to_numeric(out[rate_col], errors="coerce").to_numpy(float)
+        num = np.round(rate / (100.0 if percent else 1.0) * n)
+    small = small_cells(num, k) | small_cells(n - num, k)
+    mask = pd.Series(small, index=out.index)
+    if rate_col is not None:
+        out[rate_col] = pd.to_numeric(out[rate_col], errors="coerce").astype(float).mask(mask)
+    if count_col is not None:
+        out[count_col] = pd.array(pd.to_numeric(out[count_col], errors="coerce").round(),
+                                  dtype="Int64")
+        out.loc[mask, count_col] = pd.NA
+    for c in hide_cols:
+        out[c] = out[c].astype(object).mask(mask)
+    out.attrs = dict(frame.attrs)
+    out.attrs["suppression"] = {
+        "k": k,
+        "rule": f"rates with a numerator or complement of 1–{k - 1} hidden",
+        "hidden": int(small.sum()),
     }
     return out

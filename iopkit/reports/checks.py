@@ -42,6 +42,23 @@ def positive(**values: float) -> None:
             raise InputError(f"parameter {name} must be > 0, got {value!r}", rule="positive")
 
 
+def suppression(suppress_below: int) -> int:
+    """The small-cell ``k`` of a report: an integer ≥ 0 (0 or 1 = suppression off).
+
+    Returns ``max(suppress_below, 1)``, the ``k`` that :func:`iopkit.outcomes.suppress`
+    accepts (k = 1 hides nothing).
+    """
+    if isinstance(suppress_below, bool) or not isinstance(suppress_below, int) or (
+        suppress_below < 0
+    ):
+        raise InputError(
+            "parameter suppress_below must be a whole number ≥ 0 (11 = CMS/ResDAC rule; "
+            f"0 or 1 shows every cell), got {suppress_below!r}",
+            rule="suppression k",
+        )
+    return max(suppress_below, 1)
+
+
 def cohort(data: ReportData, cohort_id: str) -> None:
     """``cohort_id`` is a cohort of the data (lists the known ones otherwise)."""
     known = sorted(map(str, data["cohorts"]["cohort_id"]))

@@ -18,9 +18,19 @@ from iopkit.errors import InputError
 
 #: ``data_source`` value that stands for the synthetic demo bundle.
 DEMO_SOURCE = "synthetic:demo"
-#: Settings of the demo bundle (the same as ``iopkit demo``'s defaults).
-#: ``as_of`` cuts the data mid-program so some episodes are active and carry flags.
-DEMO_SETTINGS: dict[str, Any] = {"n_cohorts": 4, "seed": 0, "as_of": "2025-03-21"}
+#: Settings of the demo bundle (the same as ``iopkit demo``'s defaults): 4 cohorts of 48
+#: admissions, so the cohort reports show real figures under the k = 11 small-cell rule
+#: (a cohort of ~20 hides almost every cell); ``as_of`` cuts the data while the last two
+#: cohorts are still admitting, so some episodes are active and carry flags (C01–C03 48
+#: episodes, C04 40). ``rotation="plan"``: delivered sessions follow the CP-SAT planned
+#: cycle (solved to optimality in < 1 s; see :func:`iopkit.synth.synthesize`).
+DEMO_SETTINGS: dict[str, Any] = {
+    "n_cohorts": 4,
+    "seed": 0,
+    "episodes_per_cohort": 48,
+    "as_of": "2025-04-25",
+    "rotation": "plan",
+}
 
 
 @dataclass

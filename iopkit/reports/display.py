@@ -30,7 +30,7 @@ def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX
             fmt = "%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d"
             shown[col] = shown[col].dt.strftime(fmt).astype(object).where(shown[col].notna())
     styler = shown.style.hide(axis="index").format(
-        precision=2, na_rep=f"hidden (<{k})" if k else "–", thousands=","
+        precision=2, na_rep=f"hidden (<{k})" if k and k > 1 else "–", thousands=","
     )
     if caption:
         styler = styler.set_caption(caption)

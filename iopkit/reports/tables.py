@@ -116,28 +116,38 @@ def census(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
 def weekly_attendance(
     attendance: pd.DataFrame, episodes: pd.DataFrame, *, status_col: str = "status"
 ) -> pd.DataFrame:
-    """Attendance rows counted by week of stay (week 1 = days 0–6 after admission) and status."""
+    """Attendance rows counted by week of stay (week 1 = days 0–6 after admission) and status.
+
+    Columns ``week, status, n, n_episodes``: ``n`` scheduled days with that status,
+    ``n_episodes`` the episodes with any attendance row that week (the people behind the
+    week's shares, for :func:`iopkit.outcomes.hide_small_groups`).
+    """
     a = attendance.merge(episodes[["episode_id", "admit_date"]], on="episode_id", how="inner")
-    week = (a["date"] - a["admit_date"]).dt.days // 7 + 1
+    week = ((a["date"] - a["admit_date"]).dt.days // 7 + 1).astype(int)
     out = (
-        pd.DataFrame({"week": week.astype(int), "status": a[status_col]})
+        pd.DataFrame({"week": week, "status": a[status_col]})
         .value_counts()
         .rename("n")
         .reset_index()
-        .sort_values(["week", "status"])
     )
+    people = pd.DataFrame({"week": week, "episode_id": a["episode_id"]}).groupby("week")[
+        "episode_id"
+    ].nunique().rename("n_episodes")
+    out = out.merge(people, on="week", how="left").sort_values(["week", "status"])
     return out.reset_index(drop=True)
 
 
 def rates_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
     """Response, remission, MCID and reliable-change rates (%, Wilson 95 % CI) from
-    :func:`iopkit.outcomes.cohort_summary`."""
+    :func:`iopkit.outcomes.cohort_summary`, with the count behind each rate (``count`` =
+    rate · n, exact) for :func:`iopkit.outcomes.suppress_rates`."""
     s = summary[
         (summary["analysis_set"] == analysis_set) & summary["statistic"].str.endswith("_rate")
     ]
     out = pd.DataFrame(
         {
             "outcome": s["statistic"].str.removesuffix("_rate").str.replace("_", " "),
+            "count": pd.array((s["estimate"] * s["n"]).round(), dtype="Int64"),
             "rate_%": (s["estimate"] * 100).round(1),
             "ci_95_%": [
                 f"{lo * 100:.1f}–{hi * 100:.1f}" if np.isfinite(lo) else ""
@@ -148,58 +158,6 @@ def rates_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.Da
         }
     )
     return out.reset_index(drop=True)
-
-
-def suppress_rates(rates: pd.DataFrame, *, k: int) -> pd.DataFrame:
-    """Hide a rate whose numerator or complement (n − numerator) is 1 … k−1.
-
-    A rate and its n give the count back, so a rate is shown only when neither the count of
-    successes nor of failures is a small cell (the percentage rule of
-    :mod:`iopkit.outcomes.suppression`; CMS/ResDAC k = 11). ``k`` ≤ 1 shows everything.
-    The number hidden is in ``attrs["suppression"]``.
-    """
-    out = rates.copy()
-    if k <= 1:
-        return out
-    n = out["n"].astype(float)
-    num = (out["rate_%"] / 100 * n).round()
-    small = ((num >= 1) & (num < k)) | ((n - num >= 1) & (n - num < k))
-    out["rate_%"] = out["rate_%"].astype(float).where(~small)
-    out.loc[small, "ci_95_%"] = None
-    out.attrs["suppression"] = {"k": k, "hidden": int(small.sum())}
-    return out
-
-
-def hide_small_groups(
-    frame: pd.DataFrame, *, k: int, n_col: str = "n", stat_cols: Sequence[str] | None = None
-) -> pd.DataFrame:
-    """Hide the statistics (and n) of rows summarising 1 … k−1 people.
-
-    A mean, SD or effect size of fewer than ``k`` episodes describes individuals (a mean
-    of one is that person's value), so such rows are blanked like small counts (CMS/ResDAC
-    k = 11). ``stat_cols`` defaults to every numeric column but ``n_col``. ``k`` ≤ 1 shows all.
-    """
-    out = frame.copy()
-    if k <= 1 or len(out) == 0:
-        return out
-    n = pd.to_numeric(out[n_col], errors="coerce")
-    small = (n >= 1) & (n < k)
-    stats = list(stat_cols) if stat_cols is not None else [
-        c for c in out.columns if c != n_col and pd.api.types.is_numeric_dtype(out[c])
-    ]
-    for c in stats:
-        out[c] = out[c].astype(float)
-    out.loc[small, stats] = np.nan
-    out[n_col] = pd.array(n.round().astype("Int64"), dtype="Int64")
-    out.loc[small, n_col] = pd.NA
-    out.attrs["suppression"] = {"k": k, "hidden": int(small.sum())}
-    return out
-
-
-def stay_table(los: pd.DataFrame, *, k: int) -> pd.DataFrame:
-    """Length-of-stay rows (:func:`iopkit.outcomes.length_of_stay`) with groups of 1 … k−1
-    stays hidden (:func:`hide_small_groups`)."""
-    return hide_small_groups(los, k=k)
 
 
 def effect_size_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
@@ -223,21 +181,6 @@ def mean_table(summary: pd.DataFrame) -> pd.DataFrame:
     out = s[[*keys, "analysis_set", "statistic", "estimate", "ci_low", "ci_high", "n"]].copy()
     out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].round(2)
     return out.reset_index(drop=True)
-
-
-def suppressed_counts(
-    table: pd.DataFrame, count_cols: Sequence[str], *, k: int
-) -> pd.DataFrame:
-    """Counts with small cells hidden by :func:`iopkit.outcomes.suppress` (``k`` = 0: none).
-
-    Hidden cells show as ``<NA>``; complementary suppression protects them from
-    subtraction (so totals may be hidden too).
-    """
-    if k <= 1:
-        return table.copy()
-    from iopkit.outcomes import suppress
-
-    return suppress(table, list(count_cols), k=k)
 
 
 def category_table(outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -295,11 +238,15 @@ def coordination_overview(coordination: pd.DataFrame) -> pd.DataFrame:
 
 
 def modality_sessions(exposure: pd.DataFrame) -> pd.DataFrame:
-    """Attended skill sessions per modality (from :func:`iopkit.outcomes.skill_exposure`)."""
+    """Attended skill sessions per modality (from :func:`iopkit.outcomes.skill_exposure`).
+
+    Columns ``modality, sessions, episodes`` (episodes that attended at least one session of
+    the modality: the people behind the bar).
+    """
+    e = exposure.assign(_who=exposure["episode_id"].where(exposure["n_attended"] > 0))
     return (
-        exposure.groupby("modality", as_index=False)["n_attended"]
-        .sum()
-        .rename(columns={"n_attended": "sessions"})
+        e.groupby("modality", as_index=False)
+        .agg(sessions=("n_attended", "sum"), episodes=("_who", "nunique"))
         .sort_values("sessions", ascending=False)
         .reset_index(drop=True)
     )
@@ -377,12 +324,13 @@ def program_figures(
     the share of scheduled days absent (excused or not).
 
     With ``k`` > 1 a rate whose numerator or complement is 1 … k−1, and a mean of fewer than
-    ``k`` episodes, is NaN (same rule as :func:`suppress_rates`, :func:`hide_small_groups`).
+    ``k`` episodes, is NaN (the rule of :func:`iopkit.outcomes.suppress_rates` and
+    :func:`iopkit.outcomes.hide_small_groups`, via :func:`iopkit.outcomes.small_cells`).
     """
-    from iopkit.outcomes import attendance_summary, completion_rate
+    from iopkit.outcomes import attendance_summary, completion_rate, small_cells
 
     def small(count: float) -> bool:
-        return k > 1 and 1 <= count < k
+        return bool(small_cells(count, k))
 
     def mean(values: pd.Series) -> float:
         v = values.dropna()
