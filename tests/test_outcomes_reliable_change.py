@@ -265,6 +265,17 @@ def test_percentage_change_rules():
     assert p["deteriorated"].tolist() == [True, False, False, False, False]
 
 
+def test_percentage_change_from_zero_follows_direction():
+    """pre = 0: a rise is an improvement when higher is better and a deterioration when lower
+    is better — never both (deliberate deviation from the package's direction-blind rule)."""
+    low = percentage_change([0, 0, 0], [5, 0, 1], improvement=0.5, lower_is_better=True)
+    assert low["improved"].tolist() == [False, False, False]
+    assert low["deteriorated"].tolist() == [True, False, True]
+    assert low["unchanged"].tolist() == [False, True, False]
+    high = percentage_change([0], [5], improvement=0.5, lower_is_better=False)
+    assert (high["improved"].tolist(), high["deteriorated"].tolist()) == ([True], [False])
+
+
 def test_jacobson_1989_direction_mirror(reference_data):
     """JT 1991 Table 2 DAS data (higher is better): negating the scores and declaring lower
     is better gives the same categories (direction handling, validation-data.md B3)."""

@@ -318,10 +318,15 @@ def percentage_change(
 ) -> pd.DataFrame:
     """Percentage change per case, as ``clinicalsignificance::calc_percentage``.
 
-    ``pct_change = (post − pre)/pre``; improved ⇔ direction·pct ≥ ``improvement`` (inclusive),
-    or pre = 0 and post > 0 (the package's division-by-zero rule); deteriorated ⇔
-    direction·pct ≤ −``deterioration`` (defaults to ``improvement``); pre = post ⇒ unchanged.
-    Missing pre or post ⇒ ``<NA>``.
+    ``pct_change = (post − pre)/pre``; improved ⇔ direction·pct ≥ ``improvement`` (inclusive);
+    deteriorated ⇔ direction·pct ≤ −``deterioration`` (defaults to ``improvement``);
+    pre = post ⇒ unchanged. Missing pre or post ⇒ ``<NA>``.
+
+    pre = 0 and post ≠ 0 gives pct = ±inf, classified by the direction: a rise from 0 is an
+    improvement when higher is better and a deterioration when lower is better. (The R
+    package codes "pre = 0 and post > 0 ⇒ improved" regardless of direction, which for a
+    lower-is-better symptom scale would call a patient both improved and deteriorated; we
+    deviate there on purpose — scales.md §3.3.)
     """
     index = pre.index if isinstance(pre, pd.Series) else None
     x1, x2 = as_float(pre), as_float(post)
@@ -336,8 +341,8 @@ def percentage_change(
     ok = _complete(x1, x2)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = (x2 - x1) / x1
-        imp = (d * pct >= improvement) | ((x1 == 0) & (x2 > 0))
-        dete = (d * pct <= -det) | ((x1 == 0) & (x2 < 0))
+        imp = d * pct >= improvement  # ±inf when pre = 0 falls on the side of the direction
+        dete = d * pct <= -det
     same = x1 == x2
     imp = _where_complete(np.where(same, False, imp), ok)
     dete = _where_complete(np.where(same, False, dete), ok)
