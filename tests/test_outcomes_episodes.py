@@ -178,6 +178,12 @@ def test_episode_input_errors():
     assert err.value.column == "total"
     with pytest.raises(InputError, match="reliability"):
         episode_outcomes(sc, eps, scale="unknown_scale", cutoff=None)
+    junk = sc.astype({"total": object})
+    junk.loc[junk.index[0], "total"] = "n/a"
+    for fn in (episode_outcomes, with_weeks):  # both refuse text scores the same way
+        with pytest.raises(InputError, match="'n/a'.*is not a number") as err:
+            fn(junk, eps, scale="phq9", **({"facts": PHQ9} if fn is episode_outcomes else {}))
+        assert err.value.column == "total"
 
 
 def test_cohort_summary_labels_itt_and_completers():

@@ -64,6 +64,24 @@ def iso_dates(frame: pd.DataFrame, col: str, table: str) -> pd.Series:
     return out
 
 
+def numeric_scores(frame: pd.DataFrame, col: str, table: str) -> pd.Series:
+    """``frame[col]`` as float; blank stays missing, text that is not a number is an error.
+
+    Raises :class:`InputError` naming the row's index label and the value; never coerces.
+    (The label is the source line for tables from :func:`iopkit.data.validate_bundle`.)
+    """
+    sc = pd.to_numeric(frame[col], errors="coerce")
+    bad = sc.isna() & frame[col].notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{table}: {frame[col].iloc[i]!r} (index {frame.index[i]!r}) is not a number",
+            column=col,
+            rule="scores must be numeric",
+        )
+    return sc.astype(float)
+
+
 def check_vocab(frame: pd.DataFrame, col: str, allowed: Sequence[str], table: str) -> None:
     """Raise :class:`InputError` at the first value of ``col`` not in ``allowed`` (row named)."""
     bad = ~frame[col].isin(list(allowed))

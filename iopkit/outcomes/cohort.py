@@ -22,7 +22,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from iopkit.errors import InputError
-from iopkit.outcomes._common import iso_dates, require_columns
+from iopkit.outcomes._common import iso_dates, numeric_scores, require_columns
 from iopkit.outcomes.effect_sizes import paired_effect_sizes
 from iopkit.outcomes.reliable_change import category_counts
 
@@ -223,7 +223,8 @@ def with_weeks(
 ) -> pd.DataFrame:
     """Scores with ``days`` since admission, ``week`` = floor(days/7) (week 0 = days 0–6;
     pre-admission scores get negative weeks) and ``weeks`` = days/7 (continuous).
-    Rows with a missing score are dropped and counted in ``attrs["n_missing_score"]``;
+    Rows with a blank score are dropped and counted in ``attrs["n_missing_score"]``; a score
+    that is not a number is an :class:`InputError` (as in :func:`episode_scores`);
     scores for episodes not in ``episodes`` are counted in ``attrs["n_unknown_episode"]``."""
     require_columns(scores, [id_col, date_col, score_col], table="scores")
     require_columns(episodes, [id_col, admit_col], table="episodes")
@@ -235,7 +236,7 @@ def with_weeks(
         {
             id_col: s[id_col].to_numpy(),
             "date": iso_dates(s, date_col, "scores").to_numpy(),
-            "score": pd.to_numeric(s[score_col], errors="coerce").to_numpy(float),
+            "score": numeric_scores(s, score_col, "scores").to_numpy(float),
         }
     )
     n_missing = int(np.isnan(out["score"].to_numpy()).sum())

@@ -20,6 +20,7 @@ from iopkit.outcomes._common import (
     ScaleFacts,
     direction_of,
     iso_dates,
+    numeric_scores,
     require_columns,
     scale_facts,
 )
@@ -70,12 +71,7 @@ def episode_scores(
     s = scores
     if scale_col is not None and scale is not None:
         s = s[s[scale_col] == scale]
-    sc = pd.to_numeric(s[score_col], errors="coerce")
-    if (sc.isna() & s[score_col].notna()).any():
-        bad = s[score_col][sc.isna() & s[score_col].notna()].iloc[0]
-        raise InputError(
-            f"scores: {bad!r} is not a number", column=score_col, rule="scores must be numeric"
-        )
+    sc = numeric_scores(s, score_col, "scores")
     s = pd.DataFrame(
         {
             "_id": s[id_col].to_numpy(),
