@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:  # nbformat is imported by the runner only: ``record`` runs in every report
+    import nbformat  # kernel, and importing nbformat there costs ~1 s (jsonschema formats)
 
 MIMETYPE = "application/vnd.iopkit.figures+json"
 _MAX_ITEMS = 200
@@ -65,6 +66,8 @@ def read_figures(nb: nbformat.NotebookNode) -> dict[str, Any]:
 
 def strip_figures(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of ``nb`` without the figure outputs (they are not meant for readers)."""
+    import nbformat
+
     copy = nbformat.from_dict(nb)
     for cell in copy.cells:
         if "outputs" in cell:
