@@ -35,9 +35,13 @@ REPEATS = 3
 N_BATCH = 20
 
 
-def floor_notebook(path: Path) -> Path:
-    """Same imports as the cohort report, one seaborn figure, nothing else."""
-    params = new_code_cell('data_source: str = "synthetic:demo"  # unused by the floor\n')
+def floor_notebook(path: Path, *, load_data: bool = False) -> Path:
+    """Same imports as the cohort report, one seaborn figure, nothing else.
+
+    ``load_data=True`` also opens ``data_source`` (load, validate, score: what every report
+    must do) — the informational floor (a′) that separates data loading from the analytics.
+    """
+    params = new_code_cell('data_source: str = "synthetic:demo"  # bundle the floor may open\n')
     params.metadata["tags"] = ["parameters"]
     body = new_code_cell(
         "from IPython.display import Markdown, display\n\n"
@@ -46,7 +50,8 @@ def floor_notebook(path: Path) -> Path:
         "from iopkit.reports.data import episode_flags, open_source, scale_label, severity_bands\n"
         "from iopkit.reports.display import figure, note, show\n\n"
         "import pandas as pd\n"
-        "figure(plots.modality_balance(pd.DataFrame({'modality': ['cbt', 'dbt'],\n"
+        + ("data = open_source(data_source)\n" if load_data else "")
+        + "figure(plots.modality_balance(pd.DataFrame({'modality': ['cbt', 'dbt'],\n"
         "                                            'sessions': [3, 4]})))"
     )
     nb = new_notebook(
@@ -74,15 +79,19 @@ def main() -> dict:
         tmp = Path(tmp_)
         data = str(write_bundle(synthesize(**DEMO_SETTINGS), tmp / "data"))
         floor = floor_notebook(tmp / "floor.ipynb")
+        floor_data = floor_notebook(tmp / "floor_data.ipynb", load_data=True)
 
         # (a) cohort report vs floor, interleaved so load changes hit both alike
-        t_floor, t_cohort = [], []
+        t_floor, t_floor_data, t_cohort = [], [], []
         for i in range(REPEATS):
             t_floor.append(_time(lambda i=i: run_report(
                 floor, {"data_source": data}, tmp / "a", name=f"floor{i}")))
+            t_floor_data.append(_time(lambda i=i: run_report(
+                floor_data, {"data_source": data}, tmp / "a", name=f"floor_data{i}")))
             t_cohort.append(_time(lambda i=i: run_report(
                 COHORT, {"data_source": data, "cohort_id": "C01"}, tmp / "a", name=f"c{i}")))
         floor_s, cohort_s = statistics.median(t_floor), statistics.median(t_cohort)
+        floor_data_s = statistics.median(t_floor_data)
         ratio_a = cohort_s / floor_s
 
         # (b) 20 floor reports, 1 worker vs 2 workers, interleaved
@@ -99,6 +108,8 @@ def main() -> dict:
 
     print(f"(a) cohort report {cohort_s:.2f} s vs floor {floor_s:.2f} s "
           f"(median of {REPEATS}): {ratio_a:.2f}x the floor (goal <= 1.5x)")
+    print(f"(a') floor that also opens the data {floor_data_s:.2f} s: cohort report "
+          f"{cohort_s / floor_data_s:.2f}x it (informational)")
     print(f"(b) {N_BATCH} reports: 1 worker {t1:.1f} s, 2 workers {t2:.1f} s "
           f"(medians of {REPEATS}): {speedup:.2f}x faster (goal >= 1.7x)")
     runs = f"runs 1 worker {[round(t, 1) for t in t_1]}, 2 workers {[round(t, 1) for t in t_2]}"
@@ -108,6 +119,8 @@ def main() -> dict:
         "cohort_report_s": round(cohort_s, 3),
         "floor_s": round(floor_s, 3),
         "cohort_vs_floor": round(ratio_a, 3),
+        "floor_with_data_s": round(floor_data_s, 3),
+        "cohort_vs_floor_with_data": round(cohort_s / floor_data_s, 3),
         "batch_1_worker_s": round(t1, 2),
         "batch_2_workers_s": round(t2, 2),
         "speedup_2_workers": round(speedup, 3),

@@ -117,6 +117,7 @@ def trajectories(
     individual: bool = True,
     scale_label: str = "score",
     x_label: str = "Weeks since admission",
+    x_unit: str = "week",
     title: str | None = None,
     caption: str | None = None,
 ) -> Figure:
@@ -130,7 +131,8 @@ def trajectories(
     (``errorbar=("ci", 95)``, seed 0; no small-cell rule). ``bands``: severity bands
     (``lower, upper, label``) from the scale registry. ``fit``: (intercept, slope per x unit)
     of a model's fixed effects, drawn dashed (e.g. :func:`iopkit.outcomes.mixed_model` via
-    ``iopkit.reports.tables.fixed_line``). ``individual=False`` leaves out the per-unit lines
+    ``iopkit.reports.tables.fixed_line``; the slope is labelled per ``x_unit``).
+    ``individual=False`` leaves out the per-unit lines
     (aggregate-only figure). ``caption``: extra small print under the axes.
     """
     _need(scores, [x, y, unit], "trajectories")
@@ -163,7 +165,7 @@ def trajectories(
     if fit is not None and len(data):
         xs = np.array([float(data[x].min()), float(data[x].max())])
         ax.plot(xs, fit[0] + fit[1] * xs, color=colors(2)[1], lw=2, ls="--",
-                label=f"mixed-model fit ({fit[1]:+.2f} points per unit)")
+                label=f"mixed-model fit ({fit[1]:+.2f} points per {x_unit})")
     ax.set_xlabel(x_label)
     ax.set_ylabel(f"{scale_label} total (points)")
     n = data[unit].nunique()
