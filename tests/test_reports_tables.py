@@ -210,3 +210,13 @@ def test_program_figures_respect_suppression(demo: ReportData) -> None:
     remitted = int(paired["remission"].fillna(False).sum())
     k11 = tables.program_figures(o, demo["episodes"], demo["attendance"], k=11)
     assert np.isnan(k11["phq9_remission_pct"]) == (1 <= remitted < 11)
+
+
+def test_suppression_parameter_check() -> None:
+    """suppress_below: whole number ≥ 0; 0 or 1 turn suppression off (k = 1 hides nothing)."""
+    from iopkit.reports import checks
+
+    assert checks.suppression(11) == 11 and checks.suppression(0) == 1
+    for bad in (-3, 2.5, True, "11"):
+        with pytest.raises(InputError, match="suppress_below"):
+            checks.suppression(bad)  # type: ignore[arg-type]
