@@ -17,11 +17,14 @@ from iopkit.scales.schema import Scale
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
+# libyaml's parser when available (about 10× faster; same safe constructor semantics).
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def load_scale_file(path: Path) -> Scale:
     """Parse and validate one scale file; ConfigError names the file and the key path."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
