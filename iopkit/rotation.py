@@ -1428,7 +1428,9 @@ def parse_mix(text: str | Mapping[str, float] | None) -> dict[str, float] | None
             )
         if not math.isfinite(v) or v < 0:
             raise ConfigError(f"share of {k} must be a finite number ≥ 0, got {v}")
-        mix[k] = mix.get(k, 0.0) + float(v)
+        if k in mix:
+            raise ConfigError(f"concern {k!r} is given twice in the mix; give each concern once")
+        mix[k] = float(v)
     total = sum(mix.values())
     if total <= 0:
         raise ConfigError("the concern mix has no positive share")

@@ -27,24 +27,51 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly_errors(func: F) -> F:
-    """Turn input and configuration problems into a message and exit code 1 (no traceback)."""
+    """Turn input and configuration problems into a message and exit code 1 (no traceback).
+
+    Besides :class:`InputError` / :class:`ConfigError`, operating-system errors on a path
+    the user gave (missing file, a folder where a file is expected, a file where a folder
+    is expected, no permission, a missing parent folder) and running out of memory are bad
+    input too: they get one line naming the path, never a traceback.
+    """
+
+    def fail(message: str) -> typer.Exit:
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        return typer.Exit(code=1)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except (InputError, ConfigError) as exc:
-            err_console.print(
-                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(code=1) from None
+            raise fail(str(exc)) from None
         except FileNotFoundError as exc:
-            err_console.print(
-                f"[bold red]error:[/] file not found: {escape(str(exc.filename or exc))}"
-            )
-            raise typer.Exit(code=1) from None
+            raise fail(f"file not found: {exc.filename or exc}") from None
+        except OSError as exc:  # IsADirectory, NotADirectory, FileExists, Permission, …
+            raise fail(_os_message(exc)) from None
+        except MemoryError:
+            raise fail(
+                "not enough memory for this request; use a smaller input or fewer rows"
+            ) from None
 
+    wrapper.__iopkit_friendly__ = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def _os_message(exc: OSError) -> str:
+    """One line for an operating-system error: what went wrong with which path."""
+    path = exc.filename
+    kind = {
+        IsADirectoryError: "is a folder, not a file",
+        NotADirectoryError: "a part of this path is a file, not a folder",
+        FileExistsError: "already exists as a file; give a folder path",
+        PermissionError: "permission denied",
+    }.get(type(exc))
+    if path is not None and kind is not None:
+        return f"{path}: {kind}"
+    if path is not None:
+        return f"{path}: {exc.strerror or exc}"
+    return f"cannot read or write a file: {exc}"
 
 
 def run_app(application: typer.Typer) -> int:

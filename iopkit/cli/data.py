@@ -13,6 +13,7 @@ from rich.table import Table
 from iopkit.cli._common import app, console, err_console, friendly_errors
 
 _FORMATS = ("csv", "parquet", "excel", "sqlite")
+_MAX_EPISODES = 200_000  # a guard against typos such as --cohorts 100000 --per-cohort 100000
 
 
 def _input_errors(func):  # noqa: ANN001, ANN202 - decorator
@@ -160,7 +161,9 @@ def synth(
     per_cohort: Annotated[
         int, typer.Option("--per-cohort", min=1, help="Episodes per cohort.")
     ] = 24,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Random seed ≥ 0 (same seed, same data).")
+    ] = 0,
     program: Annotated[
         str | None,
         typer.Option(
@@ -171,8 +174,14 @@ def synth(
         str, typer.Option("--start", help="First cohort start, YYYY-MM-DD.")
     ] = "2025-01-06",
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="csv, parquet, excel or sqlite.")
-    ] = "csv",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, parquet, excel or sqlite (default: from the --out extension "
+            ".xlsx / .sqlite / .db, else csv).",
+        ),
+    ] = None,
     rotation: Annotated[
         str,
         typer.Option(
@@ -190,9 +199,31 @@ def synth(
     from iopkit.errors import InputError
     from iopkit.synth import synthesize
 
+    by_suffix = {".xlsx": "excel", ".sqlite": "sqlite", ".db": "sqlite"}
+    suffix = out.suffix.lower()
+    if fmt is None:
+        fmt = by_suffix.get(suffix, "csv")
     if fmt not in _FORMATS:
         raise InputError(
             f"unknown format {fmt!r}; choose one of {', '.join(_FORMATS)}", rule="format"
+        )
+    folder_fmt = fmt in ("csv", "parquet")
+    wrong = (
+        suffix in (*by_suffix, ".csv", ".parquet")
+        if folder_fmt
+        else suffix not in ("", *(k for k, v in by_suffix.items() if v == fmt))
+    )
+    if wrong:
+        raise InputError(
+            f"--format {fmt} does not match the name {out.name!r}: "
+            + (
+                f"{fmt} writes a folder of tables; give a folder name"
+                if folder_fmt
+                else f"{fmt} writes one file ending "
+                + " or ".join(k for k, v in by_suffix.items() if v == fmt)
+            ),
+            file=str(out),
+            rule="format",
         )
     try:
         start_date = date.fromisoformat(start)
@@ -200,6 +231,16 @@ def synth(
         raise InputError(
             f"--start {start!r} is not a date YYYY-MM-DD", rule="date_format"
         ) from None
+    if not 1900 <= start_date.year <= 2200:
+        raise InputError(f"--start {start!r} is outside the years 1900–2200", rule="date range")
+    if cohorts * per_cohort > _MAX_EPISODES:
+        raise InputError(
+            f"{cohorts} cohorts × {per_cohort} episodes = {cohorts * per_cohort} episodes; "
+            f"at most {_MAX_EPISODES} per synthetic bundle",
+            rule="size",
+        )
+    if out.exists() and fmt in ("csv", "parquet") and not out.is_dir():
+        raise InputError("csv/parquet write a folder; this is an existing file", file=str(out))
     if fmt in ("excel", "sqlite") and out.suffix == "":
         out = out / ("bundle.xlsx" if fmt == "excel" else "bundle.sqlite")
     bundle = synthesize(

@@ -54,7 +54,25 @@ def _parse_date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{text!r} is not a date YYYY-MM-DD", column=option) from None
+        raise InputError(f"{option} {text!r} is not a date YYYY-MM-DD", rule="ISO date") from None
+
+
+_ON_CLOSURE = ("realign", "pause", "skip")
+
+
+def _check_tz(tz: str | None) -> None:
+    """Refuse an unknown IANA time zone before any work is done."""
+    if tz is None:
+        return
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"--tz {tz!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York)",
+            rule="IANA time zone",
+        ) from None
 
 
 def _parse_fixed(items: list[str]) -> dict[str, str]:
@@ -138,8 +156,29 @@ def plan(
         plan_program,
     )
 
+    # every option is checked before the solver runs and before anything is written
     day0 = _parse_date(start, "--start")
     extra = {_parse_date(c, "--closure"): "listed closure (--closure)" for c in closure}
+    if on_closure not in _ON_CLOSURE:
+        raise typer.BadParameter(
+            f"{on_closure!r}; choose one of {', '.join(_ON_CLOSURE)}", param_hint="--on-closure"
+        )
+    _check_tz(tz)
+    admit = _parse_date(patient_admit, "--patient-admit") if patient_admit else None
+    discharge = _parse_date(patient_discharge, "--patient-discharge") if patient_discharge else None
+    if discharge is not None and admit is None:
+        raise InputError(
+            "--patient-discharge needs --patient-admit (the admission date of that patient)",
+            rule="--patient-discharge with --patient-admit",
+        )
+    if admit is not None and admit < day0:
+        raise InputError(
+            f"--patient-admit {admit} is before the calendar starts (--start {day0}); the "
+            "sessions before the start are not planned, so that patient's view would be wrong",
+            rule="admission inside the calendar",
+        )
+    if out.exists() and not out.is_dir():
+        raise InputError("--out must be a folder; this is an existing file", file=str(out))
     cur = load_curriculum(curriculum_dir)
     result = plan_program(
         cur,
@@ -155,6 +194,18 @@ def plan(
         fixed=_parse_fixed(fix),
     )
     console.print(escape(result.summary()), highlight=False)
+    if mix:
+        from iopkit.rotation import parse_mix
+
+        shares = parse_mix(mix) or {}
+        given = sum(float(p.split("=", 1)[1]) for p in mix.split(",") if p.strip())
+        scaled = (
+            "" if abs(given - 1) < 1e-9 else f" (the given values sum to {given:g}; divided by it)"
+        )
+        console.print(
+            "concern mix used: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()) + scaled,
+            highlight=False,
+        )
     if not result.ok:
         err_console.print(
             "[bold red]error:[/] no rotation planned; see the reasons above.", highlight=False
@@ -226,11 +277,7 @@ def plan(
             f"horizon meet every core skill within {prob.window} sessions.",
             highlight=False,
         )
-    if patient_admit:
-        admit = _parse_date(patient_admit, "--patient-admit")
-        discharge = (
-            _parse_date(patient_discharge, "--patient-discharge") if patient_discharge else None
-        )
+    if admit is not None:
         view = patient_view(
             cal.sessions,
             admit_date=admit,
@@ -314,9 +361,12 @@ def coverage(
 
 def read_sessions(path: Path, curriculum: Curriculum) -> pd.DataFrame:
     """Read a delivered-sessions CSV; InputError naming file, row and column on bad input."""
+    from iopkit.data.readers import read_table
+
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_table(path)  # exact CSV/Excel reading: header, field counts, encoding, separator
+    df = df.astype(object).where(df.notna(), "").reset_index(drop=True)
     for col in ("date", "skill_id"):
         if col not in df.columns:
             raise InputError(

@@ -44,7 +44,7 @@ def _summary_and_exit(summary: object) -> None:
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
     from iopkit.reports.params import parse_cli_pairs
 
-    return parse_cli_pairs(pairs)
+    return parse_cli_pairs(pairs, option="--var")
 
 
 @app.command("report")

@@ -165,7 +165,15 @@ def _parse_items(values: list[str], scale_ids: list[str]) -> dict[str, list[str]
                     "with several scales use --items SCALE=COL1,COL2,…", param_hint="--items"
                 )
             key, cols = scale_ids[0], v
-        out[key.strip()] = [c.strip() for c in cols.split(",") if c.strip()]
+        key = key.strip()
+        if key not in scale_ids:
+            raise typer.BadParameter(
+                f"{v!r} names scale {key!r}, which is not among --scale ({', '.join(scale_ids)})",
+                param_hint="--items",
+            )
+        if key in out:
+            raise typer.BadParameter(f"scale {key!r} is given twice", param_hint="--items")
+        out[key] = [c.strip() for c in cols.split(",") if c.strip()]
     return out
 
 
@@ -234,6 +242,10 @@ def score_cmd(
     item_map = _parse_items(items, ids)
     codes = _parse_codes(missing_codes)
     frame = read_table(file)
+    if not len(frame):
+        raise InputError(
+            "no data rows (only a header); nothing to score", file=str(file), rule="data rows"
+        )
     try:
         out = score(frame, ids, items=item_map, missing_codes=codes)
     except InputError as exc:
@@ -252,6 +264,9 @@ def score_cmd(
     say(f"{file}: {len(frame)} rows scored")
     if frame.attrs.get("encoding") == "latin-1":
         say(f"{file}: not valid UTF-8; read as Latin-1 (ISO-8859-1)")
+    sep = frame.attrs.get("delimiter", ",")
+    if sep != "," and file.suffix.lower() != ".tsv":
+        say(f"{file}: fields separated by {sep!r}, not commas; read with that separator")
     total_flags = 0
     for sid in ids:
         s = get_scale(sid)

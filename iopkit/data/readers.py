@@ -11,13 +11,12 @@ allow it, else a message naming the line); the encoding used is kept in
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 
-from iopkit.data.sources import decode_bytes
+from iopkit.data.sources import _check_header, decode_bytes, read_csv_text
 from iopkit.errors import InputError
 
 __all__ = ["READERS", "read_table", "write_table"]
@@ -29,12 +28,18 @@ READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".xlsx": "excel", ".xlsm
 def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     """Read CSV/TSV, Excel (first sheet unless ``sheet``) or Parquet into a DataFrame.
 
-    Blank cells become missing; every other CSV/Excel cell is kept as text.
-    Raises FileNotFoundError, or InputError naming the file when it cannot be parsed.
+    Blank cells become missing; every other CSV/Excel cell is kept as text. CSV is parsed
+    exactly like a bundle's CSV files (:func:`iopkit.data.sources.read_csv_text`): the
+    separator is sniffed from the header (comma, else semicolon or tab; kept in
+    ``frame.attrs["delimiter"]``), a header with an empty or repeated column name and a row
+    whose field count differs from the header's are refused (InputError naming the line),
+    never shifted or padded. Raises FileNotFoundError, or InputError naming the file.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(2, "No such file", str(path))
+    if path.is_dir():
+        raise InputError("is a folder, not a table file", file=str(path), rule="readable")
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise InputError(
@@ -42,35 +47,84 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             file=str(path),
             rule="file type",
         )
-    used = None
+    if kind in ("csv", "tsv"):
+        text, used = decode_bytes(path.read_bytes(), str(path))
+        frame, _lines, problems = read_csv_text(
+            text, str(path), "table", delimiter=None if kind == "csv" else "\t"
+        )
+        if problems:
+            p = problems[0]
+            more = f" ({len(problems)} such row(s))" if len(problems) > 1 else ""
+            raise InputError(
+                p["message"] + more, file=str(path), row=p["source_line"], rule=p["rule"]
+            )
+        frame.attrs["encoding"] = used
+        return frame
     try:
-        if kind in ("csv", "tsv"):
-            text, used = decode_bytes(path.read_bytes(), str(path))
-            frame = pd.read_csv(
-                io.StringIO(text), sep="," if kind == "csv" else "\t", dtype=str,
-                keep_default_na=False, na_values=[""],
-            )  # fmt: skip
-        elif kind == "excel":
-            frame = pd.read_excel(path, sheet_name=sheet, dtype=str)
-        else:
-            frame = pd.read_parquet(path)
-    except pd.errors.ParserError as exc:  # before ValueError, of which it is a subclass
-        raise InputError(f"cannot parse the file: {exc}", file=str(path), rule="readable") from None
+        frame = _read_excel(path, sheet) if kind == "excel" else pd.read_parquet(path)
+    except InputError:
+        raise
     except (ValueError, OSError, zipfile.BadZipFile, KeyError) as exc:
         raise InputError(f"cannot read the file: {exc}", file=str(path), rule="readable") from None
-    if used is not None:
-        frame.attrs["encoding"] = used
     return frame
 
 
+def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
+    """One sheet as text; refuses a file that is not a workbook and a repeated header name."""
+    if not zipfile.is_zipfile(path) and path.suffix.lower() != ".xls":
+        raise InputError(
+            "not an Excel workbook (an .xlsx file is a zip archive; this one is not — was "
+            "another file renamed to .xlsx? Open it in Excel and save as .xlsx, or save as "
+            "CSV and pass the .csv)",
+            file=str(path),
+            rule="readable",
+        )
+    try:
+        xl = pd.ExcelFile(path)
+    except Exception as exc:  # openpyxl/xlrd raise many types for damaged workbooks
+        raise InputError(
+            f"not an Excel workbook that can be opened: {exc}", file=str(path), rule="readable"
+        ) from None
+    with xl:
+        if isinstance(sheet, str) and sheet not in xl.sheet_names:
+            raise InputError(
+                f"no sheet named {sheet!r}; the workbook has {', '.join(xl.sheet_names)}",
+                file=str(path),
+                rule="sheet",
+            )
+        if isinstance(sheet, int) and not 0 <= sheet < len(xl.sheet_names):
+            raise InputError(
+                f"no sheet number {sheet + 1}; the workbook has {len(xl.sheet_names)}",
+                file=str(path),
+                rule="sheet",
+            )
+        header = pd.read_excel(xl, sheet_name=sheet, header=None, nrows=1, dtype=str)
+        frame = pd.read_excel(xl, sheet_name=sheet, dtype=str)
+    names = ["" if pd.isna(v) else str(v).strip() for v in header.iloc[0]] if len(header) else []
+    while names and not names[-1]:
+        names.pop()
+    _check_header(names, f"{path} [sheet {sheet if isinstance(sheet, str) else sheet + 1}]")
+    return frame
+
+
+WRITERS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq")
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write CSV, Excel or Parquet by extension (CSV for anything else)."""
+    """Write CSV (.csv/.txt), TSV, Excel or Parquet by extension; refuse any other extension."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in WRITERS:
+        raise InputError(
+            f"cannot write {suffix or 'a file without extension'!r}; use one of "
+            f"{', '.join(WRITERS)}",
+            file=str(path),
+            rule="file type",
+        )
     if suffix in (".xlsx", ".xlsm"):
         frame.to_excel(path, index=False)
     elif suffix in (".parquet", ".pq"):
         frame.to_parquet(path, index=False)
     else:
-        frame.to_csv(path, index=False)
+        frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
     return path

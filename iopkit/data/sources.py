@@ -182,14 +182,36 @@ _ENCODING_LABEL = {
 
 
 # --- CSV --------------------------------------------------------------------------------------
-def read_csv_text(text: str, file: str, table: str) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def sniff_delimiter(text: str) -> str:
+    """The field separator of CSV text, judged from its first non-blank line (the header).
+
+    A comma unless the header has no comma but a semicolon (Excel in locales whose decimal
+    mark is a comma) or a tab; callers report which one was used.
+    """
+    header = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if "," not in header:
+        for sep in (";", "\t"):
+            if sep in header:
+                return sep
+    return ","
+
+
+def read_csv_text(
+    text: str, file: str, table: str, *, delimiter: str | None = None
+) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """Parse CSV text exactly: returns (frame of strings/None, source line of each row, problems).
 
     Blank lines are skipped but counted, so ``lines`` match what the user sees in an editor
     (header = line 1). A row with a different number of fields than the header is kept
     (padded with blanks or with extra fields dropped) and reported, so the validator rejects it.
+    ``delimiter`` None: sniffed from the header (:func:`sniff_delimiter`); the one used is
+    kept in ``frame.attrs["delimiter"]``.
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
+    sep = sniff_delimiter(text) if delimiter is None else delimiter
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -229,6 +251,7 @@ def read_csv_text(text: str, file: str, table: str) -> tuple[pd.DataFrame, np.nd
     for col in frame.columns:
         s = frame[col]
         frame[col] = s.where(s.str.strip().ne(""), None)
+    frame.attrs["delimiter"] = sep
     return frame, np.asarray(lines, dtype=np.int64), problems
 
 
@@ -247,6 +270,10 @@ def read_csv_file(
     path: Path, table: str, encoding: str | None = None
 ) -> tuple[pd.DataFrame, np.ndarray, list[dict], str]:
     """Read one CSV file; returns (frame, lines, problems, encoding used)."""
+    if path.is_dir():
+        raise InputError(
+            "is a folder, not a CSV file", file=str(path), rule="unreadable"
+        )
     text, used = decode_bytes(path.read_bytes(), str(path), encoding)
     frame, lines, problems = read_csv_text(text, str(path), table)
     return frame, lines, problems, used
@@ -305,6 +332,12 @@ def read_folder(folder: Path, *, encoding: str | None = None, strict: bool = Fal
         if csv_path.exists():
             frame, ln, probs, used = read_csv_file(csv_path, table, encoding)
             encodings.setdefault(_ENCODING_LABEL.get(used, used), []).append(csv_path.name)
+            sep = frame.attrs.get("delimiter", ",")
+            if sep != ",":
+                notes.append(
+                    f"{csv_path}: fields separated by {sep!r} ({DELIMITER_NAMES[sep]}), "
+                    "not commas; read with that separator"
+                )
             problems += probs
             files[table] = str(csv_path)
         elif pq_path.exists():

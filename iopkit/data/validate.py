@@ -110,11 +110,18 @@ def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     num = pd.Series(np.asarray(num, dtype="float64"), index=s.index)
     present = s.notna().to_numpy()
     bad_text = present & num.isna().to_numpy()
-    frac = present & ~bad_text & (np.abs(num.to_numpy() - np.round(num.to_numpy())) > 1e-9)
+    values = num.to_numpy()
+    # inf, 1e400 and 99999999999999999999999 are not whole numbers a table can hold (Int64)
+    huge = present & ~bad_text & ~(np.abs(values) < 2.0**53)
+    bad_text |= huge
+    frac = present & ~bad_text & (np.abs(values - np.round(values)) > 1e-9)
     out = num.where(~(bad_text | frac))
     probs = pd.concat(
         [
-            _problems(pos[bad_text], s[bad_text], "type", "not a whole number"),
+            _problems(pos[bad_text & ~huge], s[bad_text & ~huge], "type", "not a whole number"),
+            _problems(
+                pos[huge], s[huge], "type", "not a whole number in range (|value| < 2^53)"
+            ),
             _problems(
                 pos[frac], s[frac], "type", "not a whole number (has a fraction; never rounded)"
             ),

@@ -122,7 +122,15 @@ def declared_parameters(template: str | Path) -> dict[str, ParamSpec]:
     where = str(path)
     if not path.is_file():
         raise InputError("report template not found", file=where)
-    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises JSON, Unicode and schema errors
+        raise InputError(
+            f"not a Jupyter notebook (.ipynb) that can be read: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
+            file=where,
+            rule="report template is a notebook",
+        ) from None
     cell = _parameters_cell(nb, where)
     if not nb.metadata.get("kernelspec", {}).get("name"):
         raise ConfigError(f"{where}: notebook metadata has no kernelspec name (expected python3)")
@@ -283,9 +291,7 @@ def validate_parameters(
         if not isinstance(value, _SCALARS + (list, tuple, dt.date)):
             _check_size(name, value)  # raises with a clear message for frames/arrays
         try:
-            as_text = from_text is True or (
-                not isinstance(from_text, bool) and name in from_text
-            )
+            as_text = from_text is True or (not isinstance(from_text, bool) and name in from_text)
             if as_text and isinstance(value, str):
                 coerced = _coerce_text(spec, value)
             else:
@@ -302,23 +308,35 @@ def validate_parameters(
             except (TypeError, ValueError):
                 raise InputError(
                     f"parameter {name!r} must be an ISO date YYYY-MM-DD, got {coerced!r}",
-                        rule="ISO date",
+                    rule="ISO date",
                 ) from None
             if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", coerced):
                 raise InputError(
                     f"parameter {name!r} must be written YYYY-MM-DD, got {coerced!r}",
-                        rule="ISO date",
+                    rule="ISO date",
                 )
         out[name] = coerced
     return out
 
 
-def parse_cli_pairs(pairs: list[str]) -> dict[str, str]:
-    """Split ``["key=value", ...]`` from the command line; values stay text."""
+def parse_cli_pairs(pairs: list[str], option: str = "-p") -> dict[str, str]:
+    """Split ``["key=value", ...]`` from the command line; values stay text.
+
+    A pair without ``=`` or a key given twice is an :class:`InputError` naming ``option``
+    (never "last one wins" silently).
+    """
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"parameter {pair!r} is not written key=value", rule="-p key=value")
-        out[key.strip()] = value
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(
+                f"{option} {pair!r} is not written key=value", rule=f"{option} key=value"
+            )
+        if key in out:
+            raise InputError(
+                f"{option} {key!r} is given twice ({out[key]!r} and {value!r}); give it once",
+                rule=f"{option} key=value",
+            )
+        out[key] = value
     return out

@@ -280,13 +280,33 @@ def load_schedule(
     duplicate job name, missing template).
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; give the schedule YAML file", file=str(path))
     if not path.is_file():
         raise InputError("schedule file not found", file=str(path))
     where = str(path)
+    data = path.read_bytes()
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDatesSafeLoader)  # noqa: S506
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02X}); save the schedule as UTF-8",
+            file=where,
+            row=line,
+            rule="encoding",
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=_NoDatesSafeLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {exc}") from None
+    if raw is None:
+        raise ConfigError(f"{where}: the schedule is empty; it needs at least `name` and `jobs`")
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: the schedule must be a mapping of keys (name, out, workers, timeout, "
+            f"vars, jobs), not a {type(raw).__name__}"
+        )
     try:
         spec = _ScheduleSpec.model_validate(raw)
     except ValidationError as exc:
