@@ -279,3 +279,37 @@ def test_run_var_without_equals_names_the_option(tmp_path) -> None:
     f = tmp_path / "s.yaml"
     f.write_text("name: x\njobs: []\n")
     bad(["run", f, "--var", "week"], "--var", "week")
+
+
+# --- validate: sources and mappings -------------------------------------------------------------
+def test_validate_mapping_not_utf8(tmp_path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("record_id\n1\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_bytes(b"record_id: caf\xe9\n")
+    bad(["validate", export, "--mapping", mapping], "mapping.yaml", "UTF-8")
+
+
+def test_validate_database_url_without_driver_or_source() -> None:
+    pytest.importorskip("sqlalchemy")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        bad(["validate", "postgresql://u:secret@127.0.0.1:1/db"], "driver", "***")
+    bad(["validate", ""], "no source given")
+
+
+def test_validate_corrupt_workbook(tmp_path) -> None:
+    f = tmp_path / "bundle.xlsx"
+    f.write_bytes(b"\x00\x9c\xf5 random bytes" * 30)
+    bad(["validate", f], "bundle.xlsx", "not an Excel workbook")
+
+
+def test_run_schedule_key_written_twice(tmp_path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nout: a\nout: b\njobs: []\n")
+    bad(["run", f], "s.yaml", "'out' appears twice", "lines 2 and 3")
+
+
+def test_demo_negative_seed_is_usage_error(tmp_path) -> None:
+    bad(["demo", "--seed", "-1", "--out", tmp_path / "d"], "--seed", code=2)

@@ -49,6 +49,10 @@ def friendly_errors(func: F) -> F:
             raise fail(f"file not found: {exc.filename or exc}") from None
         except OSError as exc:  # IsADirectory, NotADirectory, FileExists, Permission, …
             raise fail(_os_message(exc)) from None
+        except UnicodeDecodeError as exc:  # a reader that did not say which file: still no trace
+            raise fail(
+                f"a file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+            ) from None
         except MemoryError:
             raise fail(
                 "not enough memory for this request; use a smaller input or fewer rows"

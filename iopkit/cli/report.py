@@ -108,7 +108,7 @@ def demo(
     out: Path = typer.Option(Path("reports/demo"), "--out", "-o", help="Output folder."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Parallel jobs."),
     cohorts: int = typer.Option(4, min=1, max=26, help="Synthetic cohorts."),
-    seed: int = typer.Option(0, help="Random seed of the synthetic bundle."),
+    seed: int = typer.Option(0, min=0, help="Random seed (≥ 0) of the synthetic bundle."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """The main job on synthetic data: bundle → plans, outcome reports, program report, index."""

@@ -45,6 +45,12 @@ def load_mapping(mapping: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise InputError(f"not valid YAML: {exc}", file=where, rule="mapping") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the mapping as UTF-8",
+                file=where,
+                rule="encoding",
+            ) from None
     if not isinstance(data, dict):
         raise InputError(
             "expected a mapping with keys record_id, tables, assessments",

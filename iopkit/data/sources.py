@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -271,9 +272,7 @@ def read_csv_file(
 ) -> tuple[pd.DataFrame, np.ndarray, list[dict], str]:
     """Read one CSV file; returns (frame, lines, problems, encoding used)."""
     if path.is_dir():
-        raise InputError(
-            "is a folder, not a CSV file", file=str(path), rule="unreadable"
-        )
+        raise InputError("is a folder, not a CSV file", file=str(path), rule="unreadable")
     text, used = decode_bytes(path.read_bytes(), str(path), encoding)
     frame, lines, problems = read_csv_text(text, str(path), table)
     return frame, lines, problems, used
@@ -376,8 +375,14 @@ def read_excel(path: Path, *, strict: bool = False) -> Bundle:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
+        hint = (
+            " — not an Excel workbook (an .xlsx file is a zip archive; was another file "
+            "renamed to .xlsx?)"
+            if isinstance(exc, zipfile.BadZipFile)
+            else ""
+        )
         raise InputError(
-            f"cannot open Excel workbook: {exc}", file=str(path), rule="unreadable"
+            f"cannot open Excel workbook: {exc}{hint}", file=str(path), rule="unreadable"
         ) from None
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
@@ -464,6 +469,13 @@ def read_sql(url: str, *, strict: bool = False) -> Bundle:
             file=_redact(url),
             rule="unreadable",
         ) from None
+    except ImportError as exc:  # the URL names a database whose driver is not installed
+        raise InputError(
+            f"the database driver for this URL is not installed ({exc.name or exc}); "
+            "install it into this environment (e.g. pip install psycopg for postgresql://)",
+            file=_redact(url),
+            rule="unreadable",
+        ) from None
     finally:
         if "engine" in locals():
             engine.dispose()
@@ -502,6 +514,9 @@ def load_bundle(
 
         return read_redcap(source, mapping, encoding=encoding, strict=strict)
     text = str(source)
+    if not text.strip():
+        raise InputError("no source given (a folder, .xlsx, .sqlite or database URL)",
+                         rule="missing_source")  # fmt: skip
     if re.match(r"^[a-zA-Z][\w+]*://", text):
         return read_sql(text, strict=strict)
     path = Path(source)

@@ -85,7 +85,24 @@ class Schedule:
 
 # --- YAML model ------------------------------------------------------------------------------
 class _NoDatesSafeLoader(yaml.SafeLoader):
-    """SafeLoader that keeps ``2026-01-31`` a string (as papermill's ``iorw`` does)."""
+    """SafeLoader that keeps ``2026-01-31`` a string (as papermill's ``iorw`` does) and
+    refuses a key written twice in one mapping (YAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} appears twice (lines {seen[key]} and {line}); YAML would "
+                    "keep only the last — merge them",
+                    key_node.start_mark,
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 _NoDatesSafeLoader.yaml_implicit_resolvers = {
