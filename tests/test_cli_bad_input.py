@@ -313,3 +313,21 @@ def test_run_schedule_key_written_twice(tmp_path) -> None:
 
 def test_demo_negative_seed_is_usage_error(tmp_path) -> None:
     bad(["demo", "--seed", "-1", "--out", tmp_path / "d"], "--seed", code=2)
+
+
+def test_score_reads_excel_unicode_text_and_refuses_nul_bytes(tmp_path) -> None:
+    """Excel's "Unicode Text" export is UTF-16 (with BOM), tab-separated."""
+    text = "id\t" + PHQ.replace(",", "\t") + "\r\nA1\t1\t2\t3\t1\t2\t3\t1\t2\t0\r\n"
+    f = tmp_path / "u16.txt"
+    f.write_bytes(text.encode("utf-16"))
+    result = run(["score", f, "--scale", "phq9"])
+    assert result.exit_code == 0, result.output
+    assert "UTF-16" in result.output and ",15.0," in result.output
+    f.write_bytes(text.encode("utf-16-le"))  # no byte-order mark: NUL bytes everywhere
+    bad(["score", f, "--scale", "phq9"], "u16.txt", "NUL bytes")
+
+
+def test_score_non_finite_missing_code_is_usage_error(tmp_path) -> None:
+    f = tmp_path / "ok.csv"
+    f.write_text("id," + PHQ + "\nA1,1,2,3,1,2,3,1,2,0\n")
+    bad(["score", f, "--scale", "phq9", "--missing-codes", "nan"], "--missing-codes", code=2)

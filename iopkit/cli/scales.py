@@ -194,6 +194,11 @@ def _parse_codes(values: list[str]) -> set[float] | dict[str, set[float]] | None
                 f"{v!r} is not a comma-separated list of numbers (optionally SCALE=…)",
                 param_hint="--missing-codes",
             ) from None
+        if not all(np.isfinite(c) for c in codes):
+            raise typer.BadParameter(
+                f"{v!r}: missing-data codes must be finite numbers (nan/inf never match)",
+                param_hint="--missing-codes",
+            )
         if sep:
             per[key.strip()] = codes
         else:
@@ -264,6 +269,8 @@ def score_cmd(
     say(f"{file}: {len(frame)} rows scored")
     if frame.attrs.get("encoding") == "latin-1":
         say(f"{file}: not valid UTF-8; read as Latin-1 (ISO-8859-1)")
+    elif frame.attrs.get("encoding") == "utf-16":
+        say(f"{file}: UTF-16 text (Excel Unicode Text); read as such")
     sep = frame.attrs.get("delimiter", ",")
     if sep != "," and file.suffix.lower() != ".tsv":
         say(f"{file}: fields separated by {sep!r}, not commas; read with that separator")

@@ -144,6 +144,25 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
             raise InputError(
                 f"cannot decode as {encoding}: {exc}", file=file, rule="encoding"
             ) from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode Text" export: UTF-16 with a byte-order mark, tab-separated
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason})",
+                file=file,
+                rule="encoding",
+            ) from None
+    if b"\x00" in data:
+        nul = data.index(b"\x00")
+        raise InputError(
+            "contains NUL bytes: not a text file (a binary file, or UTF-16 text without a "
+            "byte-order mark); save it as CSV UTF-8",
+            file=file,
+            row=data[:nul].count(b"\n") + 1,
+            rule="encoding",
+        )
     if data.startswith(codecs.BOM_UTF8):
         try:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
@@ -179,6 +198,7 @@ _ENCODING_LABEL = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 with byte-order mark",
     "latin-1": "Latin-1 (ISO-8859-1; not valid UTF-8)",
+    "utf-16": "UTF-16 (Excel Unicode Text)",
 }
 
 
