@@ -331,3 +331,10 @@ def test_score_non_finite_missing_code_is_usage_error(tmp_path) -> None:
     f = tmp_path / "ok.csv"
     f.write_text("id," + PHQ + "\nA1,1,2,3,1,2,3,1,2,0\n")
     bad(["score", f, "--scale", "phq9", "--missing-codes", "nan"], "--missing-codes", code=2)
+
+
+def test_plan_dates_and_horizon_out_of_range(tmp_path) -> None:
+    base = ["plan", "--program", PROGRAM, "--out", tmp_path / "p"]
+    bad([*base, "--start", "9999-12-27"], "--start", "1900–2200")
+    bad([*base, "--start", "2025-01-06", "--weeks", "100000"], "--weeks", code=2)
+    assert not (tmp_path / "p").exists()

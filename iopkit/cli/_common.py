@@ -53,6 +53,8 @@ def friendly_errors(func: F) -> F:
             raise fail(
                 f"a file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
             ) from None
+        except OverflowError as exc:  # a date or number beyond what the calendar can hold
+            raise fail(f"a date or number is out of range: {exc}") from None
         except MemoryError:
             raise fail(
                 "not enough memory for this request; use a smaller input or fewer rows"

@@ -52,9 +52,12 @@ def _table(df: pd.DataFrame, title: str) -> Table:
 
 def _parse_date(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{option} {text!r} is not a date YYYY-MM-DD", rule="ISO date") from None
+    if not 1900 <= day.year <= 2200:
+        raise InputError(f"{option} {text!r} is outside the years 1900–2200", rule="date range")
+    return day
 
 
 _ON_CLOSURE = ("realign", "pause", "skip")
@@ -90,7 +93,9 @@ def _parse_fixed(items: list[str]) -> dict[str, str]:
 def plan(
     program: str = typer.Option(..., "--program", help="Program id (curriculum/programs)."),
     start: str = typer.Option(..., "--start", help="First calendar day, YYYY-MM-DD."),
-    weeks: int = typer.Option(12, "--weeks", min=1, help="Calendar horizon in weeks."),
+    weeks: int = typer.Option(
+        12, "--weeks", min=1, max=260, help="Calendar horizon in weeks (1–260, five years)."
+    ),
     mix: str | None = typer.Option(
         None, "--mix", help="Cohort concern mix, e.g. depression=0.5,anxiety=0.3,insomnia=0.2."
     ),
