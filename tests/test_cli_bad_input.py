@@ -338,3 +338,18 @@ def test_plan_dates_and_horizon_out_of_range(tmp_path) -> None:
     bad([*base, "--start", "9999-12-27"], "--start", "1900–2200")
     bad([*base, "--start", "2025-01-06", "--weeks", "100000"], "--weeks", code=2)
     assert not (tmp_path / "p").exists()
+
+
+def test_coverage_reads_an_excel_workbook_with_date_cells(tmp_path) -> None:
+    """Before: pd.read_csv on the .xlsx bytes → UnicodeDecodeError traceback."""
+    import pandas as pd
+
+    f = tmp_path / "s.xlsx"
+    days = pd.bdate_range("2025-01-06", periods=40)
+    days = days[days.dayofweek.isin([0, 2, 4])]
+    pd.DataFrame({"cohort_id": "C01", "date": days, "skill_id": "cbt.model.cbt_model"}).to_excel(
+        f, index=False
+    )
+    result = run(["coverage", f, "--program", PROGRAM])
+    assert result.exit_code == 0, result.output
+    assert "delivered" in result.output

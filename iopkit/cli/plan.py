@@ -313,7 +313,9 @@ def plan(
 @app.command("coverage")
 @friendly_errors
 def coverage(
-    sessions: Path = typer.Argument(..., help="Delivered sessions CSV: cohort_id, date, skill_id."),
+    sessions: Path = typer.Argument(
+        ..., help="Delivered sessions (.csv or .xlsx): cohort_id, date, skill_id."
+    ),
     program: str = typer.Option(..., "--program", help="Program id (curriculum/programs)."),
     admit_days: str | None = typer.Option(
         None, "--admit-days", help="Admission weekdays (default: the program's)."
@@ -365,7 +367,7 @@ def coverage(
 
 
 def read_sessions(path: Path, curriculum: Curriculum) -> pd.DataFrame:
-    """Read a delivered-sessions CSV; InputError naming file, row and column on bad input."""
+    """Read delivered sessions (CSV/Excel); InputError naming file, row and column on bad input."""
     from iopkit.data.readers import read_table
 
     if not path.exists():
@@ -380,7 +382,9 @@ def read_sessions(path: Path, curriculum: Curriculum) -> pd.DataFrame:
                 column=col,
                 rule="sessions table: cohort_id, date, skill_id",
             )
-    parsed = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
+    # an Excel date cell arrives as "YYYY-MM-DD 00:00:00"; a time other than midnight is refused
+    iso = df["date"].astype(str).str.strip().str.replace(r" 00:00:00$", "", regex=True)
+    parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
     _refuse_first(
         parsed.isna(),
         path,
