@@ -1123,7 +1123,8 @@ def _collect(root: Path) -> tuple[Curriculum | None, list[Problem]]:
     problems: list[Problem] = []
     root_shown = str(root)
     if not root.is_dir():
-        return None, [Problem(root_shown, "", "curriculum directory not found")]
+        what = "is a file, not a curriculum folder" if root.exists() else "not found"
+        return None, [Problem(root_shown, "", f"curriculum directory {what}")]
     mod_dir, prog_dir = root / "modules", root / "programs"
     for d in (mod_dir, prog_dir):
         if not d.is_dir():
@@ -1597,8 +1598,9 @@ def load_curriculum(path: str | os.PathLike[str] | None = None) -> Curriculum:
     """
     root = _resolve(path).resolve()
     if not root.is_dir():
+        what = "is a file, not a curriculum folder" if root.exists() else "not found"
         raise ConfigError(
-            f"curriculum directory not found: {root} (set IOPKIT_CURRICULUM or pass a path)"
+            f"curriculum directory {what}: {root} (set IOPKIT_CURRICULUM or pass a path)"
         )
     stamp = tuple(
         (str(p), p.stat().st_mtime)

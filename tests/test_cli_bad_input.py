@@ -353,3 +353,10 @@ def test_coverage_reads_an_excel_workbook_with_date_cells(tmp_path) -> None:
     result = run(["coverage", f, "--program", PROGRAM])
     assert result.exit_code == 0, result.output
     assert "delivered" in result.output
+
+
+def test_curriculum_path_that_is_a_file(tmp_path) -> None:
+    f = tmp_path / "cur.csv"
+    f.write_text("x\n")
+    bad(["curriculum", "validate", f], "cur.csv", "is a file, not a curriculum folder")
+    bad(["curriculum", "list", "--dir", f], "cur.csv", "is a file, not a curriculum folder")
