@@ -360,3 +360,15 @@ def test_curriculum_path_that_is_a_file(tmp_path) -> None:
     f.write_text("x\n")
     bad(["curriculum", "validate", f], "cur.csv", "is a file, not a curriculum folder")
     bad(["curriculum", "list", "--dir", f], "cur.csv", "is a file, not a curriculum folder")
+
+
+def test_score_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path) -> None:
+    """The invalid-row listing names the line the user sees in an editor."""
+    f = tmp_path / "blank.csv"
+    f.write_text(
+        "id," + PHQ + '\nA1,1,1,1,1,1,1,1,1,1\n\nA2,9,1,1,1,1,1,1,1,1\n"A\n3",9,1,1,1,1,1,1,1,1\n'
+    )
+    result = run(["score", f, "--scale", "phq9"])
+    assert result.exit_code == 0, result.output
+    assert "line 4: phq9_1=9" in result.output and "line 5: phq9_1=9" in result.output
+    assert "line 3:" not in result.output

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
-from iopkit.data.readers import read_table, write_table
+from iopkit.data.readers import read_table_lines, write_table
 from iopkit.errors import ConfigError, InputError
 from iopkit.scales import get_scale, list_scales
 from iopkit.scales.engine import STATUSES, score
@@ -246,7 +246,7 @@ def score_cmd(
             raise typer.BadParameter(str(exc), param_hint="--scale") from None
     item_map = _parse_items(items, ids)
     codes = _parse_codes(missing_codes)
-    frame = read_table(file)
+    frame, lines = read_table_lines(file)
     if not len(frame):
         raise InputError(
             "no data rows (only a header); nothing to score", file=str(file), rule="data rows"
@@ -284,7 +284,7 @@ def score_cmd(
         say(f"{s.short_name}: {line}; safety flags {int(flags.sum())}")
         bad = np.flatnonzero((out[f"{sid}_status"] == "invalid").to_numpy())
         for i in bad[:5]:
-            say(f"  line {i + 2}: {out[f'{sid}_reason'].iloc[i]}")
+            say(f"  line {lines[i]}: {out[f'{sid}_reason'].iloc[i]}")
         if len(bad) > 5:
             say(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason)")
     if total_flags:

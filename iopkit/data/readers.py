@@ -14,18 +14,24 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from iopkit.data.sources import _check_header, decode_bytes, read_csv_text
 from iopkit.errors import InputError
 
-__all__ = ["READERS", "read_table", "write_table"]
+__all__ = ["READERS", "read_table", "read_table_lines", "write_table"]
 
 READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".xlsx": "excel", ".xlsm": "excel",
            ".xls": "excel", ".parquet": "parquet", ".pq": "parquet"}  # fmt: skip
 
 
 def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+    """Read CSV/TSV, Excel or Parquet into a DataFrame (see :func:`read_table_lines`)."""
+    return read_table_lines(path, sheet=sheet)[0]
+
+
+def read_table_lines(path: str | Path, *, sheet: str | int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Read CSV/TSV, Excel (first sheet unless ``sheet``) or Parquet into a DataFrame.
 
     Blank cells become missing; every other CSV/Excel cell is kept as text. CSV is parsed
@@ -34,6 +40,10 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     ``frame.attrs["delimiter"]``), a header with an empty or repeated column name and a row
     whose field count differs from the header's are refused (InputError naming the line),
     never shifted or padded. Raises FileNotFoundError, or InputError naming the file.
+
+    Returns (frame, line): ``line[i]`` is the line of row ``i`` as the user sees it in the
+    file (header = 1; blank lines and line breaks inside quoted cells counted). For Excel
+    and Parquet it is the row position + 2.
     """
     path = Path(path)
     if not path.exists():
@@ -49,7 +59,7 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
         )
     if kind in ("csv", "tsv"):
         text, used = decode_bytes(path.read_bytes(), str(path))
-        frame, _lines, problems = read_csv_text(
+        frame, lines, problems = read_csv_text(
             text, str(path), "table", delimiter=None if kind == "csv" else "\t"
         )
         if problems:
@@ -59,14 +69,14 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
                 p["message"] + more, file=str(path), row=p["source_line"], rule=p["rule"]
             )
         frame.attrs["encoding"] = used
-        return frame
+        return frame, lines
     try:
         frame = _read_excel(path, sheet) if kind == "excel" else pd.read_parquet(path)
     except InputError:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, KeyError) as exc:
         raise InputError(f"cannot read the file: {exc}", file=str(path), rule="readable") from None
-    return frame
+    return frame, np.arange(2, len(frame) + 2, dtype=np.int64)
 
 
 def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
