@@ -372,3 +372,10 @@ def test_score_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path) -
     assert result.exit_code == 0, result.output
     assert "line 4: phq9_1=9" in result.output and "line 5: phq9_1=9" in result.output
     assert "line 3:" not in result.output
+
+
+def test_non_finite_time_limits_are_usage_errors(tmp_path) -> None:
+    """inf would let the solver run unbounded; nan reached nbclient as a TraitError."""
+    bad(["plan", "--program", PROGRAM, "--start", "2025-01-06", "--out", tmp_path,
+         "--time-limit", "inf"], "--time-limit", code=2)  # fmt: skip
+    bad(["report", "cohort_outcomes", "-o", tmp_path, "--timeout", "nan"], "--timeout", code=2)

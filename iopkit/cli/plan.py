@@ -130,7 +130,9 @@ def plan(
         "elective to get back on the planned weekdays; pause: never drop (later sessions "
         "move weekday); skip: the closed day's slot is lost.",
     ),
-    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Solver seconds."),
+    time_limit: float = typer.Option(
+        10.0, "--time-limit", min=0.1, max=3600.0, help="Solver seconds (0.1–3600)."
+    ),
     attendance_p: float = typer.Option(
         0.85, "--attendance-p", min=0.0, max=1.0, help="Per-session attendance probability."
     ),

@@ -58,7 +58,9 @@ def report(
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
     name: str | None = typer.Option(None, help="Report folder name (default: from parameters)."),
-    timeout: float = typer.Option(600, help="Per-cell timeout in seconds."),
+    timeout: float = typer.Option(
+        600, min=1.0, max=86400.0, help="Per-cell timeout in seconds (1–86400)."
+    ),
     kernel: str = typer.Option("python3", help="Kernel name (this environment's kernels only)."),
 ) -> None:
     """Run one notebook template to an executed notebook + HTML (code hidden) + figures.json."""
