@@ -81,3 +81,30 @@ def test_bad_options(tmp_path) -> None:
     assert r.exit_code == 1 and "xml" in r.output
     r = runner.invoke(app, ["synth", "--out", str(tmp_path), "--program", "nope"])
     assert r.exit_code == 1 and "nope" in r.output
+
+
+def test_synth_as_of_leaves_active_episodes_and_validates(tmp_path) -> None:
+    """--as-of cuts the bundle like a live export: no admission after it, running stays open."""
+    out = tmp_path / "live"
+    r = runner.invoke(
+        app,
+        [
+            "synth",
+            "--out",
+            str(out),
+            "--cohorts",
+            "2",
+            "--per-cohort",
+            "6",
+            "--as-of",
+            "2025-02-14",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    eps = pd.read_csv(out / "episodes.csv", dtype=str)
+    assert (pd.to_datetime(eps["admit_date"]) <= "2025-02-14").all()
+    assert eps["discharge_date"].isna().any()  # active episodes exist
+    assert not (pd.to_datetime(eps["discharge_date"]) > "2025-02-14").any()
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+    r = runner.invoke(app, ["synth", "--out", str(tmp_path / "x"), "--as-of", "2025-13-01"])
+    assert r.exit_code == 1 and "--as-of" in r.output

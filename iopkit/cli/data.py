@@ -187,12 +187,20 @@ def synth(
         typer.Option(
             "--rotation",
             help="catalog: cycle core then elective skills in catalog order (fast, default); "
-            "plan: the cycle planned by iopkit.rotation (CP-SAT, a few seconds).",
+            "plan: the cycle planned by iopkit.rotation (CP-SAT, under a second per program).",
         ),
     ] = "catalog",
     defects: Annotated[
         bool, typer.Option("--defects", help="Inject realistic defects (listed in defects.csv).")
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Cut the data at this date, YYYY-MM-DD: later admissions are dropped and "
+            "stays running on that day stay active (blank discharge), as in a live export.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic program bundle (no real patient; pseudonymous ids)."""
     from iopkit.data import write_bundle
@@ -233,6 +241,19 @@ def synth(
         ) from None
     if not 1900 <= start_date.year <= 2200:
         raise InputError(f"--start {start!r} is outside the years 1900–2200", rule="date range")
+    as_of_date = None
+    if as_of is not None:
+        try:
+            as_of_date = date.fromisoformat(as_of)
+        except ValueError:
+            raise InputError(
+                f"--as-of {as_of!r} is not a date YYYY-MM-DD", rule="date_format"
+            ) from None
+        if as_of_date < start_date:
+            raise InputError(
+                f"--as-of {as_of} is before --start {start_date}: the bundle would be empty",
+                rule="date order",
+            )
     if cohorts * per_cohort > _MAX_EPISODES:
         raise InputError(
             f"{cohorts} cohorts × {per_cohort} episodes = {cohorts * per_cohort} episodes; "
@@ -251,6 +272,7 @@ def synth(
         episodes_per_cohort=per_cohort,
         defects=defects,
         rotation=rotation,
+        as_of=as_of_date,
     )
     path = write_bundle(bundle, out, format=fmt)
     summary = ", ".join(f"{t} {len(bundle.tables[t])}" for t in bundle.table_names)
