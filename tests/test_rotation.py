@@ -405,3 +405,26 @@ def test_min_copies_matches_brute_force(L, data) -> None:
         if all(w & set(pts) for w in windows)
     )
     assert _min_copies(adm, weff, L) == brute
+
+
+def test_plan_cli_is_reproducible_by_default(tmp_path) -> None:
+    """Same request, same rotation.csv (one CP-SAT worker and a fixed seed by default)."""
+    from typer.testing import CliRunner
+
+    from iopkit.cli import app
+
+    args = [
+        "plan",
+        "--program",
+        "adolescent_afterschool_3d",
+        "--start",
+        "2027-01-05",
+        "--weeks",
+        "4",
+    ]
+    runner = CliRunner()
+    for name in ("a", "b"):
+        r = runner.invoke(app, [*args, "--out", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
+    first = (tmp_path / "a" / "rotation.csv").read_text()
+    assert first == (tmp_path / "b" / "rotation.csv").read_text()

@@ -133,6 +133,16 @@ def plan(
     time_limit: float = typer.Option(
         10.0, "--time-limit", min=0.1, max=3600.0, help="Solver seconds (0.1–3600)."
     ),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=8,
+        help="CP-SAT workers. 1 (default) gives the same rotation for the same request; "
+        "2 can prove long cycles optimal sooner, but equally good rotations may then differ "
+        "between runs.",
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="CP-SAT random seed."),
     attendance_p: float = typer.Option(
         0.85, "--attendance-p", min=0.0, max=1.0, help="Per-session attendance probability."
     ),
@@ -191,6 +201,8 @@ def plan(
         cur,
         program,
         time_limit=time_limit,
+        num_workers=workers,
+        seed=seed,
         mix=mix,
         admit_days=admit_days,
         attendance_margin=margin,
