@@ -169,3 +169,26 @@ def test_scales_show_every_scale_prints_sources_literally(scale_id):
     assert "Missing items: prorate at most" in result.output
     missing_line = next(ln for ln in result.output.splitlines() if ln.startswith("Missing items"))
     assert missing_line.rstrip().endswith("]")  # the [source; certainty] tag survived
+
+
+def test_score_encoding_option_windows_1252_and_garble_guard(tmp_path) -> None:
+    """A Windows-1252 file is refused with the remedy and read with --encoding cp1252; a file
+    that is valid UTF-8 stays UTF-8 even then (an em dash is not garbled to 'â€”')."""
+    header = b"id," + b",".join(f"phq9_{i}".encode() for i in range(1, 10)) + b"\n"
+    cp = tmp_path / "cp.csv"
+    cp.write_bytes(header + b"A\x96,1,1,1,1,1,1,1,1,0\n")
+    r = runner.invoke(app, ["score", str(cp), "-s", "phq9", "-o", str(tmp_path / "o.csv")])
+    assert r.exit_code == 1 and "--encoding cp1252" in r.output
+    r = runner.invoke(
+        app, ["score", str(cp), "-s", "phq9", "--encoding", "cp1252", "-o", str(tmp_path / "o.csv")]
+    )
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(tmp_path / "o.csv")["id"].iloc[0] == "A\u2013"  # en dash, decoded
+    utf = tmp_path / "utf.csv"
+    utf.write_bytes(header + "A\u2014,1,1,1,1,1,1,1,1,0\n".encode())
+    r = runner.invoke(
+        app,
+        ["score", str(utf), "-s", "phq9", "--encoding", "cp1252", "-o", str(tmp_path / "p.csv")],
+    )
+    assert r.exit_code == 0, r.output  # valid UTF-8 is never garbled by a forced code page
+    assert pd.read_csv(tmp_path / "p.csv")["id"].iloc[0] == "A\u2014"

@@ -236,6 +236,12 @@ def score_cmd(
     output: Path = typer.Option(
         None, "--output", "-o", help="write .csv/.xlsx/.parquet (default: CSV to stdout)"
     ),
+    encoding: str = typer.Option(
+        None,
+        "--encoding",
+        help="text encoding of a CSV (e.g. cp1252); default: UTF-8 (with or without BOM), "
+        "else Latin-1, said in the summary",
+    ),
 ) -> None:
     """Score a table of responses: keeps every column and row, appends score columns."""
     ids = []
@@ -246,7 +252,7 @@ def score_cmd(
             raise typer.BadParameter(str(exc), param_hint="--scale") from None
     item_map = _parse_items(items, ids)
     codes = _parse_codes(missing_codes)
-    frame, lines = read_table_lines(file)
+    frame, lines = read_table_lines(file, encoding=encoding)
     if not len(frame):
         raise InputError(
             "no data rows (only a header); nothing to score", file=str(file), rule="data rows"
@@ -271,6 +277,10 @@ def score_cmd(
         say(f"{file}: not valid UTF-8; read as Latin-1 (ISO-8859-1)")
     elif frame.attrs.get("encoding") == "utf-16":
         say(f"{file}: UTF-16 text (Excel Unicode Text); read as such")
+    elif frame.attrs.get("encoding") not in (None, "utf-8", "utf-8-sig"):
+        say(f"{file}: read as {frame.attrs['encoding']} (--encoding)")
+    elif encoding and frame.attrs.get("encoding") == "utf-8":
+        say(f"{file}: valid UTF-8, so read as UTF-8 (--encoding {encoding} not needed)")
     sep = frame.attrs.get("delimiter", ",")
     if sep != "," and file.suffix.lower() != ".tsv":
         say(f"{file}: fields separated by {sep!r}, not commas; read with that separator")

@@ -26,12 +26,16 @@ READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".xlsx": "excel", ".xlsm
            ".xls": "excel", ".parquet": "parquet", ".pq": "parquet"}  # fmt: skip
 
 
-def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, sheet: str | int = 0, encoding: str | None = None
+) -> pd.DataFrame:
     """Read CSV/TSV, Excel or Parquet into a DataFrame (see :func:`read_table_lines`)."""
-    return read_table_lines(path, sheet=sheet)[0]
+    return read_table_lines(path, sheet=sheet, encoding=encoding)[0]
 
 
-def read_table_lines(path: str | Path, *, sheet: str | int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def read_table_lines(
+    path: str | Path, *, sheet: str | int = 0, encoding: str | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Read CSV/TSV, Excel (first sheet unless ``sheet``) or Parquet into a DataFrame.
 
     Blank cells become missing; every other CSV/Excel cell is kept as text. CSV is parsed
@@ -39,7 +43,9 @@ def read_table_lines(path: str | Path, *, sheet: str | int = 0) -> tuple[pd.Data
     separator is sniffed from the header (comma, else semicolon or tab; kept in
     ``frame.attrs["delimiter"]``), a header with an empty or repeated column name and a row
     whose field count differs from the header's are refused (InputError naming the line),
-    never shifted or padded. Raises FileNotFoundError, or InputError naming the file.
+    never shifted or padded. ``encoding`` forces a text encoding for CSV (see
+    :func:`iopkit.data.sources.decode_bytes`). Raises FileNotFoundError, or InputError
+    naming the file.
 
     Returns (frame, line): ``line[i]`` is the line of row ``i`` as the user sees it in the
     file (header = 1; blank lines and line breaks inside quoted cells counted). For Excel
@@ -58,7 +64,7 @@ def read_table_lines(path: str | Path, *, sheet: str | int = 0) -> tuple[pd.Data
             rule="file type",
         )
     if kind in ("csv", "tsv"):
-        text, used = decode_bytes(path.read_bytes(), str(path))
+        text, used = decode_bytes(path.read_bytes(), str(path), encoding)
         frame, lines, problems = read_csv_text(
             text, str(path), "table", delimiter=None if kind == "csv" else "\t"
         )

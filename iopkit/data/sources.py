@@ -135,15 +135,26 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
 
     Latin-1 can decode any byte sequence, so it is only used when the bytes are not valid
     UTF-8 and contain no byte in 0x80–0x9F (which Latin-1 maps to invisible control
-    characters and which usually means Windows-1252). Returns (text, encoding used).
+    characters and which usually means Windows-1252). ``encoding`` (e.g. ``"cp1252"``) is
+    used for bytes that are not valid UTF-8; valid UTF-8 stays UTF-8 whatever is given, so a
+    folder mixing the two is read right. Returns (text, encoding used).
     """
     if encoding:
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputError(
                 f"cannot decode as {encoding}: {exc}", file=file, rule="encoding"
             ) from None
+        if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig") and not data.isascii():
+            # The given encoding is for files that are NOT UTF-8: a file that is valid UTF-8
+            # with non-ASCII text would be garbled by an 8-bit code page (an em dash becomes
+            # "â€”"), so it is read as UTF-8 and the encoding used is reported.
+            try:
+                return data.decode("utf-8-sig"), "utf-8"
+            except UnicodeDecodeError:
+                pass
+        return text, encoding
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode Text" export: UTF-16 with a byte-order mark, tab-separated
         try:
@@ -186,7 +197,7 @@ def decode_bytes(data: bytes, file: str, encoding: str | None = None) -> tuple[s
                 f"not valid UTF-8 (byte 0x{data[exc.start]:02X} on line {line}) and not Latin-1 "
                 f"text either (byte 0x{data[c1.start()]:02X} on line {c1_line} is a control "
                 "character in Latin-1; the file is probably Windows-1252). Re-save it as UTF-8 "
-                "or pass encoding='cp1252'",
+                "or give the encoding (--encoding cp1252; encoding='cp1252' in Python)",
                 file=file,
                 row=c1_line,
                 rule="encoding",
