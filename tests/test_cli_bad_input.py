@@ -346,7 +346,7 @@ def test_coverage_reads_an_excel_workbook_with_date_cells(tmp_path) -> None:
 
     f = tmp_path / "s.xlsx"
     days = pd.bdate_range("2025-01-06", periods=40)
-    days = days[days.dayofweek.isin([0, 2, 4])]
+    days = days[days.day_of_week.isin([0, 2, 4])]
     pd.DataFrame({"cohort_id": "C01", "date": days, "skill_id": "cbt.model.cbt_model"}).to_excel(
         f, index=False
     )

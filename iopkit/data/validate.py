@@ -114,7 +114,8 @@ def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     # inf, 1e400 and 99999999999999999999999 are not whole numbers a table can hold (Int64)
     huge = present & ~bad_text & ~(np.abs(values) < 2.0**53)
     bad_text |= huge
-    frac = present & ~bad_text & (np.abs(values - np.round(values)) > 1e-9)
+    finite = np.where(bad_text, 0.0, values)  # inf/NaN already reported; keep numpy quiet
+    frac = present & ~bad_text & (np.abs(finite - np.round(finite)) > 1e-9)
     out = num.where(~(bad_text | frac))
     probs = pd.concat(
         [
