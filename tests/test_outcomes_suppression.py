@@ -173,8 +173,14 @@ def test_hide_small_groups_blanks_statistics_of_few_people():
     """A mean of 1 … k−1 episodes describes individuals (CMS/ResDAC k = 11)."""
     from iopkit.outcomes import hide_small_groups
 
-    f = pd.DataFrame({"group": ["a", "b", "c"], "estimate": [1.0, 2.0, np.nan],
-                      "ci_low": [0.5, 1.5, np.nan], "n": [1, 11, 0]})
+    f = pd.DataFrame(
+        {
+            "group": ["a", "b", "c"],
+            "estimate": [1.0, 2.0, np.nan],
+            "ci_low": [0.5, 1.5, np.nan],
+            "n": [1, 11, 0],
+        }
+    )
     f.attrs["variant"] = "mean"
     out = hide_small_groups(f, k=11)
     assert out["estimate"].isna().tolist() == [True, False, True]
@@ -189,8 +195,14 @@ def test_hide_small_groups_blanks_statistics_of_few_people():
 def test_hide_small_groups_named_columns_keep_numeric_keys():
     from iopkit.outcomes import hide_small_groups
 
-    weekly = pd.DataFrame({"week": [0, 1, 2], "n": [30, 12, 3], "mean": [16.0, 13.0, 9.0],
-                           "ci_low": [15.0, 11.0, 4.0]})
+    weekly = pd.DataFrame(
+        {
+            "week": [0, 1, 2],
+            "n": [30, 12, 3],
+            "mean": [16.0, 13.0, 9.0],
+            "ci_low": [15.0, 11.0, 4.0],
+        }
+    )
     out = hide_small_groups(weekly, stat_cols=["mean", "ci_low"], k=11)
     assert out["week"].tolist() == [0, 1, 2]
     assert out["mean"].isna().tolist() == [False, False, True]
@@ -205,9 +217,14 @@ def test_suppress_rates_hides_small_numerators_and_complements():
     """A rate with its n gives the count back: numerator and n − numerator must be 0 or ≥ k."""
     from iopkit.outcomes import suppress_rates
 
-    rates = pd.DataFrame({"outcome": ["a", "b", "c", "d", "e"],
-                          "rate_%": [40.0, 95.0, 50.0, 0.0, 100.0],
-                          "ci_95_%": ["x"] * 5, "n": [20, 20, 40, 30, 12]})
+    rates = pd.DataFrame(
+        {
+            "outcome": ["a", "b", "c", "d", "e"],
+            "rate_%": [40.0, 95.0, 50.0, 0.0, 100.0],
+            "ci_95_%": ["x"] * 5,
+            "n": [20, 20, 40, 30, 12],
+        }
+    )
     out = suppress_rates(rates, rate_col="rate_%", hide_cols=["ci_95_%"], k=11)
     # a: 8/20 → numerator 8; b: 19/20 → complement 1; c: 20/40; d: 0/30; e: 12/12
     assert out["rate_%"].isna().tolist() == [True, True, False, False, False]
@@ -222,8 +239,10 @@ def test_suppress_rates_hides_small_numerators_and_complements():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=8),
-       st.integers(2, 20))
+@given(
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=8),
+    st.integers(2, 20),
+)
 def test_no_shown_rate_reveals_a_small_count(pairs, k):
     """Property: every rate left visible has numerator and complement in {0} ∪ [k, ∞)."""
     from iopkit.outcomes import suppress_rates
@@ -246,3 +265,46 @@ def test_statistics_of_safety_flags_are_refused():
         hide_small_groups(flags)
     with pytest.raises(InputError, match="never be suppressed"):
         suppress_rates(flags, rate_col="rate")
+
+
+def test_hidden_cells_are_recorded_exactly_and_shown_apart_from_blanks():
+    """A report must tell a suppressed cell ("hidden (<11)") from a value that does not
+    apply ("–"), e.g. the mean stay of active episodes; hidden cells accumulate over steps."""
+    import re
+
+    import iopkit.reports.display as display
+    from iopkit.outcomes import hide_small_groups
+
+    f = pd.DataFrame(
+        {"group": ["active", "done", "few"], "n": [20, 12, 3], "mean": [None, 30.9, 5.0]}
+    )
+    h = hide_small_groups(f, n_col="n", stat_cols=["mean"], k=11)
+    assert h.attrs["suppression"]["hidden_cells"] == [(2, "n"), (2, "mean")]
+    t = suppress(pd.DataFrame({"a": [3, 20], "b": [12, 14]}, index=["x", "y"]), ["a", "b"], k=11)
+    na = t.isna()
+    assert (
+        set(t.attrs["suppression"]["hidden_cells"])
+        == {(r, c) for r in t.index for c in t.columns if na.at[r, c]}
+        >= {("x", "a"), ("x", "b")}
+    )
+    shown = []
+    original = display.display
+    display.display = shown.append
+    try:
+        display.show(h, "stay")
+    finally:
+        display.display = original
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>.*?</td>", shown[0].data)
+    ]
+    assert cells == [
+        "active",
+        "20",
+        "–",
+        "done",
+        "12",
+        "30.90",
+        "few",
+        "hidden (&lt;11)",
+        "hidden (&lt;11)",
+    ]

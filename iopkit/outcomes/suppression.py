@@ -229,6 +229,17 @@ def _refuse_flags(table: pd.DataFrame) -> None:
         )
 
 
+def _hidden_cells(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[object, str]]:
+    """(row label, column) of every cell that had a value and is now hidden, plus the cells
+    an earlier suppression step on ``before`` already hid (``attrs["suppression"]``)."""
+    earlier = before.attrs.get("suppression", {}).get("hidden_cells", [])
+    shared = [c for c in after.columns if c in before.columns]
+    newly = after[shared].isna().to_numpy() & before[shared].notna().to_numpy()
+    rows, cols = np.nonzero(newly)
+    cells = [(after.index[r], shared[c]) for r, c in zip(rows, cols, strict=True)]
+    return list(dict.fromkeys([*map(tuple, earlier), *cells]))
+
+
 def suppress(
     table: pd.DataFrame,
     count_cols: Sequence[str],
@@ -345,6 +356,7 @@ def suppress(
         "n_complementary": int((hidden & ~primary).sum()),
         "cells": cells,
         "hidden_virtual_totals": virtual,
+        "hidden_cells": _hidden_cells(table, out),
     }
     return out
 
@@ -415,6 +427,7 @@ def hide_small_groups(
         "k": k,
         "rule": f"statistics of 1–{k - 1} people hidden",
         "hidden": int(small.sum()),
+        "hidden_cells": _hidden_cells(frame, out),
     }
     return out
 
@@ -468,5 +481,6 @@ def suppress_rates(
         "k": k,
         "rule": f"rates with a numerator or complement of 1–{k - 1} hidden",
         "hidden": int(small.sum()),
+        "hidden_cells": _hidden_cells(frame, out),
     }
     return out

@@ -1,7 +1,8 @@
 """Showing tables and figures in report notebooks (readable in HTML and in print).
 
 ``show(frame, caption)`` renders a DataFrame without its index, floats rounded, missing
-values as "–" and suppressed cells as "hidden (<k)"; ``figure(fig)`` displays a Figure from
+values as "–" and suppressed cells (``attrs["suppression"]["hidden_cells"]``) as
+"hidden (<k)"; ``figure(fig)`` displays a Figure from
 :mod:`iopkit.plots` once. Both are no-ops on data: they only format.
 """
 
@@ -29,8 +30,19 @@ def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX
             has_time = (shown[col].dropna().dt.normalize() != shown[col].dropna()).any()
             fmt = "%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d"
             shown[col] = shown[col].dt.strftime(fmt).astype(object).where(shown[col].notna())
+    cells = frame.attrs.get("suppression", {}).get("hidden_cells")
+    na_rep = f"hidden (<{k})" if k and k > 1 else "–"
+    if k and k > 1 and cells is not None:
+        # label exactly the cells suppression hid; other blanks (not applicable) stay "–"
+        hidden = {(lab, col) for lab, col in cells}
+        shown = shown.astype(object)
+        for j, col in enumerate(shown.columns):
+            for i, lab in enumerate(shown.index):
+                if (lab, col) in hidden:
+                    shown.iat[i, j] = na_rep
+        na_rep = "–"
     styler = shown.style.hide(axis="index").format(
-        precision=2, na_rep=f"hidden (<{k})" if k and k > 1 else "–", thousands=","
+        precision=2, na_rep=na_rep, thousands=",", escape="html"
     )
     if caption:
         styler = styler.set_caption(caption)
