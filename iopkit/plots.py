@@ -27,6 +27,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from iopkit.errors import InputError
+from iopkit.vocab import ATTENDANCE_STATUS
 
 #: Categorical palette (seaborn "colorblind").
 PALETTE = "colorblind"
@@ -35,7 +36,7 @@ CMAP = "cividis"
 #: Fixed colours of Jacobson–Truax categories (same order in every report).
 CATEGORY_ORDER = ("recovered", "improved", "unchanged", "deteriorated", "harmed")
 #: Attendance statuses of the data contract, in display order.
-ATTENDANCE_ORDER = ("present", "late", "absent_excused", "absent_unexcused")
+ATTENDANCE_ORDER = ATTENDANCE_STATUS
 
 
 def colors(n: int) -> list[tuple[float, float, float]]:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from iopkit.errors import InputError
 from iopkit.reports.data import ReportData
+from iopkit.vocab import DISCHARGE_TYPES
 
 #: Tables of a bundle keyed by episode and a date column (for period selection).
 _DATED = {
@@ -106,7 +107,7 @@ def census(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
     discharged = disc.notna() if end is None else disc.notna() & (disc <= end)
     rows: list[tuple[str, int]] = [("admissions", len(episodes))]
     types = episodes.loc[discharged, "discharge_type"].fillna("unknown").value_counts()
-    order = ["completed", "stepped_up", "dropped_out", "administrative", "transferred"]
+    order = list(DISCHARGE_TYPES)
     for kind in order + sorted(set(types.index) - set(order)):
         rows.append((f"discharged: {kind.replace('_', ' ')}", int(types.get(kind, 0))))
     rows.append(("active at the end of the period", int((~discharged).sum())))
