@@ -113,7 +113,9 @@ def test_mapping_with_a_repeated_key_is_refused_with_its_line(synth, tmp_path) -
 
 def test_mapping_shape_problems_name_the_line(synth, tmp_path) -> None:
     export = write_redcap(synth, tmp_path)
-    (tmp_path / "bad.yaml").write_text("record_id: record_id\ntables:\n  nosuch:\n    columns: {}\n")
+    (tmp_path / "bad.yaml").write_text(
+        "record_id: record_id\ntables:\n  nosuch:\n    columns: {}\n"
+    )
     with pytest.raises(InputError, match="tables.nosuch: not a bundle table") as err:
         load_bundle(export, mapping=tmp_path / "bad.yaml")
     assert err.value.row == 3 and err.value.rule == "mapping"
