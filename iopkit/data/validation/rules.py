@@ -173,42 +173,28 @@ def _reference(
     )
 
 
+def _known(t: TableState, column: str, known: Iterable[str], rule: str, message: str) -> None:
+    """Filled values of ``column`` must be among ``known`` (problem ``rule`` otherwise)."""
+    values = t.typed[column]
+    rows = np.flatnonzero((values.notna() & ~values.isin(list(known))).to_numpy())
+    t.add(cell_problems(rows, values.to_numpy()[rows], rule, message), column)
+
+
 @cross_rule("cohorts")
 def known_program(t: TableState, ctx: RuleContext) -> None:
     """A cohort's program is a program of the curriculum (``unknown_program``)."""
-    programs = ctx.programs
-    if programs is None:
-        return
-    unknown = t.typed["program_id"].notna() & ~t.typed["program_id"].isin(list(programs))
-    rows = np.flatnonzero(unknown.to_numpy())
-    t.add(
-        cell_problems(
-            rows,
-            t.typed["program_id"].to_numpy()[rows],
-            "unknown_program",
-            f"not a program in curriculum/programs ({', '.join(sorted(programs))})",
-        ),
-        "program_id",
-    )
+    if ctx.programs is not None:
+        listing = ", ".join(sorted(ctx.programs))
+        message = f"not a program in curriculum/programs ({listing})"
+        _known(t, "program_id", ctx.programs, "unknown_program", message)
 
 
 @cross_rule("sessions")
 def known_skill(t: TableState, ctx: RuleContext) -> None:
     """A session's skill is a skill of the curriculum catalog (``unknown_skill``)."""
-    skills = ctx.skills
-    if skills is None:
-        return
-    unknown = t.typed["skill_id"].notna() & ~t.typed["skill_id"].isin(list(skills))
-    rows = np.flatnonzero(unknown.to_numpy())
-    t.add(
-        cell_problems(
-            rows,
-            t.typed["skill_id"].to_numpy()[rows],
-            "unknown_skill",
-            "not a skill id in the curriculum catalog",
-        ),
-        "skill_id",
-    )
+    if ctx.skills is not None:
+        message = "not a skill id in the curriculum catalog"
+        _known(t, "skill_id", ctx.skills, "unknown_skill", message)
 
 
 @cross_rule("attendance", "assessments")
