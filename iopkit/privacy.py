@@ -48,7 +48,7 @@ class IdentifierRule:
     exact: frozenset[str]
     person_name: bool
 
-    def matches(self, tokens: list[str], compact: str, not_person: frozenset[str]) -> bool:
+    def matches(self, tokens: list[str], compact: str, person: frozenset[str]) -> bool:
         """True when a name (as tokens and compact form) falls under this category."""
         if self.tokens.intersection(tokens) or compact in self.exact:
             return True
@@ -59,17 +59,16 @@ class IdentifierRule:
             b = [i for i, t in enumerate(tokens) if t in second]
             if any(i != j for i in a for j in b):
                 return True
-        return (
-            self.person_name
-            and bool({"name", "names"}.intersection(tokens))
-            and not not_person.intersection(tokens)
-        )
+        if not self.person_name or not {"name", "names"}.intersection(tokens):
+            return False
+        others = [t for t in tokens if t not in ("name", "names")]
+        return not others or bool(person.intersection(others))
 
 
 @dataclass(frozen=True)
 class _Rules:
     categories: tuple[IdentifierRule, ...]
-    not_person: frozenset[str]
+    person_words: frozenset[str]
     allowed: Mapping[str, frozenset[str]]
 
 
@@ -94,7 +93,7 @@ def _rules() -> _Rules:
             )
         )
     allowed = {str(t): frozenset(cols) for t, cols in doc.data["allowed"].items()}
-    return _Rules(tuple(cats), frozenset(doc.data["not_person_names"]), allowed)
+    return _Rules(tuple(cats), frozenset(doc.data["person_words"]), allowed)
 
 
 def _words_only(value: object, where: str = "identifiers.yaml") -> None:
@@ -129,7 +128,7 @@ def identifier_category(column: str, table: str | None = None) -> IdentifierRule
     tokens = name_tokens(name)
     compact = "".join(tokens)
     for rule in rules.categories:
-        if rule.matches(tokens, compact, rules.not_person):
+        if rule.matches(tokens, compact, rules.person_words):
             return rule
     return None
 

@@ -49,7 +49,8 @@ ALLOWED = ["patient_id", "episode_id", "cohort_id", "program_id", "program_name"
            "facilitators", "goal_no", "goal", "note", "other_concerns", "referral_source",
            "redcap_event_name", "redcap_repeat_instance", "total", "band", "safety_flag",
            "hidden_cells", "Small cell", "ip_days", "week", "planned_weeks", "status",
-           "Episodes in care", "n_attended", "phq9_item9_flag"]
+           "Episodes in care", "n_attended", "phq9_item9_flag", "weekday_name",
+           "event_name", "Skill name", "module_name"]
 
 
 def test_at_least_sixty_spellings_refused_with_their_category() -> None:
