@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from iopkit.errors import ConfigError
+from iopkit.errors import InputError
 from iopkit.rotation import (
     compare_rotations,
     coverage_from_sessions,
@@ -125,7 +125,7 @@ def test_delivered_sessions_are_censored_not_dropped() -> None:
 
 
 def test_delivered_sessions_missing_column_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match="no column 'skill_id'"):
+    with pytest.raises(InputError, match="no column 'skill_id'"):
         coverage_from_sessions(pd.DataFrame({"date": ["2026-01-05"]}), core={"A"}, window=2)
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iopkit.errors import ConfigError
+from iopkit.errors import InputError
 from iopkit.rotation import (
     RotationProblem,
     SolverOptions,
@@ -105,7 +105,7 @@ def test_precheck_warns_prerequisite_chain_longer_than_window() -> None:
 
 def test_prerequisite_cycle_is_a_config_error() -> None:
     prob = _problem(requires={"c0": ["c1"], "c1": ["c0"]})
-    with pytest.raises(ConfigError, match="prerequisite cycle"):
+    with pytest.raises(InputError, match="prerequisite cycle"):
         precheck(prob)
 
 
@@ -120,7 +120,7 @@ def test_prerequisite_cycle_is_a_config_error() -> None:
     ],
 )
 def test_malformed_problem_raises_config_error(change: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(InputError, match=message):
         plan_rotation(_problem(**change), options=SolverOptions(time_limit=1))
 
 
@@ -283,12 +283,12 @@ def test_concern_mix_steers_electives() -> None:
 
 def test_parse_helpers() -> None:
     assert parse_weekdays("mon, WED") == [0, 2]
-    with pytest.raises(ConfigError, match="unknown weekday"):
+    with pytest.raises(InputError, match="unknown weekday"):
         parse_weekdays("funday")
     assert parse_mix("depression=2,anxiety=2") == {"depression": 0.5, "anxiety": 0.5}
-    with pytest.raises(ConfigError, match="unknown concern"):
+    with pytest.raises(InputError, match="unknown concern"):
         parse_mix("sadness=1")
-    with pytest.raises(ConfigError, match="concern=share"):
+    with pytest.raises(InputError, match="concern=share"):
         parse_mix("depression")
 
 

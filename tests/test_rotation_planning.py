@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from iopkit.curriculum import Curriculum, load_curriculum
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError
 from iopkit.reports.data import DEMO_SOURCE, ReportData, open_source
 from iopkit.rotation import (
     RotationProblem,
@@ -162,5 +162,5 @@ def test_stage_weights_only_change_the_reported_objective() -> None:
             {"prereq_encoding": "clever"}],
 )  # fmt: skip
 def test_solver_options_refuse_nonsense(bad: dict) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(InputError):
         SolverOptions(**bad)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError
 from iopkit.vocab import WEEKDAYS
 
 
@@ -119,9 +119,9 @@ def coverage_table(
     """
     seq = list(sequence)
     if not seq:
-        raise ConfigError("empty rotation: nothing to analyse")
+        raise InputError("empty rotation: nothing to analyse")
     if not 0 <= attendance_p <= 1:
-        raise ConfigError(f"attendance probability must be in [0, 1], got {attendance_p}")
+        raise InputError(f"attendance probability must be in [0, 1], got {attendance_p}")
     unrolled, starts = _joint_period(seq, weekdays, admit_weekdays)
     rows = _window_rows(
         unrolled, starts, window, set(core), dict(requires or {}), attendance_p, True, lags
@@ -129,7 +129,7 @@ def coverage_table(
     out = pd.DataFrame(rows)
     if len(out):
         spw = len(weekdays)
-        out.insert(1, "weekday", [_day(weekdays[a % spw]) for a in starts])
+        out.insert(1, "weekday", [WEEKDAYS[weekdays[a % spw]].title() for a in starts])
         out.insert(2, "skill_on_admission", [unrolled[a] for a in starts])
     return out
 
@@ -157,7 +157,7 @@ def coverage_matrix(
     core = list(core)
     rows: list[dict[str, Any]] = []
     for a in starts:
-        day = _day(weekdays[a % len(weekdays)])
+        day = WEEKDAYS[weekdays[a % len(weekdays)]].title()
         taught = [unrolled[(a + k) % len(unrolled)] for k in range(window)]
         for skill in core:
             rows.append(
@@ -187,11 +187,6 @@ def _joint_period(
     return unrolled, [i for i in range(period) if weekdays[i % spw] in admit]
 
 
-def _day(weekday: int) -> str:
-    """Short English weekday name of the coverage tables (``"Mon"``)."""
-    return WEEKDAYS[weekday].title()
-
-
 def coverage_from_sessions(
     sessions: pd.DataFrame,
     *,
@@ -214,7 +209,7 @@ def coverage_from_sessions(
     """
     for col in (date_col, skill_col):
         if col not in sessions.columns:
-            raise ConfigError(f"sessions table has no column {col!r}")
+            raise InputError(f"sessions table has no column {col!r}")
     df = sessions.copy()
     df[date_col] = pd.to_datetime(df[date_col])
     groups = (
@@ -236,7 +231,7 @@ def coverage_from_sessions(
         if not len(out):
             continue
         out.insert(0, "admission_date", [dates[a].date() for a in starts])
-        out.insert(1, "weekday", [_day(dates[a].weekday()) for a in starts])
+        out.insert(1, "weekday", [WEEKDAYS[dates[a].weekday()].title() for a in starts])
         if key is not None:
             out.insert(0, group_col, key)
         frames.append(out)
@@ -251,7 +246,7 @@ def coverage_summary(table: pd.DataFrame) -> pd.Series:
     prerequisite) triples; 1.0 when none apply.
     """
     if not len(table):
-        raise ConfigError("coverage table is empty: no admission slot to summarise")
+        raise InputError("coverage table is empty: no admission slot to summarise")
     full = table[table["window_complete"]]
     applicable = int(full["prereq_applicable"].sum())
     viol = int(full["prereq_violations"].sum())

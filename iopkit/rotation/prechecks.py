@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from iopkit.errors import ConfigError
+from iopkit.errors import InputError
 from iopkit.rotation.problem import RotationProblem
 from iopkit.vocab import WEEKDAYS
 
@@ -36,7 +36,7 @@ def requires_closure(problem: RotationProblem) -> dict[str, set[str]]:
             return closure[skill]
         if state.get(skill) == 1:
             cycle = " -> ".join([*stack[stack.index(skill) :], skill])
-            raise ConfigError(f"prerequisite cycle: {cycle}")
+            raise InputError(f"prerequisite cycle: {cycle}")
         state[skill] = 1
         out: set[str] = set()
         for p in problem.requires.get(skill, []):

@@ -15,7 +15,7 @@ from typing import Literal
 
 import pandas as pd
 
-from iopkit.errors import ConfigError
+from iopkit.errors import InputError
 from iopkit.rotation.coverage import coverage_summary, coverage_table
 from iopkit.vocab import WEEKDAYS
 
@@ -69,12 +69,12 @@ class SolverOptions:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise ConfigError(f"time limit must be a finite number of seconds > 0, got "
+            raise InputError(f"time limit must be a finite number of seconds > 0, got "
                               f"{self.time_limit}")
         if self.num_workers < 1:
-            raise ConfigError(f"CP-SAT needs at least 1 worker, got {self.num_workers}")
+            raise InputError(f"CP-SAT needs at least 1 worker, got {self.num_workers}")
         if self.prereq_encoding not in ("chain", "window"):
-            raise ConfigError(
+            raise InputError(
                 f"prerequisite encoding must be 'chain' or 'window', got {self.prereq_encoding!r}"
             )
 
@@ -226,33 +226,33 @@ class RotationProblem:
         return max(1, self.min_sessions_after.get((prerequisite, skill), 1))
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` for inputs that are malformed (not merely infeasible)."""
+        """Raise :class:`InputError` for inputs that are malformed (not merely infeasible)."""
         if not self.skills:
-            raise ConfigError("the skill pool is empty")
+            raise InputError("the skill pool is empty")
         if len(set(self.skills)) != len(self.skills):
             dup = sorted({s for s in self.skills if self.skills.count(s) > 1})
-            raise ConfigError(f"skills listed twice in the pool: {', '.join(dup)}")
+            raise InputError(f"skills listed twice in the pool: {', '.join(dup)}")
         pool = set(self.skills)
         if missing := sorted(self.core - pool):
-            raise ConfigError(f"core skills not in the pool: {', '.join(missing)}")
+            raise InputError(f"core skills not in the pool: {', '.join(missing)}")
         if missing := sorted(s for s in self.skills if s not in self.modality):
-            raise ConfigError(f"no modality given for: {', '.join(missing)}")
+            raise InputError(f"no modality given for: {', '.join(missing)}")
         if not self.weekdays or len(set(self.weekdays)) != len(self.weekdays):
-            raise ConfigError(f"program weekdays must be distinct and non-empty: {self.weekdays}")
+            raise InputError(f"program weekdays must be distinct and non-empty: {self.weekdays}")
         if self.window < 1:
-            raise ConfigError(f"minimum stay must be ≥ 1 session, got {self.window}")
+            raise InputError(f"minimum stay must be ≥ 1 session, got {self.window}")
         if not 0 < self.attendance_margin <= 1:
-            raise ConfigError(f"attendance margin must be in (0, 1], got {self.attendance_margin}")
+            raise InputError(f"attendance margin must be in (0, 1], got {self.attendance_margin}")
         if self.length % self.sessions_per_week:
-            raise ConfigError(
+            raise InputError(
                 f"cycle length {self.length} is not a whole number of weeks "
                 f"({self.sessions_per_week} sessions a week)"
             )
         if self.admit_weekdays is not None:
             if not self.admit_weekdays:
-                raise ConfigError("no admission weekday given")
+                raise InputError("no admission weekday given")
             if bad := sorted(set(self.admit_weekdays) - set(self.weekdays)):
-                raise ConfigError(
+                raise InputError(
                     "admission days are not program days: "
                     + ", ".join(WEEKDAYS[d].title() for d in bad)
                 )
@@ -260,20 +260,20 @@ class RotationProblem:
             for skill, preds in rel.items():
                 for p in preds:
                     if p == skill:
-                        raise ConfigError(f"skill {skill} lists itself in {name}")
+                        raise InputError(f"skill {skill} lists itself in {name}")
         for skill in self.fixed:
             if skill not in pool:
-                raise ConfigError(f"fixed placement for {skill}, which is not in the pool")
+                raise InputError(f"fixed placement for {skill}, which is not in the pool")
         for key, value in self.weights.items():
             if value < 0 or not math.isfinite(value):
-                raise ConfigError(f"elective weight of {key} must be a finite number ≥ 0")
+                raise InputError(f"elective weight of {key} must be a finite number ≥ 0")
         for label, value in (
             ("max_modality_gap", self.max_modality_gap),
             ("max_modality_run", self.max_modality_run),
             ("min_repeat_gap", self.min_repeat_gap),
         ):
             if value is not None and value < 1:
-                raise ConfigError(f"{label} must be ≥ 1, got {value}")
+                raise InputError(f"{label} must be ≥ 1, got {value}")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from iopkit.errors import ConfigError
+from iopkit.errors import InputError
 from iopkit.rotation.coverage import coverage_from_sessions
 from iopkit.rotation.problem import RotationPlan, RotationProblem, SolverOptions
 from iopkit.rotation.solve import plan_rotation
@@ -35,12 +35,12 @@ def parse_weekdays(text: str | Iterable[str | int]) -> list[int]:
             if not key:
                 continue
             if key not in WEEKDAYS:
-                raise ConfigError(
+                raise InputError(
                     f"unknown weekday {item!r}; use mon, tue, wed, thu, fri, sat or sun"
                 )
             day = WEEKDAYS.index(key)
         if not 0 <= day <= 6:
-            raise ConfigError(f"weekday {day} out of range 0 (Mon) – 6 (Sun)")
+            raise InputError(f"weekday {day} out of range 0 (Mon) – 6 (Sun)")
         days.add(day)
     return sorted(days)
 
@@ -61,7 +61,7 @@ def parse_mix(text: str | Mapping[str, float] | None) -> dict[str, float] | None
             if not part.strip():
                 continue
             if "=" not in part:
-                raise ConfigError(
+                raise InputError(
                     f"concern mix entry {part.strip()!r} is not concern=share "
                     "(e.g. depression=0.5,anxiety=0.3,insomnia=0.2)"
                 )
@@ -69,21 +69,21 @@ def parse_mix(text: str | Mapping[str, float] | None) -> dict[str, float] | None
             try:
                 items.append((k.strip(), float(v)))
             except ValueError:
-                raise ConfigError(f"concern mix share {v.strip()!r} is not a number") from None
+                raise InputError(f"concern mix share {v.strip()!r} is not a number") from None
     mix: dict[str, float] = {}
     for k, v in items:
         if k not in PATIENT_CONCERNS:
-            raise ConfigError(
+            raise InputError(
                 f"unknown concern {k!r} in the mix; use {', '.join(PATIENT_CONCERNS)}"
             )
         if not math.isfinite(v) or v < 0:
-            raise ConfigError(f"share of {k} must be a finite number ≥ 0, got {v}")
+            raise InputError(f"share of {k} must be a finite number ≥ 0, got {v}")
         if k in mix:
-            raise ConfigError(f"concern {k!r} is given twice in the mix; give each concern once")
+            raise InputError(f"concern {k!r} is given twice in the mix; give each concern once")
         mix[k] = float(v)
     total = sum(mix.values())
     if total <= 0:
-        raise ConfigError("the concern mix has no positive share")
+        raise InputError("the concern mix has no positive share")
     return {k: v / total for k, v in mix.items()}
 
 
