@@ -138,7 +138,10 @@ def _refine(model: MixedLM, check: _Check) -> _Check:
             break
         direction = np.linalg.solve(-check.hessian, check.gradient)
         a = 1.0
-        while model.loglike(check.theta + a * direction) < check.llf:
+        while True:
+            trial = model.loglike(check.theta + a * direction)
+            if np.isfinite(trial) and trial >= check.llf:
+                break
             a /= 2
             if a < 1e-6:
                 return check
