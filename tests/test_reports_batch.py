@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from iopkit.errors import ConfigError
-from iopkit.reports import batch
-from iopkit.reports.batch import execute_job, run_jobs, run_schedule
-from iopkit.reports.lock import RunLock, RunLockedError
-from iopkit.reports.runner import KernelStartError, ReportResult
-from iopkit.reports.schedule import Job, load_schedule
+from iopkit.reports.engine import batch
+from iopkit.reports.engine.batch import execute_job, run_jobs, run_schedule
+from iopkit.reports.engine.lock import RunLock, RunLockedError
+from iopkit.reports.engine.runner import KernelStartError, ReportResult
+from iopkit.reports.engine.schedule import Job, load_schedule
 
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
 REPORT_FILES = {"export.txt", "figures.json", "report.html", "report.ipynb"}
@@ -115,7 +115,7 @@ def test_kernel_start_failure_is_retried_once(
                                   "kernel_start": True})
         raise KernelStartError(res)
 
-    monkeypatch.setattr("iopkit.reports.runner.run_report", fake_run_report)
+    monkeypatch.setattr("iopkit.reports.engine.runner.run_report", fake_run_report)
     monkeypatch.setattr(batch.time, "sleep", lambda s: None)
     rec = execute_job(Job("a", str(TINY)), str(tmp_path))
     assert len(calls) == 2 and rec["attempts"] == 2 and rec["status"] == "failed"

@@ -16,7 +16,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from iopkit.errors import ConfigError, InputError
-from iopkit.reports.params import (
+from iopkit.reports.engine.params import (
     declared_parameters,
     looks_like_identifier,
     parse_cli_pairs,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from iopkit.errors import ConfigError, InputError
-from iopkit.reports import atomic, kernel
-from iopkit.reports.runner import KernelStartError, ReportError, report_name, run_report
+from iopkit.reports.engine import atomic, kernel
+from iopkit.reports.engine.runner import KernelStartError, ReportError, report_name, run_report
 
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
 

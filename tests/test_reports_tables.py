@@ -11,38 +11,15 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from iopkit.errors import InputError
-from iopkit.reports import tables
-from iopkit.reports.data import DEMO_SOURCE, ReportData, open_source, severity_bands
-from iopkit.reports.drafts import BLANK, discharge_plan
-from iopkit.reports.runner import identifier_columns
+from iopkit.reports.engine.runner import identifier_columns
+from iopkit.reports.views import tables
+from iopkit.reports.views.drafts import BLANK, discharge_plan
+from iopkit.reports.views.source import DEMO_SOURCE, ReportData, open_source, severity_bands
 
 
 @pytest.fixture(scope="module")
 def demo() -> ReportData:
     return open_source(DEMO_SOURCE)
-
-
-def test_coverage_matrix_agrees_with_rotation_coverage_table() -> None:
-    """Independent re-count of core-skill exposures vs iopkit.rotation.coverage_table."""
-    from iopkit.rotation import coverage_table, round_robin
-
-    core = ["a", "b", "c", "d"]
-    good = ["a", "b", "x", "c", "d", "y"]  # every 6-session window holds all core skills
-    bad = round_robin(["a", "b", "c", "d", "x", "y", "z", "w"])  # 8-cycle, window 6 misses some
-    for seq in (good, bad):
-        m = tables.coverage_matrix(seq, core=core, window=6, weekdays=[0, 2, 4])
-        ref = coverage_table(seq, core=core, window=6, weekdays=[0, 2, 4])
-        covered = m.groupby("admission_slot", sort=False)["exposures"].min() > 0
-        assert len(covered) == len(ref)
-        assert covered.to_numpy().tolist() == ref["fully_covered"].astype(bool).tolist()
-        missed = (m["exposures"] == 0).groupby(m["admission_slot"], sort=False).sum()
-        assert missed.to_numpy().tolist() == ref["core_missed"].astype(int).tolist()
-
-
-def test_coverage_matrix_admission_days_only() -> None:
-    m = tables.coverage_matrix(["a", "b"], core=["a"], window=2, weekdays=[0, 2, 4],
-                               admit_weekdays=[0])
-    assert set(m["weekday"]) == {"Mon"} and len(m) == 2  # lcm(2, 3) = 6 sessions, 2 Mondays
 
 
 def test_select_period_counts_reconcile(demo: ReportData) -> None:
@@ -186,18 +163,6 @@ def test_identifier_columns_in_outputs() -> None:
     assert identifier_columns(nbformat.from_dict(nb)) == ["Patient Name", "mrn"]
 
 
-def test_stay_sessions_projects_future_sessions_for_active_episodes(demo: ReportData) -> None:
-    eps = demo["episodes"]
-    active = eps[eps["discharge_date"].isna()].iloc[-1]
-    s = tables.stay_sessions(demo, cohort_id=active["cohort_id"],
-                             program_id="adult_mood_anxiety_3d",
-                             admit_date=active["admit_date"], min_sessions=12)
-    after = s[s["date"] >= active["admit_date"]]
-    assert len(after) >= 12 and s["planned"].any()
-    assert s.loc[s["planned"], "date"].min() > s.loc[~s["planned"], "date"].max()
-    assert np.all(np.diff(s["date"].to_numpy().astype("int64")) > 0)
-
-
 def test_program_figures_respect_suppression(demo: ReportData) -> None:
     from iopkit.outcomes import episode_outcomes
 
@@ -214,7 +179,7 @@ def test_program_figures_respect_suppression(demo: ReportData) -> None:
 
 def test_suppression_parameter_check() -> None:
     """suppress_below: whole number ≥ 0; 0 or 1 turn suppression off (k = 1 hides nothing)."""
-    from iopkit.reports import checks
+    from iopkit.reports.views import checks
 
     assert checks.suppression(11) == 11 and checks.suppression(0) == 1
     for bad in (-3, 2.5, True, "11"):

@@ -33,11 +33,15 @@ from papermill.exceptions import PapermillExecutionError
 
 from iopkit import __version__
 from iopkit.errors import InputError, IopkitError
-from iopkit.reports import atomic
-from iopkit.reports.export import to_html
-from iopkit.reports.figures import read_figures
-from iopkit.reports.kernel import kernel_argv, kernel_manager_class
-from iopkit.reports.params import declared_parameters, looks_like_identifier, validate_parameters
+from iopkit.reports.engine import atomic
+from iopkit.reports.engine.export import to_html
+from iopkit.reports.engine.figures import read_figures
+from iopkit.reports.engine.kernel import kernel_argv, kernel_manager_class
+from iopkit.reports.engine.params import (
+    declared_parameters,
+    looks_like_identifier,
+    validate_parameters,
+)
 
 #: Parameter the runner fills in itself (the folder the report is being built in).
 OUTPUT_DIR_PARAM = "output_dir"
@@ -70,13 +74,18 @@ class ReportResult:
 
 
 class ReportError(IopkitError):
-    """A report failed; ``result`` points at the kept notebook and error summary."""
+    """A report failed; ``result`` points at the kept notebook and error summary.
+
+    The message names the template cell and line that raised (see :func:`failure_location`),
+    e.g. ``report 'c9' failed in cell 3 (id 'tiny-02'), line 7: raise RuntimeError(...)``.
+    """
 
     def __init__(self, result: ReportResult) -> None:
         self.result = result
         err = result.error or {}
+        where = f" in {err['where']}" if err.get("where") else ""
         super().__init__(
-            f"report {result.name!r} failed: {err.get('ename', 'error')}: "
+            f"report {result.name!r} failed{where}: {err.get('ename', 'error')}: "
             f"{err.get('evalue', '')} — notebook and error kept in {result.path}"
         )
 
@@ -112,14 +121,19 @@ def safe_name(name: str) -> str:
     return clean[:120]
 
 
-def _cells_started(path: Path) -> bool:
+def _read_executed(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook papermill wrote for a failed run; None when there is none, or when the
+    run died while writing it (a half-written notebook counts as "no cell ran")."""
     if not path.is_file():
-        return False
+        return None
     try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001 - a half-written notebook counts as "not started"
-        return False
-    return any(
+        return nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - JSON, Unicode and schema errors of a torn write
+        return None
+
+
+def _cells_started(nb: nbformat.NotebookNode | None) -> bool:
+    return nb is not None and any(
         c.get("metadata", {}).get("papermill", {}).get("status") not in (None, "pending")
         for c in nb.cells
     )
@@ -141,6 +155,54 @@ def _error_summary(exc: BaseException) -> dict[str, Any]:
         "exec_count": None,
         "traceback": "".join(traceback.format_exception(exc))[-8000:],
     }
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: IPython names the cell a frame runs in "Cell In[<execution count>], line <n>" (IPython ≥ 8,
+#: ``IPython.core.ultratb``); the first such frame of a traceback is the failing cell's line.
+_CELL_LINE = re.compile(r"Cell In\[\d*\], line (\d+)")
+
+
+def failure_location(nb: nbformat.NotebookNode, cell_index: int, traceback_text: str) -> dict:
+    """Where an executed notebook failed, in the template's terms.
+
+    ``cell_index`` is the position in the *executed* notebook (papermill's
+    ``PapermillExecutionError.cell_index``); papermill inserts the ``injected-parameters``
+    cell, so the template's cell number (1-based, markdown cells counted, as a reader counts
+    them from the top) leaves it out. The line is the first ``Cell In[n], line m`` frame of
+    the traceback. Returns ``cell``, ``cell_id``, ``line``, ``source_line`` and ``where`` (a
+    phrase for messages); ``{}`` when the index is outside the notebook.
+    """
+    if not 0 <= cell_index < len(nb.cells):
+        return {}
+    injected = sum(
+        "injected-parameters" in c.get("metadata", {}).get("tags", [])
+        for c in nb.cells[:cell_index]
+    )
+    cell = nb.cells[cell_index]
+    found = _CELL_LINE.search(_ANSI.sub("", traceback_text))
+    line = int(found.group(1)) if found else None
+    lines = cell.source.splitlines()
+    source_line = lines[line - 1].strip() if line and line <= len(lines) else None
+    number = cell_index + 1 - injected
+    where = f"cell {number}" + (f" (id {cell['id']!r})" if cell.get("id") else "")
+    if line:
+        where += f", line {line}" + (f": {source_line[:120]}" if source_line else "")
+    return {
+        "cell": number,
+        "cell_id": cell.get("id"),
+        "line": line,
+        "source_line": source_line,
+        "where": where,
+    }
+
+
+def _failed_cell_index(nb: nbformat.NotebookNode) -> int | None:
+    """The cell papermill left "running" (a timeout or a dead kernel), if any."""
+    for i, c in enumerate(nb.cells):
+        if c.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            return i
+    return None
 
 
 class _HeaderCells(HTMLParser):
@@ -280,8 +342,10 @@ def run_report(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         error = _error_summary(exc)
+        executed = _read_executed(nb_path)
+        error.update(_locate(executed, exc, error["traceback"]))
         kernel_start = not isinstance(exc, PapermillExecutionError) and not _cells_started(
-            nb_path
+            executed
         )
         error["kernel_start"] = kernel_start
         result = ReportResult(
@@ -308,6 +372,16 @@ def run_report(
     if stale.exists():
         shutil.rmtree(stale, ignore_errors=True)
     return ReportResult(name, str(template), checked, "ok", str(final), duration, figures)
+
+
+def _locate(
+    nb: nbformat.NotebookNode | None, exc: BaseException, traceback_text: str
+) -> dict[str, Any]:
+    """:func:`failure_location` of a failed run (``{}`` when no cell ran)."""
+    if nb is None:
+        return {}
+    index = exc.cell_index if isinstance(exc, PapermillExecutionError) else _failed_cell_index(nb)
+    return failure_location(nb, index, traceback_text) if index is not None else {}
 
 
 def _keep_failure(

@@ -1,0 +1,443 @@
+"""Report tabulations: small pure functions that shape outcomes for the report notebooks.
+
+Statistics come from :mod:`iopkit.outcomes` and :mod:`iopkit.rotation`; this module only
+selects, counts and arranges them into the tables and plot inputs the notebooks show, so
+every notebook cell stays a call or two. DataFrame in, DataFrame out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from iopkit.errors import InputError
+from iopkit.reports.views.source import ReportData
+from iopkit.vocab import DISCHARGE_TYPES
+
+#: Tables of a bundle keyed by episode and a date column (for period selection).
+_DATED = {
+    "attendance": "date",
+    "assessments": "date",
+    "goals": "set_date",
+    "events": "date",
+}
+
+
+#: Baseline strata of :func:`iopkit.outcomes.category_counts`.
+CASE_STRATA = ("case at baseline", "non-case at baseline")
+
+
+def _ts(value: str | None) -> pd.Timestamp | None:
+    return pd.Timestamp(value) if value else None
+
+
+def select_period(
+    data: ReportData,
+    *,
+    cohort_id: str | None = None,
+    start_date: str = "",
+    end_date: str = "",
+) -> ReportData:
+    """Restrict ``data`` to one cohort (optional) and a period (ISO dates, blank = open).
+
+    Episodes are kept when their stay overlaps the period (admitted on or before the end and
+    not discharged before the start); their dated rows (attendance, assessments, goals,
+    events) are kept when dated inside the period. Sessions are filtered by cohort and date.
+    The counts of rows kept are in ``notes``.
+    """
+    start, end = _ts(start_date), _ts(end_date)
+    if start is not None and end is not None and start > end:
+        raise InputError(f"start_date {start_date} is after end_date {end_date}", rule="period")
+    t = dict(data.tables)
+    eps = t["episodes"]
+    keep = pd.Series(True, index=eps.index)
+    if cohort_id:
+        keep &= eps["cohort_id"].astype(str) == str(cohort_id)
+    if end is not None:
+        keep &= eps["admit_date"] <= end
+    if start is not None:
+        keep &= eps["discharge_date"].isna() | (eps["discharge_date"] >= start)
+    eps = eps[keep].reset_index(drop=True)
+    t["episodes"] = eps
+    ids = set(eps["episode_id"])
+    notes = list(data.notes)
+
+    def dated(frame: pd.DataFrame, col: str) -> pd.DataFrame:
+        m = frame["episode_id"].isin(ids)
+        if start is not None:
+            m &= frame[col] >= start
+        if end is not None:
+            m &= frame[col] <= end
+        return frame[m].reset_index(drop=True)
+
+    for name, col in _DATED.items():
+        if name in t:
+            t[name] = dated(t[name], col)
+    scores = dated(data.scores, "date") if len(data.scores) else data.scores
+    if "sessions" in t:
+        s = t["sessions"]
+        m = pd.Series(True, index=s.index)
+        if cohort_id:
+            m &= s["cohort_id"].astype(str) == str(cohort_id)
+        if start is not None:
+            m &= s["date"] >= start
+        if end is not None:
+            m &= s["date"] <= end
+        t["sessions"] = s[m].reset_index(drop=True)
+    if cohort_id and "cohorts" in t:
+        t["cohorts"] = t["cohorts"][t["cohorts"]["cohort_id"].astype(str) == str(cohort_id)]
+    notes.append(
+        f"selection: cohort {cohort_id or 'all'}, period {start_date or 'start'} to "
+        f"{end_date or 'latest'}: {len(eps)} episodes"
+    )
+    return ReportData(data.source, t, scores, data.counts, notes)
+
+
+def census(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
+    """Admissions, discharges by type and episodes still active (as of ``end_date``).
+
+    Returns ``measure, n`` rows; discharge types follow the data contract's vocabulary.
+    """
+    end = _ts(end_date)
+    disc = episodes["discharge_date"]
+    discharged = disc.notna() if end is None else disc.notna() & (disc <= end)
+    rows: list[tuple[str, int]] = [("admissions", len(episodes))]
+    types = episodes.loc[discharged, "discharge_type"].fillna("unknown").value_counts()
+    order = list(DISCHARGE_TYPES)
+    for kind in order + sorted(set(types.index) - set(order)):
+        rows.append((f"discharged: {kind.replace('_', ' ')}", int(types.get(kind, 0))))
+    rows.append(("active at the end of the period", int((~discharged).sum())))
+    return pd.DataFrame(rows, columns=["measure", "n"])
+
+
+def weekly_attendance(
+    attendance: pd.DataFrame, episodes: pd.DataFrame, *, status_col: str = "status"
+) -> pd.DataFrame:
+    """Attendance rows counted by week of stay (week 1 = days 0–6 after admission) and status.
+
+    Columns ``week, status, n, n_episodes``: ``n`` scheduled days with that status,
+    ``n_episodes`` the episodes with any attendance row that week (the people behind the
+    week's shares, for :func:`iopkit.outcomes.hide_small_groups`).
+    """
+    a = attendance.merge(episodes[["episode_id", "admit_date"]], on="episode_id", how="inner")
+    week = ((a["date"] - a["admit_date"]).dt.days // 7 + 1).astype(int)
+    out = (
+        pd.DataFrame({"week": week, "status": a[status_col]})
+        .value_counts()
+        .rename("n")
+        .reset_index()
+    )
+    people = pd.DataFrame({"week": week, "episode_id": a["episode_id"]}).groupby("week")[
+        "episode_id"
+    ].nunique().rename("n_episodes")
+    out = out.merge(people, on="week", how="left").sort_values(["week", "status"])
+    return out.reset_index(drop=True)
+
+
+def rates_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
+    """Response, remission, MCID and reliable-change rates (%, Wilson 95 % CI) from
+    :func:`iopkit.outcomes.cohort_summary`, with the count behind each rate (``count`` =
+    rate · n, exact) for :func:`iopkit.outcomes.suppress_rates`."""
+    s = summary[
+        (summary["analysis_set"] == analysis_set) & summary["statistic"].str.endswith("_rate")
+    ]
+    out = pd.DataFrame(
+        {
+            "outcome": s["statistic"].str.removesuffix("_rate").str.replace("_", " "),
+            "count": pd.array((s["estimate"] * s["n"]).round(), dtype="Int64"),
+            "rate_%": (s["estimate"] * 100).round(1),
+            "ci_95_%": [
+                f"{lo * 100:.1f}–{hi * 100:.1f}" if np.isfinite(lo) else ""
+                for lo, hi in zip(s["ci_low"], s["ci_high"], strict=True)
+            ],
+            "n": s["n"].astype("Int64"),
+            "definition": s["variant"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def effect_size_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
+    """Pre–post effect sizes (d_z, d_av, g_av, …) with CIs from ``cohort_summary``."""
+    names = ("d_z", "d_av", "d_av_rms", "d_rm", "d_pre", "g_av")
+    s = summary[(summary["analysis_set"] == analysis_set) & summary["statistic"].isin(names)]
+    out = s[["statistic", "estimate", "ci_low", "ci_high", "n", "variant", "ci_method"]].copy()
+    out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].round(2)
+    return out.rename(columns={"statistic": "measure", "variant": "formula"}).reset_index(
+        drop=True
+    )
+
+
+def mean_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Baseline, endpoint and change means (95 % t CI) per analysis set (ITT, paired,
+    completers) from ``cohort_summary``."""
+    stats = ("baseline_mean", "endpoint_mean", "change_mean")
+    s = summary[summary["statistic"].isin(stats)]
+    keys = [c for c in s.columns if c not in {"analysis_set", "statistic", "variant", "estimate",
+                                              "ci_low", "ci_high", "n", "ci_method"}]
+    out = s[[*keys, "analysis_set", "statistic", "estimate", "ci_low", "ci_high", "n"]].copy()
+    out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].round(2)
+    return out.reset_index(drop=True)
+
+
+def category_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Jacobson–Truax categories × baseline caseness (:func:`iopkit.outcomes.category_counts`),
+    wide: one row per category, one count column per baseline stratum."""
+    from iopkit.outcomes import category_counts
+
+    long = category_counts(outcomes)
+    wide = long.pivot_table(
+        index="category", columns="baseline", values="n", aggfunc="sum", sort=False
+    ).fillna(0).astype(int)
+    wide.columns = [str(c) for c in wide.columns]
+    for stratum in CASE_STRATA:  # both strata always shown (zeros included)
+        if stratum not in wide.columns:
+            wide[stratum] = 0
+    return wide[[*CASE_STRATA, *[c for c in wide.columns if c not in CASE_STRATA]]].reset_index()
+
+
+def reliable_change_points(
+    outcomes: pd.DataFrame, *, critical_value: float = 1.96, reliability: float | None = None
+) -> float:
+    """Reliable-change threshold in scale points, ``critical_value · S_diff`` (Jacobson &
+    Truax 1991; :func:`iopkit.outcomes.s_diff`), for the outcomes of one scale.
+
+    S_diff uses the RCI SD that :func:`iopkit.outcomes.episode_outcomes` used (its ``rci_sd``
+    column) and the scale's reliability from :func:`iopkit.outcomes.scale_facts`
+    (``reliability`` overrides it, as in ``episode_outcomes``). Outcomes with one SD per group
+    (``sd_by``) have one threshold per group and are refused.
+    """
+    from iopkit.outcomes import s_diff, scale_facts
+
+    scales = outcomes["scale"].dropna().unique()
+    sds = outcomes["rci_sd"].dropna().unique()
+    if len(scales) != 1 or len(sds) == 0:
+        raise InputError(
+            "no episode with a reliable-change SD for one scale; cannot draw the RC band",
+            rule="reliable-change threshold",
+        )
+    if len(sds) > 1:
+        raise InputError(
+            f"the outcomes carry {len(sds)} RCI SDs (one per sd_by group), so there is no "
+            "single reliable-change threshold; compute the outcomes without sd_by",
+            rule="reliable-change threshold",
+        )
+    r = scale_facts(str(scales[0]), reliability=reliability).need("reliability")
+    return float(critical_value * s_diff(float(sds[0]), r))
+
+
+def goals_overview(goals: pd.DataFrame) -> pd.DataFrame:
+    """Goals by horizon and status (counts), from the goals table."""
+    if len(goals) == 0:
+        return pd.DataFrame(columns=["horizon", "met", "partial", "not_met", "pending"])
+    wide = goals.pivot_table(
+        index="horizon", columns="status", values="goal_no", aggfunc="count", fill_value=0
+    )
+    for col in ("met", "partial", "not_met", "pending"):
+        if col not in wide.columns:
+            wide[col] = 0
+    return wide[["met", "partial", "not_met", "pending"]].astype(int).reset_index()
+
+
+def coordination_overview(coordination: pd.DataFrame) -> pd.DataFrame:
+    """Episodes with each care-coordination event (``iopkit.outcomes.care_coordination``)."""
+    rows = []
+    for col in coordination.columns:
+        if col.startswith("has_"):
+            rows.append((col.removeprefix("has_").replace("_", " "), int(coordination[col].sum())))
+    if "aftercare_before_discharge" in coordination:
+        a = coordination["aftercare_before_discharge"].dropna()
+        rows.append(("aftercare booked before discharge (discharged episodes)", int(a.sum())))
+    out = pd.DataFrame(rows, columns=["event", "episodes"])
+    out.attrs["n_episodes"] = len(coordination)
+    return out
+
+
+def modality_sessions(exposure: pd.DataFrame) -> pd.DataFrame:
+    """Attended skill sessions per modality (from :func:`iopkit.outcomes.skill_exposure`).
+
+    Columns ``modality, sessions, episodes`` (episodes that attended at least one session of
+    the modality: the people behind the bar).
+    """
+    e = exposure.assign(_who=exposure["episode_id"].where(exposure["n_attended"] > 0))
+    return (
+        e.groupby("modality", as_index=False)
+        .agg(sessions=("n_attended", "sum"), episodes=("_who", "nunique"))
+        .sort_values("sessions", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def rotation_modalities(rotation: pd.DataFrame) -> pd.DataFrame:
+    """Sessions per modality in one cycle of a planned rotation (``RotationPlan.rotation``)."""
+    return (
+        rotation.groupby("modality", as_index=False)
+        .size()
+        .rename(columns={"size": "sessions"})
+        .sort_values("sessions", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def program_figures(
+    outcomes_by_scale: dict[str, pd.DataFrame],
+    episodes: pd.DataFrame,
+    attendance: pd.DataFrame,
+    *,
+    k: int = 0,
+) -> dict[str, float]:
+    """The program's figures in the units of ``data_files/benchmarks.yaml``.
+
+    ``outcomes_by_scale``: :func:`iopkit.outcomes.episode_outcomes` per scale id. Means are
+    ITT at admission (episodes with a baseline) and paired at discharge; rates are over
+    paired episodes; completion is over discharged episodes
+    (:func:`iopkit.outcomes.completion_rate`); treatment days = mean program days attended
+    by completers (the published PHP/IOP figures count treatment days); non-attendance is
+    the share of scheduled days absent (excused or not).
+
+    With ``k`` > 1 a rate whose numerator or complement is 1 … k−1, and a mean of fewer than
+    ``k`` episodes, is NaN (the rule of :func:`iopkit.outcomes.suppress_rates` and
+    :func:`iopkit.outcomes.hide_small_groups`, via :func:`iopkit.outcomes.small_cells`).
+    """
+    from iopkit.outcomes import attendance_summary, completion_rate, small_cells
+
+    def small(count: float) -> bool:
+        return bool(small_cells(count, k))
+
+    def mean(values: pd.Series) -> float:
+        v = values.dropna()
+        return float("nan") if small(len(v)) or len(v) == 0 else float(v.mean())
+
+    def rate(hits: float, n: float) -> float:
+        if n == 0 or small(hits) or small(n - hits):
+            return float("nan")
+        return float(hits / n * 100)
+
+    fig: dict[str, float] = {}
+    for sc, o in outcomes_by_scale.items():
+        paired = o.dropna(subset=["baseline", "endpoint"])
+        n = len(paired)
+        fig[f"{sc}_admission_mean"] = mean(o["baseline"])
+        fig[f"{sc}_discharge_mean"] = mean(paired["endpoint"])
+        fig[f"{sc}_mean_reduction"] = mean(-paired["change"])
+        fig[f"{sc}_response_pct"] = rate(float(paired["response"].fillna(False).sum()), n)
+        fig[f"{sc}_remission_pct"] = rate(float(paired["remission"].fillna(False).sum()), n)
+        fig[f"{sc}_improved_5_points_pct"] = rate(float((paired["change"] <= -5).sum()), n)
+    comp = completion_rate(episodes)
+    fig["completion_pct"] = rate(
+        float(comp["n_completed"].iloc[0]), float(comp["n_discharged"].iloc[0])
+    )
+    done = episodes[episodes["discharge_type"] == "completed"]
+    att = attendance_summary(attendance, episodes)
+    attended = att.set_index("episode_id")["n_attended"]
+    fig["treatment_days_completers"] = mean(attended.reindex(done["episode_id"]))
+    absent = float(att["n_absent_excused"].sum() + att["n_absent_unexcused"].sum())
+    fig["nonattendance_day_pct"] = rate(absent, float(att["n_scheduled"].sum()))
+    return fig
+
+
+def benchmarks() -> pd.DataFrame:
+    """Published figures (``iopkit/reports/data_files/benchmarks.yaml``, each with its source)."""
+    from importlib.resources import files
+
+    import yaml
+
+    text = files("iopkit.reports").joinpath("data_files/benchmarks.yaml").read_text("utf-8")
+    return pd.DataFrame(yaml.safe_load(text))
+
+
+def benchmark_table(figures: dict[str, float]) -> pd.DataFrame:
+    """The program's figures beside every published benchmark of the same measure."""
+    bench = benchmarks()
+    out = pd.DataFrame(
+        {
+            "measure": bench["measure"].str.replace("_", " "),
+            "this program": [round(figures.get(m, float("nan")), 1) for m in bench["measure"]],
+            "published": [
+                f"{c if isinstance(c, str) else ''}{v:g}"
+                + (f" (SD {s:g})" if pd.notna(s) else "")
+                for c, v, s in zip(
+                    bench.get("comparison", pd.Series([None] * len(bench))),
+                    bench["value"],
+                    bench.get("sd", pd.Series([float("nan")] * len(bench))),
+                    strict=True,
+                )
+            ],
+            "setting": bench["setting"],
+            "source": bench["source"] + " [" + bench["certainty"] + "]",
+        }
+    )
+    return out
+
+
+def census_by_cohort(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
+    """:func:`census` per cohort, wide: ``cohort_id, admissions, <discharge types…>, active``."""
+    frames = []
+    for cid, group in episodes.groupby("cohort_id", sort=True):
+        c = census(group, end_date=end_date).set_index("measure")["n"]
+        frames.append(c.rename(str(cid)))
+    if not frames:
+        return pd.DataFrame(columns=["cohort_id", "admissions"])
+    wide = pd.concat(frames, axis=1).T.fillna(0).astype(int)
+    wide.columns = [c.replace("discharged: ", "").replace(" at the end of the period", "")
+                    for c in wide.columns]
+    return wide.rename_axis("cohort_id").reset_index()
+
+
+def episode_summary(data: ReportData, episode_id: str) -> dict[str, Any]:
+    """Header facts of one episode: cohort, program, dates and a status sentence."""
+    ep = data["episodes"].set_index("episode_id").loc[episode_id]
+    cohorts = data["cohorts"].set_index("cohort_id")
+    disc = ep["discharge_date"]
+    active = pd.isna(disc)
+    return {
+        "episode_id": episode_id,
+        "cohort_id": str(ep["cohort_id"]),
+        "program_id": str(cohorts.loc[ep["cohort_id"], "program_id"]),
+        "admit_date": ep["admit_date"].date(),
+        "discharge_date": None if active else disc.date(),
+        "active": bool(active),
+        "status": "active" if active else f"discharged {disc:%Y-%m-%d} ({ep['discharge_type']})",
+        "planned_weeks": ep.get("planned_weeks"),
+    }
+
+
+def episode_change(
+    data: ReportData, episode_id: str, scales: Sequence[str]
+) -> pd.DataFrame:
+    """Change since admission of one episode for each of ``scales`` it has scores on.
+
+    Uses :func:`iopkit.outcomes.episode_outcomes` on the episode's cohort (RCI SD = the
+    cohort's baseline SD), plus the latest severity band. One row per scale.
+    """
+    from iopkit.outcomes import episode_outcomes
+    from iopkit.reports.views.source import scale_label
+
+    info = episode_summary(data, episode_id)
+    eps = data["episodes"]
+    cohort_eps = eps[eps["cohort_id"].astype(str) == info["cohort_id"]]
+    mine = data.scores[data.scores["episode_id"] == episode_id]
+    rows = []
+    for sc in dict.fromkeys(scales):
+        if not (mine["scale"] == sc).any():
+            continue
+        o = episode_outcomes(data.scores, cohort_eps, scale=sc, sd_by="cohort_id")
+        row = o[o["episode_id"] == episode_id].copy()
+        latest = mine[(mine["scale"] == sc) & mine["total"].notna()].sort_values("date")
+        row["scale_label"] = scale_label(sc)
+        row["band"] = latest["band"].iloc[-1] if len(latest) else None
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["scale", "scale_label", "baseline", "endpoint", "band"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def fixed_line(fixed_effects: pd.DataFrame, *, time: str = "weeks") -> tuple[float, float]:
+    """(intercept, slope) from :func:`iopkit.outcomes.mixed_model` fixed effects."""
+    fe = fixed_effects.set_index("term")["estimate"]
+    if "Intercept" not in fe.index or time not in fe.index:
+        raise InputError(f"fixed effects need terms 'Intercept' and {time!r}", rule="model terms")
+    return float(fe["Intercept"]), float(fe[time])
