@@ -28,9 +28,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from iopkit.reports.engine.batch import run_jobs
 from iopkit.reports.engine.runner import run_report
 from iopkit.reports.engine.schedule import Job
+from iopkit.resources import notebooks_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-COHORT = ROOT / "notebooks" / "cohort_outcomes.ipynb"
+COHORT = notebooks_dir() / "cohort_outcomes.ipynb"
 REPEATS = 3
 N_BATCH = 20
 

@@ -8,10 +8,6 @@ from pathlib import Path
 import typer
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
-from iopkit.errors import InputError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEMO_SCHEDULE = PROJECT_ROOT / "reports" / "schedules" / "demo.yaml"
 
 
 def _summary_and_exit(summary: object) -> None:
@@ -120,13 +116,10 @@ def demo(
     from iopkit.reports.engine.batch import run_schedule
     from iopkit.reports.engine.lock import RunLockedError
     from iopkit.reports.views.source import DEMO_SETTINGS
+    from iopkit.resources import schedules_dir
     from iopkit.synth import synthesize
 
-    if not DEMO_SCHEDULE.is_file():
-        raise InputError(
-            "demo schedule not found; run `iopkit demo` from a clone of the project",
-            file=str(DEMO_SCHEDULE),
-        )
+    demo_schedule = schedules_dir() / "demo.yaml"
     t0 = time.perf_counter()
     out = out.absolute()
     data = out / "data"
@@ -137,7 +130,7 @@ def demo(
     )
     try:
         summary = run_schedule(
-            DEMO_SCHEDULE, workers, out=out, variables={"data": str(data)}, progress=progress
+            demo_schedule, workers, out=out, variables={"data": str(data)}, progress=progress
         )
     except RunLockedError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

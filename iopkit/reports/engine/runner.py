@@ -33,13 +33,13 @@ from papermill.exceptions import PapermillExecutionError
 
 from iopkit import __version__
 from iopkit.errors import InputError, IopkitError
+from iopkit.privacy import is_direct_identifier
 from iopkit.reports.engine import atomic
 from iopkit.reports.engine.export import to_html
 from iopkit.reports.engine.figures import read_figures
 from iopkit.reports.engine.kernel import kernel_argv, kernel_manager_class
 from iopkit.reports.engine.params import (
     declared_parameters,
-    looks_like_identifier,
     validate_parameters,
 )
 
@@ -163,46 +163,44 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CELL_LINE = re.compile(r"Cell In\[\d*\], line (\d+)")
 
 
-def failure_location(nb: nbformat.NotebookNode, cell_index: int, traceback_text: str) -> dict:
+#: Cells papermill adds to an executed notebook (not the template's): the injected parameters,
+#: and on failure an error banner on top and an anchor before the failing cell
+#: (``papermill.execute.raise_for_execution_errors``, ``ERROR_MARKER_TAG``).
+_ADDED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def failure_location(nb: nbformat.NotebookNode, traceback_text: str) -> dict[str, Any]:
     """Where an executed notebook failed, in the template's terms.
 
-    ``cell_index`` is the position in the *executed* notebook (papermill's
-    ``PapermillExecutionError.cell_index``); papermill inserts the ``injected-parameters``
-    cell, so the template's cell number (1-based, markdown cells counted, as a reader counts
-    them from the top) leaves it out. The line is the first ``Cell In[n], line m`` frame of
-    the traceback. Returns ``cell``, ``cell_id``, ``line``, ``source_line`` and ``where`` (a
-    phrase for messages); ``{}`` when the index is outside the notebook.
+    The failing cell is the one papermill marked (``metadata.papermill.exception``, or left
+    ``running`` on a timeout or a dead kernel); its number counts the template's cells from
+    the top, markdown included, without the cells papermill added. The line is the first
+    ``Cell In[n], line m`` frame of the traceback. Returns ``cell``, ``cell_id``, ``line``,
+    ``source_line`` and ``where`` (a phrase for messages); ``{}`` when no cell is marked.
     """
-    if not 0 <= cell_index < len(nb.cells):
+    template_cells = [c for c in nb.cells if not _ADDED_TAGS & set(c.metadata.get("tags", []))]
+    marked = [
+        i for i, c in enumerate(template_cells)
+        if c.metadata.get("papermill", {}).get("exception") is True
+        or c.metadata.get("papermill", {}).get("status") == "running"
+    ]
+    if not marked:
         return {}
-    injected = sum(
-        "injected-parameters" in c.get("metadata", {}).get("tags", [])
-        for c in nb.cells[:cell_index]
-    )
-    cell = nb.cells[cell_index]
+    cell = template_cells[marked[0]]
     found = _CELL_LINE.search(_ANSI.sub("", traceback_text))
     line = int(found.group(1)) if found else None
     lines = cell.source.splitlines()
     source_line = lines[line - 1].strip() if line and line <= len(lines) else None
-    number = cell_index + 1 - injected
-    where = f"cell {number}" + (f" (id {cell['id']!r})" if cell.get("id") else "")
+    where = f"cell {marked[0] + 1}" + (f" (id {cell['id']!r})" if cell.get("id") else "")
     if line:
         where += f", line {line}" + (f": {source_line[:120]}" if source_line else "")
     return {
-        "cell": number,
+        "cell": marked[0] + 1,
         "cell_id": cell.get("id"),
         "line": line,
         "source_line": source_line,
         "where": where,
     }
-
-
-def _failed_cell_index(nb: nbformat.NotebookNode) -> int | None:
-    """The cell papermill left "running" (a timeout or a dead kernel), if any."""
-    for i, c in enumerate(nb.cells):
-        if c.get("metadata", {}).get("papermill", {}).get("status") == "running":
-            return i
-    return None
 
 
 class _HeaderCells(HTMLParser):
@@ -232,7 +230,8 @@ def identifier_columns(nb: nbformat.NotebookNode) -> list[str]:
     """Table headers in a notebook's HTML outputs that look like direct identifiers.
 
     A report must show pseudonymous IDs only; the runner fails a report whose tables have a
-    column such as ``patient_name``, ``mrn`` or ``date_of_birth`` (:data:`DIRECT_IDENTIFIER`).
+    column such as ``patient_name``, ``mrn`` or ``date_of_birth``
+    (:func:`iopkit.privacy.is_direct_identifier`, which splits "Patient Name" into words).
     """
     found: list[str] = []
     for cell in nb.cells:
@@ -242,7 +241,7 @@ def identifier_columns(nb: nbformat.NotebookNode) -> list[str]:
                 continue
             parser = _HeaderCells()
             parser.feed(html if isinstance(html, str) else "".join(html))
-            found += [h for h in parser.headers if looks_like_identifier(h.replace(" ", "_"))]
+            found += [h for h in parser.headers if is_direct_identifier(h)]
     return sorted(set(found))
 
 
@@ -343,7 +342,7 @@ def run_report(
             raise
         error = _error_summary(exc)
         executed = _read_executed(nb_path)
-        error.update(_locate(executed, exc, error["traceback"]))
+        error.update(_locate(executed, error["traceback"]))
         kernel_start = not isinstance(exc, PapermillExecutionError) and not _cells_started(
             executed
         )
@@ -374,14 +373,9 @@ def run_report(
     return ReportResult(name, str(template), checked, "ok", str(final), duration, figures)
 
 
-def _locate(
-    nb: nbformat.NotebookNode | None, exc: BaseException, traceback_text: str
-) -> dict[str, Any]:
+def _locate(nb: nbformat.NotebookNode | None, traceback_text: str) -> dict[str, Any]:
     """:func:`failure_location` of a failed run (``{}`` when no cell ran)."""
-    if nb is None:
-        return {}
-    index = exc.cell_index if isinstance(exc, PapermillExecutionError) else _failed_cell_index(nb)
-    return failure_location(nb, index, traceback_text) if index is not None else {}
+    return {} if nb is None else failure_location(nb, traceback_text)
 
 
 def _keep_failure(

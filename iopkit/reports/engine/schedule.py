@@ -45,13 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from iopkit.errors import ConfigError, InputError
-
-#: Where bare template names (``cohort_outcomes``) are looked up: the project's notebooks/.
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
+from iopkit.resources import notebooks_dir
+from iopkit.yamlio import did_you_mean, load_yaml, validate_model
 
 
 @dataclass(frozen=True)
@@ -86,33 +84,6 @@ class Schedule:
 
 
 # --- YAML model ------------------------------------------------------------------------------
-class _NoDatesSafeLoader(yaml.SafeLoader):
-    """SafeLoader that keeps ``2026-01-31`` a string (as papermill's ``iorw`` does) and
-    refuses a key written twice in one mapping (YAML would silently keep the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"key {key!r} appears twice (lines {seen[key]} and {line}); YAML would "
-                    "keep only the last — merge them",
-                    key_node.start_mark,
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-_NoDatesSafeLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 class _ForEach(BaseModel):
     model_config = ConfigDict(extra="forbid")
     grid: dict[str, list[Any]] | None = None
@@ -194,7 +165,8 @@ def _fill(text: str, values: Mapping[str, Any], where: str) -> str:
 
 
 def resolve_template(template: str, base: Path) -> Path:
-    """A template path: absolute; relative to the schedule; or a bare name in notebooks/."""
+    """A template path: absolute; relative to ``base`` (the schedule's folder); or a bare name
+    of a shipped template (:func:`iopkit.resources.notebooks_dir`, e.g. ``cohort_outcomes``)."""
     candidates = []
     p = Path(template)
     if p.is_absolute():
@@ -204,7 +176,7 @@ def resolve_template(template: str, base: Path) -> Path:
         if not p.suffix:
             candidates.append(base / p.with_suffix(".ipynb"))
         if len(p.parts) == 1:
-            candidates.append(NOTEBOOKS_DIR / p.with_suffix(".ipynb"))
+            candidates.append(notebooks_dir() / p.with_suffix(".ipynb"))
     for c in candidates:
         if c.is_file():
             return c.resolve()
@@ -239,35 +211,21 @@ def load_schedule(
     if not path.is_file():
         raise InputError("schedule file not found", file=str(path))
     where = str(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02X}); save the schedule as UTF-8",
-            file=where,
-            row=line,
-            rule="encoding",
-        ) from None
-    try:
-        raw = yaml.load(text, Loader=_NoDatesSafeLoader)  # noqa: S506
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
-    if raw is None:
+    doc = load_yaml(path, what="schedule", top=None)  # dates stay text, duplicate keys refused
+    if doc.data is None:
         raise ConfigError(f"{where}: the schedule is empty; it needs at least `name` and `jobs`")
-    if not isinstance(raw, dict):
+    if not isinstance(doc.data, dict):
         raise ConfigError(
             f"{where}: the schedule must be a mapping of keys (name, out, workers, timeout, "
-            f"vars, jobs), not a {type(raw).__name__}"
+            f"vars, jobs), not a {type(doc.data).__name__}"
         )
-    try:
-        spec = _ScheduleSpec.model_validate(raw)
-    except ValidationError as exc:
+    spec, problems = validate_model(_ScheduleSpec, doc)
+    if spec is None:
         msgs = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+            f"{p.key or 'top level'}" + (f" (line {p.line})" if p.line else "") + f": {p.message}"
+            for p in problems
         )
-        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}") from None
+        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}")
     base = path.parent.resolve()
     vars_ = {k: _resolve_path_var(v, base) for k, v in spec.vars.items()}
     vars_.update({k: v for k, v in (variables or {}).items()})
@@ -348,7 +306,7 @@ def _rows(
     if fe.expand not in table:
         known = ", ".join(sorted(table)) or "none registered"
         raise ConfigError(
-            f"{where}: unknown expander {fe.expand!r} "
+            f"{where}: unknown expander {fe.expand!r}{did_you_mean(fe.expand, table)} "
             f"(known: {known}; the data grids register when iopkit.reports.grids is imported)"
         )
     source = _fill(fe.source, vars_, where)

@@ -340,13 +340,16 @@ def program_figures(
 
 
 def benchmarks() -> pd.DataFrame:
-    """Published figures (``iopkit/reports/data_files/benchmarks.yaml``, each with its source)."""
+    """Published figures (``iopkit/reports/data_files/benchmarks.yaml``, each with its source),
+    read with the project's YAML loader (:func:`iopkit.yamlio.load_yaml_text`)."""
     from importlib.resources import files
 
-    import yaml
+    from iopkit.yamlio import load_yaml_text
 
     text = files("iopkit.reports").joinpath("data_files/benchmarks.yaml").read_text("utf-8")
-    return pd.DataFrame(yaml.safe_load(text))
+    doc = load_yaml_text(text, file="iopkit/reports/data_files/benchmarks.yaml",
+                         what="benchmarks", top=list)
+    return pd.DataFrame(doc.data)
 
 
 def benchmark_table(figures: dict[str, float]) -> pd.DataFrame:
