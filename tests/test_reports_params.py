@@ -1,6 +1,6 @@
 """Parameter checks of the report runner (no kernel needed).
 
-Reproduces the papermill pitfalls listed in ../shared/reference/notebooks.md §1.2–1.3:
+Reproduces two papermill pitfalls (https://github.com/nteract/papermill):
 unknown names only warn in papermill (PR #701) and ``-p cohort 007`` becomes the int 7
 (issue #55); iopkit refuses the first and keeps "007" a string.
 """

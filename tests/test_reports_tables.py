@@ -101,7 +101,7 @@ def test_category_table_always_has_both_strata(demo: ReportData) -> None:
 
 
 def test_benchmarks_reproduce_curriculum_reference() -> None:
-    """Reproduces the published figures of ../shared/reference/curriculum.md §3."""
+    """The published figures in data_files/benchmarks.yaml, each with its source."""
     b = tables.benchmarks()
     assert set(b["certainty"]) <= {"V", "3P"} and b["source"].str.len().gt(5).all()
     vals = {(m, v) for m, v in zip(b["measure"], b["value"], strict=True)}

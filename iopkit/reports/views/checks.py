@@ -86,7 +86,7 @@ def scale(scale_id: str, *, data: ReportData | None = None) -> None:
     """``scale_id`` is in the scale registry (and, with ``data``, has scores there)."""
     from iopkit.scales import list_scales
 
-    known = {s.id if hasattr(s, "id") else str(s) for s in list_scales()}
+    known = {s.id for s in list_scales()}
     if scale_id not in known:
         raise InputError(
             f"scale {scale_id!r} is not in the registry (known: {', '.join(sorted(known))})",

@@ -127,7 +127,3 @@ def episode_flags(data: ReportData, **options: Any) -> pd.DataFrame:
     raised = raised.sort_values(["_o", "episode_id"], kind="stable").drop(columns="_o")
     return raised.reset_index(drop=True)
 
-
-def mbc_flags(source: str, **options: Any) -> pd.DataFrame:
-    """Raised flags of every active episode in ``source`` (used by the schedule expander)."""
-    return episode_flags(open_source(source), **options)
