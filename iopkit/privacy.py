@@ -22,10 +22,13 @@ from iopkit.errors import ConfigError, InputError
 
 __all__ = [
     "IdentifierRule",
+    "TextFinding",
     "check_identifiers",
+    "find_identifiers_in_text",
     "identifier_category",
     "is_direct_identifier",
     "name_tokens",
+    "redact_text",
 ]
 
 _CAMEL_1 = re.compile(r"([a-z])([A-Z])")
@@ -164,3 +167,76 @@ def check_identifiers(columns: Mapping[str, tuple[str | None, Iterable[str]]]) -
             column=first_hits[0][0],
             rule="direct_identifier",
         )
+
+
+# --- identifiers inside free text ------------------------------------------------------------
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = (
+    r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS},?\s+\d{{4}}|{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+)
+#: (kind, pattern) scanned in free-text fields (goal text, event notes), in this order.
+#: E-mail: RFC 5322 simplified to what people type; telephone: NANP (555-867-5309,
+#: (555) 867 5309, +1 …), UK (+44 / 0 trunk prefix) and other E.164 numbers; SSN-like:
+#: ddd-dd-dddd; dates of birth: a full date within a few words after DOB / born / birthday.
+TEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "email address",
+        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    ),
+    ("social security number", re.compile(r"(?<!\d)\d{3}[- ]\d{2}[- ]\d{4}(?!\d)")),
+    (
+        "date of birth",
+        re.compile(
+            rf"(?i)\b(?:d\.?o\.?b\.?|date\s+of\s+birth|born(?:\s+on)?|birth\s*day|birth\s*date)"
+            rf"\W{{0,3}}(?:\w+\W+){{0,3}}?{_DATE}"
+        ),
+    ),
+    (
+        "telephone number",
+        re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?|\d{2,5}[\s.-])"
+            r"\d{3,4}[\s.-]?\d{3,4}(?![\w-])"
+            r"|(?<![\w+])\+?\d{10,13}(?!\w)"
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TextFinding:
+    """An identifier found in free text: its kind and where (character offsets)."""
+
+    kind: str
+    start: int
+    end: int
+
+
+def find_identifiers_in_text(text: str) -> list[TextFinding]:
+    """Identifiers (e-mail, SSN-like, date of birth, telephone) in a free-text value."""
+    found: list[TextFinding] = []
+    taken = [False] * len(text)
+    for kind, pattern in TEXT_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(taken[m.start() : m.end()]):
+                continue
+            digits = sum(ch.isdigit() for ch in m.group(0))
+            if kind == "telephone number" and digits < 10:
+                continue  # "3 times a week", "20-30 minutes": not a number people dial
+            found.append(TextFinding(kind, m.start(), m.end()))
+            taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+    return sorted(found, key=lambda f: f.start)
+
+
+def redact_text(text: str) -> tuple[str, list[TextFinding]]:
+    """``text`` with every identifier replaced by ``[redacted <kind>]``, and the findings."""
+    findings = find_identifiers_in_text(text)
+    out, pos = [], 0
+    for f in findings:
+        out += [text[pos : f.start], f"[redacted {f.kind}]"]
+        pos = f.end
+    out.append(text[pos:])
+    return "".join(out), findings
