@@ -73,7 +73,7 @@ def _time(fn) -> float:  # noqa: ANN001
 
 def main() -> dict:
     from iopkit.data import write_bundle
-    from iopkit.reports.views.source import DEMO_SETTINGS
+    from iopkit.data.sources.synthetic import DEMO_SETTINGS
     from iopkit.synth import synthesize
 
     load_before = os.getloadavg()[0]

@@ -45,7 +45,7 @@ def test_run_reports_a_bad_schedule(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from iopkit.data import write_bundle
-    from iopkit.reports.views.source import DEMO_SETTINGS
+    from iopkit.data.sources.synthetic import DEMO_SETTINGS
     from iopkit.synth import synthesize
 
     return write_bundle(synthesize(**DEMO_SETTINGS), tmp_path_factory.mktemp("b") / "data")

@@ -143,6 +143,7 @@ def test_none_default_needs_a_type(tmp_path: Path) -> None:
         ("email", True), ("phone_number", True), ("home_address", True),
         ("patient_id", False), ("episode_id", False), ("cohort_id", False),
         ("program_name", False), ("birth_year", False), ("skill_name", False),
+        ("weekday_name", False),
     ],
 )
 def test_identifier_pattern(name: str, expected: bool) -> None:

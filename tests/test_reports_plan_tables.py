@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from iopkit.data.sources.synthetic import DEMO_SOURCE
 from iopkit.reports import tables
-from iopkit.reports.views.source import DEMO_SOURCE, ReportData, open_source
+from iopkit.reports.views.source import ReportData, open_source
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from iopkit.data.sources.synthetic import DEMO_SOURCE
 from iopkit.errors import InputError
 from iopkit.reports.engine.runner import identifier_columns
 from iopkit.reports.views import tables
 from iopkit.reports.views.drafts import BLANK, discharge_plan
-from iopkit.reports.views.source import DEMO_SOURCE, ReportData, open_source, severity_bands
+from iopkit.reports.views.source import ReportData, open_source, severity_bands
 
 
 @pytest.fixture(scope="module")

@@ -113,9 +113,9 @@ def demo(
     """The main job on synthetic data: bundle → plans, outcome reports, program report, index."""
     import iopkit.reports.grids  # noqa: F401 - registers the data-driven schedule grids
     from iopkit.data.sources import write_bundle
+    from iopkit.data.sources.synthetic import DEMO_SETTINGS
     from iopkit.reports.engine.batch import run_schedule
     from iopkit.reports.engine.lock import RunLockedError
-    from iopkit.reports.views.source import DEMO_SETTINGS
     from iopkit.resources import schedules_dir
     from iopkit.synth import synthesize
 

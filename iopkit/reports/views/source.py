@@ -14,8 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-# Re-exported for the report CLI, tests and benchmarks; defined with the synthetic source.
-from iopkit.data.sources.synthetic import DEMO_SETTINGS, DEMO_SOURCE  # noqa: F401
 from iopkit.errors import InputError
 
 
