@@ -285,4 +285,4 @@ def test_committed_template_runs_top_to_bottom_without_papermill(
     if name != "patient_progress":
         assert "image/png" in kinds  # figures drawn inline, as in JupyterLab
     if name == "curriculum_plan":  # exports land in the working folder (output_dir ".")
-        assert (tmp_path / "plan.ics").is_file()
+        assert (tmp_path / "calendar.ics").is_file()
