@@ -31,7 +31,7 @@ app.add_typer(curriculum_app, name="curriculum")
 DirOption = typer.Option(
     None,
     "--dir",
-    help="Curriculum directory (default: $IOPKIT_CURRICULUM or the repository's curriculum/).",
+    help="Curriculum directory (default: $IOPKIT_CURRICULUM or the shipped curriculum).",
 )
 
 
@@ -39,7 +39,7 @@ DirOption = typer.Option(
 @friendly_errors
 def validate(
     directory: Path | None = typer.Argument(
-        None, help="Curriculum directory (default: $IOPKIT_CURRICULUM or curriculum/)."
+        None, help="Curriculum directory (default: $IOPKIT_CURRICULUM or the shipped curriculum)."
     ),
 ) -> None:
     """Check every skill and program file; exit 1 and name file, line and key on a problem."""
@@ -58,11 +58,11 @@ def validate(
         )
         raise typer.Exit(code=1)
     cur = load_curriculum(root)
-    _, scale_note = known_scale_ids()
     console.print(
         f"[green]ok[/] {escape(str(root))}: {len(cur.skills)} skills in "
         f"{len(cur.modalities)} modalities ({len(cur.individual_tasks())} individual task(s)), "
-        f"{len(cur.programs)} program(s); scale ids {scale_note}.",
+        f"{len(cur.programs)} program(s); scale ids checked against the iopkit.scales "
+        f"registry ({len(known_scale_ids())} scales).",
         highlight=False,
     )
     for p in cur.programs.values():
