@@ -138,7 +138,7 @@ def test_broken_file_names_file_and_key_path(tmp_path):
     path = _write(tmp_path, "gad7", raw)
     with pytest.raises(ConfigError) as exc:
         load_scale_file(path)
-    assert str(path) in str(exc.value) and "bands.levels.1.colour" in str(exc.value)
+    assert f"{path}:9" in str(exc.value) and "bands.levels[1].colour" in str(exc.value)
 
 
 def test_broken_band_gap_and_wrong_range_rejected(tmp_path):

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -14,7 +13,7 @@ from iopkit.cli._common import app, console, err_console, friendly_errors
 from iopkit.data.readers import read_table_lines, write_table
 from iopkit.errors import ConfigError, InputError
 from iopkit.scales import get_scale, list_scales
-from iopkit.scales.engine import STATUSES, score
+from iopkit.scales.engine import STATUSES, safety_from_scored, score
 from iopkit.scales.schema import Scale, Threshold
 
 scales_app = typer.Typer(
@@ -210,16 +209,6 @@ def _parse_codes(values: list[str]) -> set[float] | dict[str, set[float]] | None
     return per or common
 
 
-def _safety_mask(out: pd.DataFrame, s: Scale) -> np.ndarray:
-    mask = np.zeros(len(out), dtype=bool)
-    for c in s.critical_items:
-        mask |= out[f"{s.id}_{c.name}_flag"].to_numpy(dtype=bool)
-    for r in s.rules:
-        if r.safety:
-            mask |= out[f"{s.id}_{r.id}"].fillna(False).to_numpy(dtype=bool)
-    return mask
-
-
 @app.command("score")
 @friendly_errors
 def score_cmd(
@@ -289,7 +278,7 @@ def score_cmd(
         s = get_scale(sid)
         counts = out[f"{sid}_status"].value_counts()
         line = ", ".join(f"{st} {int(counts.get(st, 0))}" for st in STATUSES)
-        flags = _safety_mask(out, s)
+        flags = safety_from_scored(out, s)[0]
         total_flags += int(flags.sum())
         say(f"{s.short_name}: {line}; safety flags {int(flags.sum())}")
         bad = np.flatnonzero((out[f"{sid}_status"] == "invalid").to_numpy())

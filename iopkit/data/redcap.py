@@ -1,7 +1,7 @@
 """REDCap flat exports: read them into a bundle through a mapping file, and write them.
 
 The mapping format is documented in ``docs/data.md`` and in the shipped example
-:data:`EXAMPLE_MAPPING` (``iopkit/data/redcap_example.yaml``). Source lines refer to the
+:data:`EXAMPLE_MAPPING` (``iopkit/content/mappings/redcap_example.yaml``). Source lines refer to the
 export file (header = line 1), so every problem points at the row a coordinator can find.
 """
 
@@ -20,8 +20,9 @@ from iopkit.data.bundle import Bundle
 from iopkit.data.schemas import TABLES, item_columns
 from iopkit.data.sources import _ENCODING_LABEL, _finish, check_identifiers, read_csv_file
 from iopkit.errors import InputError
+from iopkit.resources import mappings_dir
 
-EXAMPLE_MAPPING = Path(__file__).with_name("redcap_example.yaml")
+EXAMPLE_MAPPING = mappings_dir() / "redcap_example.yaml"
 EVENT, INSTRUMENT, INSTANCE = (
     "redcap_event_name",
     "redcap_repeat_instrument",

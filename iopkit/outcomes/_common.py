@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iopkit.errors import InputError
+from iopkit.errors import ConfigError, InputError
 
 __all__ = [
     "ScaleFacts",
@@ -165,7 +165,7 @@ def _pick(thresholds: Any, kind: str, prefer: str | None = None) -> Any:
 
 
 def _from_registry(scale_id: str) -> ScaleFacts | None:
-    """Facts from :func:`iopkit.scales.get_scale` (None when the registry or the id is unknown).
+    """Facts from :func:`iopkit.scales.get_scale` (None for a scale id outside the registry).
 
     Choices (each reported in ``ScaleFacts.source``): reliability = the first test–retest entry,
     else the first entry of any type (``Scale.reliability``); norms = the first clinical and the
@@ -173,13 +173,11 @@ def _from_registry(scale_id: str) -> ScaleFacts | None:
     Therapies threshold when listed, else the first; response = first percent-reduction rule;
     remission = first end-point score rule; caseness = first score threshold.
     """
-    try:
-        from iopkit.scales import get_scale
-    except ImportError:
-        return None
+    from iopkit.scales import get_scale
+
     try:
         scale = get_scale(scale_id)
-    except Exception:  # unknown id → caller passes facts explicitly
+    except ConfigError:  # a scale outside the registry: the caller passes its facts
         return None
     rel = scale.reliability("test_retest")
     clin, func = scale.norm("clinical"), scale.norm("functional")

@@ -25,33 +25,14 @@ import pandas as pd
 
 from iopkit.errors import InputError
 from iopkit.outcomes._common import check_vocab, iso_dates, require_columns, scale_facts
-from iopkit.outcomes.process import _runs
+from iopkit.outcomes.process import flag_runs
+from iopkit.scales import get_scale
+from iopkit.scales.engine import safety_check, safety_screen
 from iopkit.vocab import ATTENDANCE_STATUS
 
 __all__ = ["mbc_flags", "FLAG_KINDS"]
 
 FLAG_KINDS = ("safety", "reliable_worsening", "not_on_track", "outreach")
-
-
-def _safety_rule(scale_id: str, default_item: int, default_at: int) -> tuple[list[int], int, str]:
-    """(items, threshold, source) for the safety rule of a scale, registry first."""
-    try:
-        from iopkit.scales import get_scale
-
-        sc = get_scale(scale_id)
-        if sc.critical_items:
-            ci = sc.critical_items[0]
-            return [ci.item], int(ci.flag_at), ci.source
-        for rule in sc.rules:
-            if rule.safety and rule.id == "positive":
-                cond = rule.conditions[0]
-                at = cond.thresholds()[0] if hasattr(cond, "thresholds") else 1
-                return list(cond.items), int(at), rule.source
-    except Exception:  # registry unavailable: documented defaults below
-        pass
-    if scale_id == "asq":
-        return [1, 2, 3, 4], 1, "NIMH ASQ: yes to any of items 1-4 (scales.md §1.11)"
-    return [default_item], default_at, "Simon 2013, Psychiatric Services 10.1176/appi.ps.201200587"
 
 
 def mbc_flags(
@@ -132,36 +113,37 @@ def mbc_flags(
         for eid in ids
     }
     for sid in safety_scales:
-        default_item = 9 if sid == "phq9" else 1
-        items, at, src = _safety_rule(sid, default_item, 1)
-        cols = [f"{item_prefix}{i}" for i in items]
+        sc = get_scale(sid)
+        check = safety_check(sc)
+        if check is None:
+            raise InputError(
+                f"{sid} has no safety item or safety rule in the scale registry",
+                rule="safety scale",
+            )
         sub = a[a[scale_col] == sid]
         if sub.empty:
             continue
-        missing_cols = [c for c in cols if c not in sub.columns]
-        if missing_cols:
-            raise InputError(
-                f"assessments for {sid} lack safety item column {missing_cols[0]!r}",
-                column=missing_cols[0],
-                rule="safety items required",
-            )
         latest = sub.groupby(id_col, sort=False).tail(1)
+        screen = safety_screen(latest, sc, item_prefix=item_prefix)
+        cols = [f"{item_prefix}{i}" for i in check.items]
         vals = latest[cols].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-        any_pos = np.nan_to_num(vals, nan=-1) >= at
-        pos = any_pos.any(axis=1)
-        unknown = ~pos & np.isnan(vals).any(axis=1)
-        rule = f"{sid} item {'/'.join(map(str, items))} ≥ {at} at the latest {sid}"
+        rule = f"{check.text} at the latest {sid}"
         for eid, p, u, v, d in zip(
-            latest[id_col], pos, unknown, vals, latest["_date"], strict=True
+            latest[id_col],
+            screen["positive"].to_numpy(),
+            screen["unknown"].to_numpy(),
+            vals,
+            latest["_date"],
+            strict=True,
         ):
             s = safety[eid]
             s["rules"].append(rule)
-            s["src"].append(src)
+            s["src"].append(check.source)
             if p:
                 s["raised"], s["status"] = True, "positive"
                 s["value"] = f"{sid}: " + ", ".join(
                     f"item {i}={'' if np.isnan(x) else int(x)}"
-                    for i, x in zip(items, v, strict=True)
+                    for i, x in zip(check.items, v, strict=True)
                 )
                 s["date"] = d
             elif u and s["status"] != "positive":
@@ -335,7 +317,7 @@ def mbc_flags(
         at = at.sort_values([id_col, "_date"], kind="stable").reset_index(drop=True)
         at["unexcused"] = (at[status_col] == "absent_unexcused").to_numpy(bool)
         runs = (
-            _runs(at, id_col, "unexcused")
+            flag_runs(at, id_col, "unexcused")
             if len(at)
             else pd.DataFrame(columns=["longest", "trailing"])
         )

@@ -46,7 +46,7 @@ def longest_run(flags: np.ndarray) -> int:
     return int((edges[1::2] - edges[::2]).max())
 
 
-def _runs(df: pd.DataFrame, id_col: str, flag: str) -> pd.DataFrame:
+def flag_runs(df: pd.DataFrame, id_col: str, flag: str) -> pd.DataFrame:
     """Longest and trailing run of ``flag`` per episode (rows sorted by date)."""
     f = df[flag].to_numpy(bool)
     ids = df[id_col].to_numpy()
@@ -103,8 +103,8 @@ def attendance_summary(
     counts.columns = [f"n_{c}" for c in counts.columns]
     a["absent"] = a["status"].str.startswith("absent").to_numpy(bool)
     a["unexcused"] = (a["status"] == "absent_unexcused").to_numpy(bool)
-    ab = _runs(a, id_col, "absent")
-    un = _runs(a, id_col, "unexcused")
+    ab = flag_runs(a, id_col, "absent")
+    un = flag_runs(a, id_col, "unexcused")
     out = counts.copy()
     out["n_scheduled"] = counts.sum(axis=1)
     out["n_attended"] = (

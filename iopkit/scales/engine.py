@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,17 @@ from iopkit.scales.schema import Scale
 
 _ASSESSMENT_COLS = ("total", "band", "answered", "status", "reason", "safety_flag")
 
-__all__ = ["STATUSES", "find_item_columns", "score", "score_assessments", "score_long"]
+__all__ = [
+    "STATUSES",
+    "SafetyCheck",
+    "find_item_columns",
+    "safety_check",
+    "safety_from_scored",
+    "safety_screen",
+    "score",
+    "score_assessments",
+    "score_long",
+]
 
 #: Status categories, in order.
 STATUSES = ("complete", "prorated", "incomplete", "invalid")
@@ -457,6 +468,103 @@ def _score_one(
 
 
 # --------------------------------------------------------------------------------------
+# the safety rule — the one place that says what a positive safety answer is
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SafetyCheck:
+    """The safety rule of one scale, read from its registry file.
+
+    A row is *positive* when any critical item is answered at or above its ``flag_at``
+    (PHQ-9 item 9 ≥ 1, Simon et al. 2013, doi 10.1176/appi.ps.201200587) or any rule marked
+    ``safety: true`` holds (ASQ: yes to any of items 1–4, NIMH ASQ toolkit 2017); *unknown*
+    when not positive and a safety item is unanswered (review, never cleared).
+    """
+
+    scale_id: str
+    #: 1-based items the rule reads, in order
+    items: tuple[int, ...]
+    #: the rule in words, e.g. "phq9 item 9 ≥ 1"
+    text: str
+    #: the published sources of every part of the rule
+    source: str
+
+
+def safety_check(scale: Scale | str) -> SafetyCheck | None:
+    """The :class:`SafetyCheck` of a scale, or None when it has no safety item or rule."""
+    sc = get_scale(scale) if isinstance(scale, str) else scale
+    parts: list[str] = []
+    items: list[int] = []
+    sources: list[str] = []
+    for crit in sc.critical_items:
+        parts.append(f"{sc.id} item {crit.item} ≥ {crit.flag_at}")
+        items.append(crit.item)
+        sources.append(crit.source)
+    for rule in sc.rules:
+        if rule.safety:
+            used = sorted({i for cond in rule.conditions for i in cond.items})
+            parts.append(f"{sc.id} {rule.name} (items {'/'.join(map(str, used))})")
+            items += used
+            sources.append(rule.source)
+    if not parts:
+        return None
+    return SafetyCheck(
+        sc.id, tuple(dict.fromkeys(items)), " or ".join(parts), "; ".join(dict.fromkeys(sources))
+    )
+
+
+def safety_from_scored(scored: Mapping[str, Any], scale: Scale) -> tuple[np.ndarray, np.ndarray]:
+    """(positive, unknown) boolean arrays from the ``{id}_*`` columns :func:`score` adds.
+
+    ``positive``: a critical item flagged or a safety rule true. ``unknown``: not positive,
+    and a critical item unanswered or a safety rule undetermined (<NA>).
+    """
+    if isinstance(scored, pd.DataFrame):
+        n = len(scored)
+    else:
+        n = len(next(iter(scored.values()))) if scored else 0
+    positive = np.zeros(n, dtype=bool)
+    unknown = np.zeros(n, dtype=bool)
+    for crit in scale.critical_items:
+        positive |= np.asarray(scored[f"{scale.id}_{crit.name}_flag"], dtype=bool)
+        unknown |= np.asarray(scored[f"{scale.id}_{crit.name}_missing"], dtype=bool)
+    for rule in scale.rules:
+        if rule.safety:
+            value = pd.array(scored[f"{scale.id}_{rule.id}"], dtype="boolean")
+            positive |= np.asarray(value.fillna(False), dtype=bool)
+            unknown |= np.asarray(value.isna(), dtype=bool)
+    return positive, unknown & ~positive
+
+
+def safety_screen(
+    frame: pd.DataFrame, scale: Scale | str, *, item_prefix: str = "item_"
+) -> pd.DataFrame:
+    """Safety result per row of ``frame`` (item columns ``item_1…``): ``positive``,
+    ``unknown`` (bool), indexed like ``frame``.
+
+    Only the items the rule reads must be present (InputError names a missing one); the
+    other items of the scale may be absent — the rule reads answered values whatever the
+    row's scoring status, so a positive answer is never hidden by other problems.
+    """
+    sc = get_scale(scale) if isinstance(scale, str) else scale
+    check = safety_check(sc)
+    if check is None:
+        raise ConfigError(f"{sc.short_name} has no safety item or safety rule")
+    need = [f"{item_prefix}{i}" for i in check.items]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"assessments for {sc.id} lack safety item column {missing[0]!r}",
+            column=missing[0],
+            rule="safety items required",
+        )
+    cols = [f"{item_prefix}{i}" for i in range(1, sc.items.count + 1)]
+    items = frame.reindex(columns=cols)
+    res = _score_one(items, sc, cols, frozenset(), MISSING_TEXT)  # type: ignore[arg-type]
+    positive, unknown = safety_from_scored(res, sc)
+    return pd.DataFrame({"positive": positive, "unknown": unknown}, index=frame.index)
+
+
+# --------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------
 MissingCodes = Iterable[float] | Mapping[str, Iterable[float]] | None
@@ -641,11 +749,7 @@ def score_assessments(
                 band[r] = np.where(np.isnan(tot), None, labels)
         answered[r] = res[f"{sc.id}_answered"]
         status[r], reason[r] = st, rs
-        for crit in sc.critical_items:
-            safety[r] |= np.asarray(res[f"{sc.id}_{crit.name}_flag"], dtype=bool)
-        for rule in sc.rules:
-            if rule.safety:
-                safety[r] |= np.asarray(res[f"{sc.id}_{rule.id}"].fillna(False), dtype=bool)
+        safety[r] = safety_from_scored(res, sc)[0]
     out = pd.DataFrame(
         {
             "total": total,
@@ -708,7 +812,7 @@ def score_long(
     for key in pd.unique(frame[scale_col].astype("string").str.strip().str.lower().dropna()):
         try:
             counts.append(get_scale(str(key)).items.count)
-        except Exception:  # unknown scale: reported row by row by score_assessments
+        except ConfigError:  # unknown scale: reported row by row by score_assessments
             continue
     width = max([*counts, int(item_no.max()) if len(item_no) else 0])
     wide = wide.reindex(columns=range(1, width + 1))

@@ -9,34 +9,16 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
 from iopkit.errors import ConfigError
 from iopkit.scales.schema import Scale
+from iopkit.yamlio import load_model
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-# libyaml's parser when available (about 10× faster; same safe constructor semantics).
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 def load_scale_file(path: Path) -> Scale:
-    """Parse and validate one scale file; ConfigError names the file and the key path."""
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        scale = Scale.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from None
+    """Parse and validate one scale file; ConfigError names the file, line and key path."""
+    scale = load_model(Scale, path, what="scale registry")
     if scale.id != path.stem:
         raise ConfigError(f"{path}: id: {scale.id!r} does not match the file name {path.stem!r}")
     return scale
