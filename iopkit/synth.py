@@ -350,10 +350,8 @@ def synthesize(
     )
 
     # --- patients -------------------------------------------------------------------------
-    ages = (13, 18) if getattr(prog, "population", "adult") == "adolescent" else (18, 71)  # [D]
-    allowed = [c for c in CONCERNS if c in set(getattr(prog, "concerns", CONCERNS))] or list(
-        CONCERNS
-    )
+    ages = (13, 18) if prog.population == "adolescent" else (18, 71)  # [D]
+    allowed = [c for c in CONCERNS if c in set(prog.concerns)] or list(CONCERNS)
     primary = _choice(rng, {c: _CONCERN_WEIGHTS[c] for c in allowed}, n)
     co = {c: (rng.random(n) < p) & (primary != c) for c, p in _COMORBID.items()}
     other = np.array([";".join(c for c in CONCERNS if co[c][i]) for i in range(n)], dtype=object)

@@ -43,7 +43,7 @@ def validate(
     ),
 ) -> None:
     """Check every skill and program file; exit 1 and name file, line and key on a problem."""
-    root = directory or default_curriculum_dir()
+    root = (directory or default_curriculum_dir()).resolve()
     problems = validate_curriculum(root)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
