@@ -407,9 +407,9 @@ def check_program(
                     f"segment is {seg} min",
                 )
             )
-    chained = any(p in core_set for k in core for p in cur.skills[k].requires)
+    chained = cur.core_is_chained(core_set)
     n_core = len(core_set)  # skills with schema errors still count as core
-    needed = n_core + (1 if chained else 0)
+    needed = cur.sessions_for_core(core_set)
     have = prog.min_sessions
     if needed > have:
         why = f"{n_core} core skills"

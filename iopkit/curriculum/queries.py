@@ -9,7 +9,7 @@ the synthetic-data generator (:mod:`iopkit.synth`) and the data layer
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, time
 from pathlib import Path
 
@@ -210,17 +210,29 @@ class Curriculum(BaseModel):
         return [s for s in pool if s in core], [s for s in pool if s not in core]
 
     def core_sessions_needed(self, program_id: str) -> int:
-        """Lower bound on sessions a stay needs so that any admission day meets every core skill.
+        """Lower bound on sessions a stay needs so that any admission day meets every core
+        skill of the program (:meth:`sessions_for_core` of :meth:`core_skills`)."""
+        return self.sessions_for_core(self.core_skills(program_id))
 
-        One session per core skill, plus one when any core skill requires another core skill:
-        if every window of the stay held each core skill exactly once, the window that opens
-        on a dependent skill would meet it before its prerequisite. (With that extra session
-        the bound is reachable when each prerequisite is taught right before its dependent.)
+    def sessions_for_core(self, core: Collection[str]) -> int:
+        """Lower bound on sessions a stay needs so that any admission day meets every skill
+        of ``core``.
+
+        One session per core skill, plus one when any core skill requires another core skill
+        (:meth:`core_is_chained`): if every window of the stay held each core skill exactly
+        once, the window that opens on a dependent skill would meet it before its
+        prerequisite. (With that extra session the bound is reachable when each prerequisite
+        is taught right before its dependent.)
         """
-        core = self.core_skills(program_id)
+        return len(set(core)) + (1 if self.core_is_chained(core) else 0)
+
+    def core_is_chained(self, core: Collection[str]) -> bool:
+        """True when a skill of ``core`` requires another skill of ``core`` (ids not in the
+        catalog are counted in ``core`` but have no requirements)."""
         core_set = set(core)
-        chained = any(p in core_set for k in core for p in self.skills[k].requires)
-        return len(core) + (1 if chained else 0)
+        return any(
+            p in core_set for k in core_set if k in self.skills for p in self.skills[k].requires
+        )
 
     # -- facilitators ----------------------------------------------------------------------
     def facilitator_weekdays(self, program_id: str) -> dict[str, list[int]]:
