@@ -28,8 +28,12 @@ demo: $(STAMP)
 	$(BIN)/iopkit demo --out reports/demo
 	@echo "open reports/demo/index.html"
 
+# JupyterLab on localhost with a token; --allow-root only when run as root (containers);
+# extra options pass through: make lab LAB_ARGS="--port=8899"
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

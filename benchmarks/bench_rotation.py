@@ -20,26 +20,30 @@ compare the two rows of one run, not runs with each other.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date
 
-import iopkit.rotation as rot
 from iopkit.calendar import build_calendar
 from iopkit.curriculum import load_curriculum
+from iopkit.rotation import (
+    SolverOptions,
+    coverage_summary,
+    plan_rotation,
+    problem_from_program,
+)
 
 PROGRAM = "adult_mood_anxiety_5d"
 TIME_LIMIT = 10.0
 HORIZON_WEEKS = 12
+#: The tuned solve: two workers (a bound-proving LP worker beside the default one).
+TUNED = SolverOptions(time_limit=TIME_LIMIT, num_workers=2)
+#: The direct model: windowed prerequisite clauses, CP-SAT's own portfolio, no tiled start.
+BASELINE = replace(TUNED, prereq_encoding="window", subsolvers=(), tile_hint=False)
 
 
-def _run(cur, cycle_weeks: int | None, *, baseline: bool) -> dict:
-    saved = (rot.PREREQ_ENCODING, rot.SUBSOLVERS, rot.TILE_HINT)
-    if baseline:
-        rot.PREREQ_ENCODING, rot.SUBSOLVERS, rot.TILE_HINT = "window", (), False
-    try:
-        prob = rot.problem_from_program(cur, PROGRAM, cycle_weeks=cycle_weeks)
-        plan = rot.plan_rotation(prob, time_limit=TIME_LIMIT)
-    finally:
-        rot.PREREQ_ENCODING, rot.SUBSOLVERS, rot.TILE_HINT = saved
+def _run(cur, cycle_weeks: int | None, options: SolverOptions) -> dict:
+    prob = problem_from_program(cur, PROGRAM, cycle_weeks=cycle_weeks)
+    plan = plan_rotation(prob, options=options)
     out = {
         "status": plan.status,
         "wall_s": round(plan.wall_time, 2),
@@ -53,7 +57,7 @@ def _run(cur, cycle_weeks: int | None, *, baseline: bool) -> dict:
     }
     if plan.ok:
         cov = plan.coverage()
-        s = rot.coverage_summary(cov)
+        s = coverage_summary(cov)
         out["covered"] = s["share_fully_covered"]
         out["prereq_fraction"] = round(s["prereq_fraction"], 4)
         out["stages"] = plan.stages.round(3).to_dict("records")
@@ -65,8 +69,8 @@ def main() -> dict:
     cur = load_curriculum()
     results: dict = {}
     for label, cw in (("cycle_4w", None), ("cycle_12w", HORIZON_WEEKS)):
-        tuned = _run(cur, cw, baseline=False)
-        base = _run(cur, cw, baseline=True)
+        tuned = _run(cur, cw, TUNED)
+        base = _run(cur, cw, BASELINE)
         plan = tuned.pop("plan", None)
         base.pop("plan", None)
         print(

@@ -29,8 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from iopkit.errors import ConfigError, InputError
-from iopkit.rotation import weekday_name
-from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED
+from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED, WEEKDAYS
 
 if TYPE_CHECKING:
     from iopkit.curriculum import Curriculum
@@ -104,9 +103,9 @@ def date_rotation(
     if stray := sorted(set(rot["weekday"].astype(int)) - set(weekdays)):
         raise ConfigError(
             "the rotation was planned for "
-            + "/".join(weekday_name(d) for d in stray)
+            + "/".join(WEEKDAYS[d].title() for d in stray)
             + ", which are not program days ("
-            + "/".join(weekday_name(d) for d in sorted(weekdays))
+            + "/".join(WEEKDAYS[d].title() for d in sorted(weekdays))
             + "); plan it for this program"
         )
     reasons = dict(closures) if isinstance(closures, Mapping) else dict.fromkeys(closures, "closed")
@@ -140,7 +139,7 @@ def date_rotation(
             closed.append(
                 {
                     "date": d,
-                    "weekday": weekday_name(d.weekday()),
+                    "weekday": WEEKDAYS[d.weekday()].title(),
                     "reason": reasons[d],
                     "dropped_skill": dropped,
                 }
@@ -158,18 +157,18 @@ def date_rotation(
         if allowed is not None and r["skill_id"] in allowed:
             ok = set(allowed[r["skill_id"]])
             if d.weekday() not in ok:
-                days_txt = "/".join(weekday_name(k) for k in sorted(ok))
+                days_txt = "/".join(WEEKDAYS[k].title() for k in sorted(ok))
                 conflict = f"only on {days_txt} (facilitator or fixed day)"
         rows.append(
             {
                 "date": d,
-                "weekday": weekday_name(d.weekday()),
+                "weekday": WEEKDAYS[d.weekday()].title(),
                 "session_no": len(rows) + 1,
                 "slot": int(r["slot"]),
                 "skill_id": r["skill_id"],
                 "modality": r["modality"],
                 "core": r["core"],
-                "planned_weekday": weekday_name(int(r["weekday"])),
+                "planned_weekday": WEEKDAYS[int(r["weekday"])].title(),
                 "moved": int(r["weekday"]) != d.weekday(),
                 "conflict": conflict,
             }

@@ -47,5 +47,23 @@ class InputError(IopkitError):
         return f"{prefix}: {self.message}{rule}" if prefix else f"{self.message}{rule}"
 
 
+class UnknownIdError(InputError):
+    """An id the user gave (a scale, program, skill, template …) that iopkit does not know.
+
+    ``known`` lists the ids that exist, so messages can say "did you mean".
+    """
+
+    def __init__(self, message: str, *, known: tuple[str, ...] = (), **where: object) -> None:
+        self.known = tuple(known)
+        super().__init__(message, **where)  # type: ignore[arg-type]
+
+
 class ConfigError(IopkitError):
-    """A registry, curriculum or schedule file that does not match its schema."""
+    """A configuration FILE that does not match its schema: the curriculum, the scale
+    registry, a schedule, a source mapping or profile. Only for files — a bad argument is an
+    :class:`InputError`, a broken installation a :class:`SetupError`."""
+
+
+class SetupError(IopkitError):
+    """The installation or environment cannot do what was asked: no Jupyter kernel, shipped
+    content missing, a database driver not installed."""

@@ -22,10 +22,13 @@ from iopkit.errors import ConfigError, InputError
 
 __all__ = [
     "IdentifierRule",
+    "TextFinding",
     "check_identifiers",
+    "find_identifiers_in_text",
     "identifier_category",
     "is_direct_identifier",
     "name_tokens",
+    "redact_text",
 ]
 
 _CAMEL_1 = re.compile(r"([a-z])([A-Z])")
@@ -45,7 +48,7 @@ class IdentifierRule:
     exact: frozenset[str]
     person_name: bool
 
-    def matches(self, tokens: list[str], compact: str, not_person: frozenset[str]) -> bool:
+    def matches(self, tokens: list[str], compact: str, person: frozenset[str]) -> bool:
         """True when a name (as tokens and compact form) falls under this category."""
         if self.tokens.intersection(tokens) or compact in self.exact:
             return True
@@ -56,17 +59,16 @@ class IdentifierRule:
             b = [i for i, t in enumerate(tokens) if t in second]
             if any(i != j for i in a for j in b):
                 return True
-        return (
-            self.person_name
-            and bool({"name", "names"}.intersection(tokens))
-            and not not_person.intersection(tokens)
-        )
+        if not self.person_name or not {"name", "names"}.intersection(tokens):
+            return False
+        others = [t for t in tokens if t not in ("name", "names")]
+        return not others or bool(person.intersection(others))
 
 
 @dataclass(frozen=True)
 class _Rules:
     categories: tuple[IdentifierRule, ...]
-    not_person: frozenset[str]
+    person_words: frozenset[str]
     allowed: Mapping[str, frozenset[str]]
 
 
@@ -91,7 +93,7 @@ def _rules() -> _Rules:
             )
         )
     allowed = {str(t): frozenset(cols) for t, cols in doc.data["allowed"].items()}
-    return _Rules(tuple(cats), frozenset(doc.data["not_person_names"]), allowed)
+    return _Rules(tuple(cats), frozenset(doc.data["person_words"]), allowed)
 
 
 def _words_only(value: object, where: str = "identifiers.yaml") -> None:
@@ -126,7 +128,7 @@ def identifier_category(column: str, table: str | None = None) -> IdentifierRule
     tokens = name_tokens(name)
     compact = "".join(tokens)
     for rule in rules.categories:
-        if rule.matches(tokens, compact, rules.not_person):
+        if rule.matches(tokens, compact, rules.person_words):
             return rule
     return None
 
@@ -164,3 +166,76 @@ def check_identifiers(columns: Mapping[str, tuple[str | None, Iterable[str]]]) -
             column=first_hits[0][0],
             rule="direct_identifier",
         )
+
+
+# --- identifiers inside free text ------------------------------------------------------------
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = (
+    r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS},?\s+\d{{4}}|{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})"
+)
+#: (kind, pattern) scanned in free-text fields (goal text, event notes), in this order.
+#: E-mail: RFC 5322 simplified to what people type; telephone: NANP (555-867-5309,
+#: (555) 867 5309, +1 …), UK (+44 / 0 trunk prefix) and other E.164 numbers; SSN-like:
+#: ddd-dd-dddd; dates of birth: a full date within a few words after DOB / born / birthday.
+TEXT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "email address",
+        re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    ),
+    ("social security number", re.compile(r"(?<!\d)\d{3}[- ]\d{2}[- ]\d{4}(?!\d)")),
+    (
+        "date of birth",
+        re.compile(
+            rf"(?i)\b(?:d\.?o\.?b\.?|date\s+of\s+birth|born(?:\s+on)?|birth\s*day|birth\s*date)"
+            rf"\W{{0,3}}(?:\w+\W+){{0,3}}?{_DATE}"
+        ),
+    ),
+    (
+        "telephone number",
+        re.compile(
+            r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,5}\)[\s.-]?|\d{2,5}[\s.-])"
+            r"\d{3,4}[\s.-]?\d{3,4}(?![\w-])"
+            r"|(?<![\w+])\+?\d{10,13}(?!\w)"
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TextFinding:
+    """An identifier found in free text: its kind and where (character offsets)."""
+
+    kind: str
+    start: int
+    end: int
+
+
+def find_identifiers_in_text(text: str) -> list[TextFinding]:
+    """Identifiers (e-mail, SSN-like, date of birth, telephone) in a free-text value."""
+    found: list[TextFinding] = []
+    taken = [False] * len(text)
+    for kind, pattern in TEXT_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(taken[m.start() : m.end()]):
+                continue
+            digits = sum(ch.isdigit() for ch in m.group(0))
+            if kind == "telephone number" and digits < 10:
+                continue  # "3 times a week", "20-30 minutes": not a number people dial
+            found.append(TextFinding(kind, m.start(), m.end()))
+            taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+    return sorted(found, key=lambda f: f.start)
+
+
+def redact_text(text: str) -> tuple[str, list[TextFinding]]:
+    """``text`` with every identifier replaced by ``[redacted <kind>]``, and the findings."""
+    findings = find_identifiers_in_text(text)
+    out, pos = [], 0
+    for f in findings:
+        out += [text[pos : f.start], f"[redacted {f.kind}]"]
+        pos = f.end
+    out.append(text[pos:])
+    return "".join(out), findings

@@ -12,7 +12,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from iopkit.errors import ConfigError
+from iopkit.errors import SetupError
 
 __all__ = [
     "CURRICULUM_ENV",
@@ -29,10 +29,10 @@ CURRICULUM_ENV = "IOPKIT_CURRICULUM"
 
 def content_dir(kind: str) -> Path:
     """Folder of one kind of shipped content (``curriculum``, ``notebooks``, ``schedules``,
-    ``mappings``); ConfigError when the installation lacks it (a broken build)."""
+    ``mappings``); SetupError when the installation lacks it (a broken build)."""
     folder = resources.files("iopkit.content") / kind
     if not folder.is_dir():
-        raise ConfigError(
+        raise SetupError(
             f"iopkit's shipped {kind!r} folder is missing from this installation "
             f"({folder}); reinstall iopkit"
         )

@@ -202,9 +202,10 @@ def _weekday_pos(dates: np.ndarray, weekdays: Sequence[int]) -> np.ndarray:
 
 def _planned_cycle(program_id: str, seed: int) -> list[str]:
     """The skills cycle planned by :func:`iopkit.rotation.plan_program` (CP-SAT, ≤ ~5 s)."""
-    from iopkit.rotation import plan_program
+    from iopkit.rotation import SolverOptions, plan_program
 
-    plan = plan_program(load_curriculum(), program_id, time_limit=5.0, num_workers=1, seed=seed)
+    options = SolverOptions(time_limit=5.0, seed=seed)  # one worker: the same cycle every run
+    plan = plan_program(load_curriculum(), program_id, options=options)
     if not plan.ok:
         raise ConfigError(f"no rotation found for {program_id}: {' '.join(plan.explanation)}")
     return list(plan.sequence)

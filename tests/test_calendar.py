@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from iopkit.calendar import build_calendar, date_rotation, patient_view, to_csv, to_ics, to_xlsx
 from iopkit.errors import ConfigError, InputError
-from iopkit.rotation import plan_program
+from iopkit.rotation import SolverOptions, plan_program
 
 MON_FRI = [0, 1, 2, 3, 4]
 THANKSGIVING = date(2026, 11, 26)  # US federal holiday, 4th Thursday of November
@@ -112,7 +112,7 @@ def cur():
 
 @pytest.fixture(scope="module")
 def cal(cur):
-    plan = plan_program(cur, "adult_mood_anxiety_3d", time_limit=5)
+    plan = plan_program(cur, "adult_mood_anxiety_3d", options=SolverOptions(time_limit=5))
     assert plan.ok
     return build_calendar(
         plan.rotation,

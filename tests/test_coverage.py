@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from iopkit.errors import ConfigError
+from iopkit.errors import InputError
 from iopkit.rotation import (
     compare_rotations,
     coverage_from_sessions,
+    coverage_matrix,
     coverage_summary,
     coverage_table,
     module_blocks,
@@ -124,7 +125,7 @@ def test_delivered_sessions_are_censored_not_dropped() -> None:
 
 
 def test_delivered_sessions_missing_column_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match="no column 'skill_id'"):
+    with pytest.raises(InputError, match="no column 'skill_id'"):
         coverage_from_sessions(pd.DataFrame({"date": ["2026-01-05"]}), core={"A"}, window=2)
 
 
@@ -229,3 +230,23 @@ def test_cli_coverage_duplicate_session_names_row(tmp_path) -> None:
     assert res.exit_code == 1
     assert "row 3" in res.output and "1 duplicate row(s)" in res.output
     assert "Traceback" not in res.output
+
+
+def test_coverage_matrix_agrees_with_rotation_coverage_table() -> None:
+    """Exposure counts (the heatmap's input) agree with coverage_table's windows."""
+    core = ["a", "b", "c", "d"]
+    good = ["a", "b", "x", "c", "d", "y"]  # every 6-session window holds all core skills
+    bad = round_robin(["a", "b", "c", "d", "x", "y", "z", "w"])  # 8-cycle, window 6 misses some
+    for seq in (good, bad):
+        m = coverage_matrix(seq, core=core, window=6, weekdays=[0, 2, 4])
+        ref = coverage_table(seq, core=core, window=6, weekdays=[0, 2, 4])
+        covered = m.groupby("admission_slot", sort=False)["exposures"].min() > 0
+        assert len(covered) == len(ref)
+        assert covered.to_numpy().tolist() == ref["fully_covered"].astype(bool).tolist()
+        missed = (m["exposures"] == 0).groupby(m["admission_slot"], sort=False).sum()
+        assert missed.to_numpy().tolist() == ref["core_missed"].astype(int).tolist()
+
+
+def test_coverage_matrix_admission_days_only() -> None:
+    m = coverage_matrix(["a", "b"], core=["a"], window=2, weekdays=[0, 2, 4], admit_weekdays=[0])
+    assert set(m["weekday"]) == {"Mon"} and len(m) == 2  # lcm(2, 3) = 6 sessions, 2 Mondays

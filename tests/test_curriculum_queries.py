@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from iopkit.curriculum import Curriculum, load_curriculum
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import ConfigError, InputError, UnknownIdError
 
 SHIPPED = Path(__file__).resolve().parents[1] / "curriculum"
 PROGRAMS = ["adult_mood_anxiety_3d", "adult_mood_anxiety_5d", "adolescent_afterschool_3d"]
@@ -104,12 +104,14 @@ def test_facilitator_weekdays_nobody_trained_is_an_empty_list(cur: Curriculum) -
 
 @pytest.mark.parametrize("pid", PROGRAMS)
 def test_rotation_pool_and_facilitator_days_match_the_queries(cur: Curriculum, pid: str) -> None:
-    """What the rotation adapter builds today equals the curriculum queries it should call."""
+    """The rotation problem of a program has the pool and facilitator days of the queries."""
     from iopkit.rotation import problem_from_program
 
     prob = problem_from_program(cur, pid)
     assert prob.skills == cur.program_skills(pid)
-    assert prob.skill_days == cur.facilitator_weekdays(pid)
+    restricted = cur.facilitator_weekdays(pid)
+    for sid in prob.skills:
+        assert prob.allowed_weekdays(sid) == set(restricted.get(sid, prob.weekdays)), sid
 
 
 # --- closures -----------------------------------------------------------------------------
@@ -137,8 +139,9 @@ def test_catalog_delegates_to_the_curriculum(
     shipped = load_curriculum()
     assert catalog.get_program() == shipped.default_program()
     assert catalog.get_program("adult_mood_anxiety_5d") == shipped.program("adult_mood_anxiety_5d")
-    with pytest.raises(InputError, match="did you mean 'adult_mood_anxiety_5d'"):
+    with pytest.raises(UnknownIdError, match="did you mean 'adult_mood_anxiety_5d'") as exc:
         catalog.get_program("adult_mood_anxiety_5")
+    assert set(exc.value.known) == set(shipped.programs)
     for pid in shipped.programs:
         assert catalog.program_core_electives(pid) == shipped.core_and_electives(pid)
         core, electives = shipped.core_and_electives(pid)

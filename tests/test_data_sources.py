@@ -3,6 +3,7 @@ explicitly (read correctly or reported, never guessed)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,10 +11,10 @@ import pytest
 
 from iopkit.data import load_bundle, validate_bundle, write_bundle
 from iopkit.data.bundle import Bundle
-from iopkit.data.redcap import EXAMPLE_MAPPING, write_redcap
-from iopkit.data.sources import looks_like_identifier
-from iopkit.data.validate import parse_dates
+from iopkit.data.sources.redcap import example_mapping, write_redcap
+from iopkit.data.validation.cells import parse_dates
 from iopkit.errors import InputError
+from iopkit.privacy import is_direct_identifier
 from iopkit.synth import synthesize
 
 
@@ -62,7 +63,7 @@ def test_redcap_export_with_the_shipped_mapping(synth, reference, tmp_path) -> N
         "redcap_repeat_instance",
     ]
     assert "phq9_9" in head and "item_1" not in head
-    result = validate_bundle(load_bundle(export, mapping=EXAMPLE_MAPPING))
+    result = validate_bundle(load_bundle(export, mapping=example_mapping()))
     assert result.ok, result.problems.head()
     for t in reference.tables:  # same rows; line numbers refer to the export instead
         key = list(reference.tables[t].columns[:3])
@@ -140,7 +141,9 @@ def test_identifier_check_lists_every_file_and_column(synth, tmp_path) -> None:
     with pytest.raises(InputError) as err:
         load_bundle(tmp_path)
     msg = str(err.value)
-    assert "'first_name', 'mrn'" in msg and "events.csv: 'phone'" in msg
+    # one listing for every file, each column with its Safe Harbor category (iopkit.privacy)
+    assert re.search(r"patients\.csv: 'first_name' \([^)]+\), 'mrn' \([^)]+\)", msg), msg
+    assert "events.csv: 'phone'" in msg
 
 
 def test_not_identifiers() -> None:
@@ -151,8 +154,8 @@ def test_not_identifiers() -> None:
         ("sessions", "facilitator"),
         ("episodes", "admit_date"),
     ):
-        assert not looks_like_identifier(col, table)
-    assert looks_like_identifier("name", "patients")
+        assert not is_direct_identifier(col, table)
+    assert is_direct_identifier("name", "patients")
 
 
 # --- encodings --------------------------------------------------------------------------------
@@ -280,10 +283,11 @@ def test_dates_that_are_reported(value, rule) -> None:
 
 
 def test_database_password_never_appears_in_messages() -> None:
-    from iopkit.data.sources import _redact
+    from iopkit.data.sources.sql import redact_url
 
     assert (
-        _redact("postgresql://iop:s3cret@db.example/iop") == "postgresql://iop:***@db.example/iop"
+        redact_url("postgresql://iop:s3cret@db.example/iop")
+        == "postgresql://iop:***@db.example/iop"
     )
     with pytest.raises(InputError) as err:
         load_bundle("sqlite:////nonexistent-dir/x.sqlite")

@@ -21,10 +21,10 @@ def base() -> Bundle:
 
 def _raw(bundle: Bundle) -> dict[str, pd.DataFrame]:
     """Tables as a coordinator's CSV would hold them: text, ISO dates."""
-    from iopkit.data.sources import _as_text_dates
+    from iopkit.data.sources.text import dates_as_text
 
     return {
-        t: _as_text_dates(t, f).astype(object).where(f.notna(), None)
+        t: dates_as_text(t, f).astype(object).where(f.notna(), None)
         for t, f in bundle.tables.items()
     }
 

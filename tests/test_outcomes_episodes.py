@@ -1,4 +1,5 @@
-"""Episode outcomes, cohort summaries, NHS Talking Therapies measures and the mixed model."""
+"""Episode outcomes, cohort summaries and NHS Talking Therapies measures (the mixed model:
+test_outcomes_mixed.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from iopkit.outcomes import (
     episode_outcomes,
     episode_scores,
     locf_sensitivity,
-    mixed_model,
     talking_therapies,
     weekly_trajectory,
     with_weeks,
@@ -241,81 +241,3 @@ def test_talking_therapies_rules():
     assert bool(t.loc["d", "reliable_deterioration"])
     assert not t.loc["e", "paired"] and pd.isna(t.loc["e", "reliable_improvement"])
     assert "[M]" in t.attrs["variant"]
-
-
-def _btheb_long(reference_data):
-    w = pd.read_csv(reference_data / "HSAUR_BtheB.csv")
-    w["subject"] = np.arange(len(w))
-    waves = {"bdi.2m": 2, "bdi.4m": 4, "bdi.6m": 6, "bdi.8m": 8}
-    long = w.melt(
-        id_vars=["subject", "drug", "length", "treatment", "bdi.pre"],
-        value_vars=list(waves),
-        var_name="wave",
-        value_name="bdi",
-    )
-    long["time"] = long["wave"].map(waves)
-    return long.assign(
-        bdi_pre=long["bdi.pre"],
-        btheb=(long["treatment"] == "BtheB") * 1,
-        drug_yes=(long["drug"] == "Yes") * 1,
-        long6=(long["length"] == ">6m") * 1,
-    )
-
-
-def test_mixed_model_reproduces_hsaur_btheb(reference_data):
-    """Reproduces the HSAUR lmer fit (Ch. analysing longitudinal data I, validation-data.md
-    B1): bdi ~ bdi.pre + time + treatment + drug + length + (1|subject), ML, 280 obs /
-    97 subjects: time −0.71702, bdi.pre 0.63819, BtheB −2.37308, drug −2.79784, length
-    0.25635, intercept 5.94366; random-intercept variance 48.30, residual 25.13,
-    logLik −935.31, AIC 1886.6."""
-    long = _btheb_long(reference_data)
-    m = mixed_model(
-        long,
-        outcome="bdi",
-        time="time",
-        group="subject",
-        covariates=["bdi_pre", "btheb", "drug_yes", "long6"],
-        random_slope=False,
-        reml=False,
-    ).set_index("term")
-    assert m["n_obs"].iloc[0] == 280 and m["n_groups"].iloc[0] == 97
-    assert m["n_excluded"].iloc[0] == 400 - 280
-    expected = {
-        "time": -0.71702,
-        "bdi_pre": 0.63819,
-        "btheb": -2.37308,
-        "drug_yes": -2.79784,
-        "long6": 0.25635,
-        "Intercept": 5.94366,
-    }
-    for term, value in expected.items():
-        assert m.loc[term, "estimate"] == pytest.approx(value, abs=5e-4)
-    assert m.loc["time", "se"] == pytest.approx(0.14606, rel=0.01)
-    assert m.attrs["cov_re"].iloc[0, 0] == pytest.approx(48.30, abs=0.01)
-    assert m.attrs["residual_variance"] == pytest.approx(25.13, abs=0.01)
-    assert m.attrs["llf"] == pytest.approx(-935.31, abs=0.01)
-    assert m.attrs["aic"] == pytest.approx(1886.6, abs=0.05)
-    assert m["model"].iloc[0] == "random intercept only"
-
-
-def test_mixed_model_slope_and_fallback():
-    """A random-slope model is reported as such; when there is no between-episode slope
-    variance (identical slopes) the fit falls back to a random intercept and says why."""
-    rng = np.random.default_rng(7)
-    rows = []
-    for i in range(40):
-        b0, b1 = 18 + rng.normal(0, 3), -1 + rng.normal(0, 0.5)
-        for wk in range(6):
-            rows.append((f"E{i}", wk, b0 + b1 * wk + rng.normal(0, 1)))
-    d = pd.DataFrame(rows, columns=["episode_id", "weeks", "score"])
-    m = mixed_model(d)
-    assert m["model"].iloc[0].startswith("random intercept + slope")
-    slope = m.set_index("term").loc["weeks"]
-    assert slope["ci_low"] < -1 < slope["ci_high"]
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(30):  # identical slopes: the slope variance MLE sits on the boundary 0
-        b0 = 18 + rng.normal(0, 3)
-        rows += [(f"E{i}", wk, b0 - wk + rng.normal(0, 2)) for wk in range(6)]
-    f = mixed_model(pd.DataFrame(rows, columns=["episode_id", "weeks", "score"]))
-    assert f["model"].iloc[0].startswith("random intercept only (slope model:")

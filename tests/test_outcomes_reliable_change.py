@@ -23,6 +23,7 @@ from iopkit.outcomes import (
     se_prediction,
     true_score_cutoffs,
 )
+from iopkit.outcomes.reliable_change import z_critical
 
 PRE7 = [30, 20, 10, 8, 6, 4, 2]
 
@@ -55,17 +56,23 @@ def test_jt_rci_changes_and_direction():
     lo = reliable_change(pre, post, reliability=0.8, sd_pre=5, lower_is_better=True)
     assert lo["improved"].tolist() == [True, False, False, False, False]
     assert lo["deteriorated"].tolist() == [False, False, False, False, True]
-    assert hi.attrs["variant"] == "RCI JT" and hi.attrs["critical_value"] == 1.96
+    assert hi.attrs["variant"] == "RCI JT"
+    assert hi.attrs["critical_value"] == pytest.approx(1.959964, abs=1e-6)
 
 
 def test_category_rule_strict_cut():
-    """RCI [−2, −0.5, 0, 0.5, 2], cut 1.96, higher is better → improved [F,F,F,F,T],
-    deteriorated [T,F,F,F,F] (clinicalsignificance test-calc_rci.R; scales.md §5); an RCI of
-    exactly 1.96 is not reliable (strict >)."""
+    """RCI [−2, −0.5, 0, 0.5, 2], cut qnorm(.975), higher is better → improved [F,F,F,F,T],
+    deteriorated [T,F,F,F,F] (clinicalsignificance test-calc_rci.R; scales.md §5); an RCI
+    exactly at the critical value is not reliable (strict >)."""
     sd = 5.0
     sdiff = s_diff(sd, 0.8)
-    post = np.array([-2, -0.5, 0, 0.5, 2, 1.96]) * sdiff
+    post = np.array([-2, -0.5, 0, 0.5, 2, z_critical(0.95)]) * sdiff
     r = reliable_change(np.zeros(6), post, reliability=0.8, sd_pre=sd, lower_is_better=False)
+    assert r["rci"].iloc[5] == pytest.approx(z_critical(0.95), abs=1e-12)
+    at = float(r["rci"].iloc[5])  # the critical value set to this RCI exactly: strict > fails
+    r = reliable_change(
+        np.zeros(6), post, reliability=0.8, sd_pre=sd, lower_is_better=False, critical_value=at
+    )
     assert r["improved"].tolist() == [False, False, False, False, True, False]
     assert r["deteriorated"].tolist() == [True, False, False, False, False, False]
 
@@ -136,7 +143,50 @@ def test_rci_auxiliary_values():
     assert ha.attrs["r_xx_post"] == pytest.approx(0.861111, abs=1e-6)
     assert ha.attrs["cor_pre_post"] == pytest.approx(0.804469, abs=1e-6)
     assert ha.attrs["r_dd"] == pytest.approx(0.214570, abs=1e-6)
-    assert ha.attrs["critical_value"] == 1.65
+    assert ha.attrs["critical_value"] == pytest.approx(1.644854, abs=1e-6)
+
+
+def test_critical_values_are_exact_normal_quantiles():
+    """R: qnorm(0.975) = 1.959964, qnorm(0.95) = 1.644854, qnorm(0.995) = 2.575829
+    (clinicalsignificance R/cs_distribution.R: qnorm(1 − α/2), HA qnorm(1 − α))."""
+    assert z_critical(0.95) == pytest.approx(1.959964, abs=1e-6)
+    assert z_critical(0.95, sided="one") == pytest.approx(1.644854, abs=1e-6)
+    assert z_critical(0.99) == pytest.approx(2.575829, abs=1e-6)
+    assert z_critical(0.90) == pytest.approx(1.644854, abs=1e-6)
+    for bad in (0, 1, 1.5, float("nan")):
+        with pytest.raises(InputError, match="confidence"):
+            z_critical(bad)
+    with pytest.raises(InputError, match="sided"):
+        z_critical(0.95, sided="both")  # type: ignore[arg-type]
+
+
+def test_rci_just_inside_r_critical_value_is_reliable():
+    """An RCI of −1.95998 (lower is better) is "improved" in R (|RCI| > qnorm(.975) =
+    1.959964) — it was "unchanged" with the rounded 1.96; +1.95998 is deteriorated."""
+    sdiff = s_diff(5.0, 0.8)
+    post = np.array([-1.95998, 1.95998, -1.95996]) * sdiff
+    r = reliable_change(np.zeros(3), post, reliability=0.8, sd_pre=5.0, lower_is_better=True)
+    assert r["rci"].to_numpy() == pytest.approx([-1.95998, 1.95998, -1.95996], abs=1e-9)
+    assert r["improved"].tolist() == [True, False, False]
+    assert r["deteriorated"].tolist() == [False, True, False]
+    # a stricter confidence level and an explicit critical value are both honoured
+    r99 = reliable_change(np.zeros(3), post, reliability=0.8, sd_pre=5.0, confidence=0.99)
+    assert not r99["improved"].any() and r99.attrs["critical_value"] == pytest.approx(
+        2.575829, abs=1e-6
+    )
+    old = reliable_change(np.zeros(3), post, reliability=0.8, sd_pre=5.0, critical_value=1.96)
+    assert not old["improved"].any() and old.attrs["critical_value_source"] == "given"
+    # clinical_significance passes the confidence level through
+    cs = clinical_significance(
+        pd.DataFrame({"pre": [20.0, 20.0], "post": [20 - 1.95998 * sdiff, 20.0]}),
+        "pre",
+        "post",
+        reliability=0.8,
+        sd_pre=5.0,
+        cutoff=10.0,
+    )
+    assert cs["improved"].tolist() == [True, False]
+    assert cs.attrs["critical_value"] == pytest.approx(1.959964, abs=1e-6)
 
 
 def test_jacobson_truax_cutoffs():

@@ -49,7 +49,8 @@ ALLOWED = ["patient_id", "episode_id", "cohort_id", "program_id", "program_name"
            "facilitators", "goal_no", "goal", "note", "other_concerns", "referral_source",
            "redcap_event_name", "redcap_repeat_instance", "total", "band", "safety_flag",
            "hidden_cells", "Small cell", "ip_days", "week", "planned_weeks", "status",
-           "Episodes in care", "n_attended", "phq9_item9_flag"]
+           "Episodes in care", "n_attended", "phq9_item9_flag", "weekday_name",
+           "event_name", "Skill name", "module_name"]
 
 
 def test_at_least_sixty_spellings_refused_with_their_category() -> None:
@@ -95,3 +96,32 @@ def test_check_identifiers_names_every_file_and_column() -> None:
     assert e.file == "patients.csv" and e.column == "PtDOB" and e.rule == "direct_identifier"
     assert "'PtDOB'" in e.message and "'HomePhone'" in e.message and "164.514" in e.message
     check_identifiers({"events.csv": ("events", ["episode_id", "note"])})  # no error
+
+
+# --- free text ----------------------------------------------------------------------------------
+from iopkit.privacy import find_identifiers_in_text, redact_text  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Call Jane on 555-867-5309 or jane.doe@example.com",
+         ["telephone number", "email address"]),
+        ("(555) 867 5309", ["telephone number"]),
+        ("+1 555 867 5309", ["telephone number"]),
+        ("+44 20 7946 0958 or 07700900123", ["telephone number", "telephone number"]),
+        ("SSN 123-45-6789", ["social security number"]),
+        ("DOB: 03/14/1980", ["date of birth"]),
+        ("born on 14 March 1980", ["date of birth"]),
+        ("date of birth 1980-03-14", ["date of birth"]),
+        ("Practise 3 times a week for 20-30 minutes by 2025-03-01", []),
+        ("PHQ-9 item 9 = 2; walk 10,000 steps", []),
+    ],
+)
+def test_identifiers_in_free_text(text: str, kinds: list[str]) -> None:
+    assert [f.kind for f in find_identifiers_in_text(text)] == kinds
+
+
+def test_redaction_keeps_the_rest_of_the_text() -> None:
+    text, found = redact_text("Call 555-867-5309 before group")
+    assert text == "Call [redacted telephone number] before group" and len(found) == 1

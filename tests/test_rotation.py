@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iopkit.errors import ConfigError
+from iopkit.errors import InputError
 from iopkit.rotation import (
     RotationProblem,
+    SolverOptions,
     compare_with_baselines,
     coverage_summary,
     coverage_table,
@@ -57,7 +58,7 @@ def test_precheck_core_longer_than_stay_reproduces_issue_message() -> None:
     """Reproduces the issue #4 example: "core needs 14 sessions; a 4-week stay at 3 days a
     week has 12"."""
     prob = _problem(n_core=14, n_elec=0, window=12, stay_weeks=4)
-    plan = plan_rotation(prob, time_limit=2)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=2))
     assert plan.status == "infeasible"
     assert "core needs 14 sessions; a 4-week stay at 3 days a week has 12" in plan.explanation[0]
     assert plan.rotation.empty
@@ -104,7 +105,7 @@ def test_precheck_warns_prerequisite_chain_longer_than_window() -> None:
 
 def test_prerequisite_cycle_is_a_config_error() -> None:
     prob = _problem(requires={"c0": ["c1"], "c1": ["c0"]})
-    with pytest.raises(ConfigError, match="prerequisite cycle"):
+    with pytest.raises(InputError, match="prerequisite cycle"):
         precheck(prob)
 
 
@@ -119,8 +120,8 @@ def test_prerequisite_cycle_is_a_config_error() -> None:
     ],
 )
 def test_malformed_problem_raises_config_error(change: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
-        plan_rotation(_problem(**change), time_limit=1)
+    with pytest.raises(InputError, match=message):
+        plan_rotation(_problem(**change), options=SolverOptions(time_limit=1))
 
 
 # --- solver-proved infeasibility gets a diagnosis, never a hang ---------------------------
@@ -131,7 +132,7 @@ def test_solver_infeasible_is_diagnosed() -> None:
     diagnosis names the run limit."""
     prob = _problem(n_core=3, n_elec=0, window=6, max_modality_run=2)
     prob.modality = dict.fromkeys(prob.skills, "A")
-    plan = plan_rotation(prob, time_limit=3)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=3))
     assert plan.status == "infeasible"
     text = " ".join(plan.explanation)
     assert "run limit" in text
@@ -149,7 +150,7 @@ def test_cyclic_window_counterexample_is_explained_by_counting() -> None:
         weekdays=[0, 1, 2, 3, 4],
         window=3,
     )
-    plan = plan_rotation(prob, time_limit=3)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=3))
     assert plan.status == "infeasible"
     assert plan.explanation[0].startswith(
         "the 5-session cycle needs at least 6 sessions: each of the 3 core skills must be "
@@ -181,7 +182,7 @@ def test_attendance_margin_on_a_shipped_program_is_explained(curriculum) -> None
 
 def test_small_plan_is_optimal_and_fully_covered() -> None:
     prob = _problem(n_core=4, n_elec=4, window=6, requires={"c1": ["c0"]})
-    plan = plan_rotation(prob, time_limit=5)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=5))
     assert plan.status == "optimal"
     assert plan.objective == plan.bound
     table = _cover(plan)
@@ -195,10 +196,12 @@ def test_monday_admission_honours_every_prerequisite() -> None:
     100 % of (admission, prerequisite) pairs are honoured; with any-day admission a patient
     admitted on the dependent skill's day cannot be (curriculum.md §2, pattern A vs B)."""
     req = {"c1": ["c0"], "c3": ["c2"]}
-    mon = plan_rotation(_problem(window=6, requires=req, admit_weekdays=[0]), time_limit=5)
+    mon = plan_rotation(
+        _problem(window=6, requires=req, admit_weekdays=[0]), options=SolverOptions(time_limit=5)
+    )
     assert mon.ok
     assert coverage_summary(_cover(mon))["prereq_fraction"] == 1.0
-    anyday = plan_rotation(_problem(window=6, requires=req), time_limit=5)
+    anyday = plan_rotation(_problem(window=6, requires=req), options=SolverOptions(time_limit=5))
     assert anyday.ok
     frac = coverage_summary(_cover(anyday))["prereq_fraction"]
     assert 0.5 <= frac < 1.0
@@ -212,7 +215,7 @@ def test_fixed_placement_and_facilitator_days_are_respected() -> None:
         fixed={"e0": [0]},
         modality_days={"B": [2, 4]},
     )
-    plan = plan_rotation(prob, time_limit=5)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=5))
     assert plan.ok
     rot = plan.rotation
     assert (rot.loc[rot.skill_id == "e0", "weekday"] == 0).all()
@@ -220,14 +223,14 @@ def test_fixed_placement_and_facilitator_days_are_respected() -> None:
     assert not ((rot.modality == "B") & (rot.weekday == 0)).any()
     # e1 is modality B (Wed/Fri only): pinning it to Monday is explained up front
     prob.fixed = {"e1": [0]}
-    bad = plan_rotation(prob, time_limit=5)
+    bad = plan_rotation(prob, options=SolverOptions(time_limit=5))
     assert bad.status == "infeasible"
     assert "e1 can be taught on no day (B only on Wed/Fri; fixed to Mon" in bad.explanation[0]
 
 
 def test_modality_gap_and_run_hold_cyclically() -> None:
     prob = _problem(n_core=4, n_elec=6, window=12, max_modality_gap=2, max_modality_run=2)
-    plan = plan_rotation(prob, time_limit=5)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=5))
     assert plan.ok
     mods = list(plan.rotation.modality)
     n = len(mods)
@@ -240,7 +243,7 @@ def test_modality_gap_and_run_hold_cyclically() -> None:
 
 def test_no_repeat_within_a_week_when_avoidable() -> None:
     prob = _problem(n_core=3, n_elec=6, window=6, min_repeat_gap=3)
-    plan = plan_rotation(prob, time_limit=5)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=5))
     seq = plan.sequence
     for i in range(len(seq)):
         window = [seq[(i + k) % len(seq)] for k in range(3)]
@@ -273,19 +276,19 @@ def test_concern_mix_steers_electives() -> None:
             window=6,
             weights=elective_weights(targets, mix),
         )
-        plan = plan_rotation(prob, time_limit=5)
+        plan = plan_rotation(prob, options=SolverOptions(time_limit=5))
         chosen = set(plan.rotation.loc[~plan.rotation.core, "skill_id"])
         assert chosen == want
 
 
 def test_parse_helpers() -> None:
     assert parse_weekdays("mon, WED") == [0, 2]
-    with pytest.raises(ConfigError, match="unknown weekday"):
+    with pytest.raises(InputError, match="unknown weekday"):
         parse_weekdays("funday")
     assert parse_mix("depression=2,anxiety=2") == {"depression": 0.5, "anxiety": 0.5}
-    with pytest.raises(ConfigError, match="unknown concern"):
+    with pytest.raises(InputError, match="unknown concern"):
         parse_mix("sadness=1")
-    with pytest.raises(ConfigError, match="concern=share"):
+    with pytest.raises(InputError, match="concern=share"):
         parse_mix("depression")
 
 
@@ -329,7 +332,7 @@ def configs(draw):
 @given(configs())
 def test_random_feasible_configurations_cover_every_admission_slot(prob) -> None:
     """Cycle = stay, so a rotation always exists; every admission slot must be covered."""
-    plan = plan_rotation(prob, time_limit=2)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=2))
     assert plan.ok, plan.explanation
     table = _cover(plan)
     assert table["fully_covered"].all()
@@ -347,7 +350,7 @@ def test_random_tight_configurations_are_covered_or_explained(prob, extra, run) 
     always within the time limit (the diagnosis gets a second budget)."""
     prob.cycle_length = prob.length + extra * prob.sessions_per_week
     prob.max_modality_run = run
-    plan = plan_rotation(prob, time_limit=1)
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=1))
     assert plan.wall_time < 8
     if plan.ok:
         assert _cover(plan)["fully_covered"].all()
@@ -369,7 +372,7 @@ def test_each_shipped_program_is_fully_covered_and_beats_baselines(curriculum) -
     """Issue #4 "done when": 100 % of admission slots covered within the minimum stay and
     better coverage than round-robin and DBT-style module blocks."""
     for pid in curriculum.programs:
-        plan = plan_program(curriculum, pid, time_limit=10)
+        plan = plan_program(curriculum, pid, options=SolverOptions(time_limit=10))
         assert plan.ok, (pid, plan.explanation)
         comp = compare_with_baselines(plan, curriculum).set_index("rotation")
         assert comp.loc["planned", "share_fully_covered"] == 1.0, pid
@@ -393,7 +396,7 @@ def test_min_copies_matches_brute_force(L, data) -> None:
     """Fewest copies of a core skill per cycle = minimum stabbing of the admission windows."""
     from itertools import combinations
 
-    from iopkit.rotation import _min_copies
+    from iopkit.rotation.prechecks import min_copies
 
     weff = data.draw(st.integers(1, L))
     adm = sorted(data.draw(st.sets(st.integers(0, L - 1), min_size=1)))
@@ -404,7 +407,7 @@ def test_min_copies_matches_brute_force(L, data) -> None:
         for pts in combinations(range(L), k)
         if all(w & set(pts) for w in windows)
     )
-    assert _min_copies(adm, weff, L) == brute
+    assert min_copies(adm, weff, L) == brute
 
 
 def test_plan_cli_is_reproducible_by_default(tmp_path) -> None:

@@ -248,7 +248,7 @@ def test_every_program_generates_a_clean_bundle(program_id, tmp_path) -> None:
     """Each program of curriculum/programs: validates clean, also through a REDCap export with
     the shipped example mapping; adolescents are 13–17 at admission."""
     from iopkit.data import load_bundle
-    from iopkit.data.redcap import write_redcap
+    from iopkit.data.sources.redcap import write_redcap
 
     b = synthesize(1, seed=1, program_id=program_id, episodes_per_cohort=10)
     assert validate_bundle(b).ok

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import ConfigError, InputError, SetupError
 
 app = typer.Typer(
     name="iopkit",
@@ -29,10 +29,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def friendly_errors(func: F) -> F:
     """Turn input and configuration problems into a message and exit code 1 (no traceback).
 
-    Besides :class:`InputError` / :class:`ConfigError`, operating-system errors on a path
-    the user gave (missing file, a folder where a file is expected, a file where a folder
-    is expected, no permission, a missing parent folder) and running out of memory are bad
-    input too: they get one line naming the path, never a traceback.
+    Besides :class:`InputError`, :class:`ConfigError` and :class:`SetupError`,
+    operating-system errors on a path the user gave (missing file, a folder where a file is
+    expected, a file where a folder is expected, no permission, a missing parent folder) and
+    running out of memory are bad input too: they get one line naming the path, never a
+    traceback.
     """
 
     def fail(message: str) -> typer.Exit:
@@ -43,7 +44,7 @@ def friendly_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (InputError, ConfigError) as exc:
+        except (InputError, ConfigError, SetupError) as exc:
             raise fail(str(exc)) from None
         except FileNotFoundError as exc:
             raise fail(f"file not found: {exc.filename or exc}") from None

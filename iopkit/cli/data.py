@@ -12,45 +12,24 @@ from rich.table import Table
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
 
-_FORMATS = ("csv", "parquet", "excel", "sqlite")
 _MAX_EPISODES = 200_000  # a guard against typos such as --cohorts 100000 --per-cohort 100000
-
-
-def _input_errors(func):  # noqa: ANN001, ANN202 - decorator
-    """Print InputError with rich markup escaped (``[rule: …]`` would be eaten as a tag)."""
-    import functools
-
-    from iopkit.errors import InputError
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        try:
-            return func(*args, **kwargs)
-        except InputError as exc:
-            err_console.print(
-                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-            )
-            raise typer.Exit(code=1) from None
-
-    return wrapper
 
 
 @app.command("validate")
 @friendly_errors
-@_input_errors
 def validate(
     source: Annotated[
         str,
         typer.Argument(
             metavar="SOURCE",
             help="Folder of CSV/Parquet files, .xlsx workbook, .sqlite file, SQLAlchemy URL, "
-            "or REDCap export .csv (with --mapping).",
+            "REDCap export .csv or redcap:PATH (with --mapping), or synthetic:demo.",
         ),
     ],
     mapping: Annotated[
         Path | None,
         typer.Option(
-            "--mapping", "-m", help="REDCap mapping YAML (makes SOURCE a REDCap flat export)."
+            "--mapping", "-m", help="REDCap mapping YAML (SOURCE must be a REDCap flat export)."
         ),
     ] = None,
     rejects: Annotated[
@@ -145,7 +124,6 @@ def validate(
 
 @app.command("synth")
 @friendly_errors
-@_input_errors
 def synth(
     out: Annotated[
         Path,
@@ -203,23 +181,25 @@ def synth(
     ] = None,
 ) -> None:
     """Write a synthetic program bundle (no real patient; pseudonymous ids)."""
-    from iopkit.data import write_bundle
+    from iopkit.data import FORMATS, write_bundle
+    from iopkit.data.sources import SOURCES
     from iopkit.errors import InputError
     from iopkit.synth import synthesize
 
-    by_suffix = {".xlsx": "excel", ".sqlite": "sqlite", ".db": "sqlite"}
+    writers = {w.format: w for w in SOURCES.writers}
+    by_suffix = {s: w.format for w in writers.values() if not w.folder for s in w.suffixes}
     suffix = out.suffix.lower()
     if fmt is None:
         fmt = by_suffix.get(suffix, "csv")
-    if fmt not in _FORMATS:
+    if fmt not in FORMATS:
         raise InputError(
-            f"unknown format {fmt!r}; choose one of {', '.join(_FORMATS)}", rule="format"
+            f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", rule="format"
         )
-    folder_fmt = fmt in ("csv", "parquet")
+    folder_fmt = writers[fmt].folder
     wrong = (
-        suffix in (*by_suffix, ".csv", ".parquet")
+        suffix in {s for w in writers.values() for s in w.suffixes}
         if folder_fmt
-        else suffix not in ("", *(k for k, v in by_suffix.items() if v == fmt))
+        else suffix not in ("", *writers[fmt].suffixes)
     )
     if wrong:
         raise InputError(
@@ -227,8 +207,7 @@ def synth(
             + (
                 f"{fmt} writes a folder of tables; give a folder name"
                 if folder_fmt
-                else f"{fmt} writes one file ending "
-                + " or ".join(k for k, v in by_suffix.items() if v == fmt)
+                else f"{fmt} writes one file ending " + " or ".join(writers[fmt].suffixes)
             ),
             file=str(out),
             rule="format",
@@ -260,10 +239,10 @@ def synth(
             f"at most {_MAX_EPISODES} per synthetic bundle",
             rule="size",
         )
-    if out.exists() and fmt in ("csv", "parquet") and not out.is_dir():
-        raise InputError("csv/parquet write a folder; this is an existing file", file=str(out))
-    if fmt in ("excel", "sqlite") and out.suffix == "":
-        out = out / ("bundle.xlsx" if fmt == "excel" else "bundle.sqlite")
+    if out.exists() and folder_fmt and not out.is_dir():
+        raise InputError(f"{fmt} writes a folder; this is an existing file", file=str(out))
+    if not folder_fmt and out.suffix == "":
+        out = out / f"bundle{writers[fmt].suffixes[0]}"
     bundle = synthesize(
         n_cohorts=cohorts,
         seed=seed,

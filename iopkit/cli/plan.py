@@ -17,6 +17,7 @@ from iopkit.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from iopkit.curriculum import Curriculum
+    from iopkit.rotation import CohortPlan
 
 _SUMMARY_COLS = {
     "rotation": "rotation",
@@ -164,14 +165,8 @@ def plan(
     calendar.xlsx, coverage.csv (one row per admission slot) and baselines.csv.
     Exit 1 (with the reason) when no rotation meets the request.
     """
-    from iopkit.calendar import build_calendar, patient_view, to_csv, to_ics, to_xlsx
     from iopkit.curriculum import load_curriculum
-    from iopkit.rotation import (
-        compare_with_baselines,
-        coverage_from_sessions,
-        coverage_summary,
-        plan_program,
-    )
+    from iopkit.rotation import SolverOptions, make_plan
 
     # every option is checked before the solver runs and before anything is written
     day0 = _parse_date(start, "--start")
@@ -188,21 +183,20 @@ def plan(
             "--patient-discharge needs --patient-admit (the admission date of that patient)",
             rule="--patient-discharge with --patient-admit",
         )
-    if admit is not None and admit < day0:
-        raise InputError(
-            f"--patient-admit {admit} is before the calendar starts (--start {day0}); the "
-            "sessions before the start are not planned, so that patient's view would be wrong",
-            rule="admission inside the calendar",
-        )
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder; this is an existing file", file=str(out))
     cur = load_curriculum(curriculum_dir)
-    result = plan_program(
+    result = make_plan(
         cur,
         program,
-        time_limit=time_limit,
-        num_workers=workers,
-        seed=seed,
+        day0,
+        weeks,
+        options=SolverOptions(time_limit=time_limit, num_workers=workers, seed=seed),
+        closures=extra,
+        on_closure=on_closure,
+        attendance_p=attendance_p,
+        patient_admit=admit,
+        patient_discharge=discharge,
         mix=mix,
         admit_days=admit_days,
         attendance_margin=margin,
@@ -212,116 +206,94 @@ def plan(
         min_repeat_gap=repeat_gap,
         fixed=_parse_fixed(fix),
     )
-    console.print(escape(result.summary()), highlight=False)
+    console.print(escape(result.plan.summary()), highlight=False)
     if mix:
-        from iopkit.rotation import parse_mix
-
-        shares = parse_mix(mix) or {}
-        given = sum(float(p.split("=", 1)[1]) for p in mix.split(",") if p.strip())
-        scaled = (
-            "" if abs(given - 1) < 1e-9 else f" (the given values sum to {given:g}; divided by it)"
-        )
-        console.print(
-            "concern mix used: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()) + scaled,
-            highlight=False,
-        )
+        _print_mix(mix, result.mix or {})
     if not result.ok:
         err_console.print(
             "[bold red]error:[/] no rotation planned; see the reasons above.", highlight=False
         )
         raise typer.Exit(code=1)
-    prob = result.problem
-    out.mkdir(parents=True, exist_ok=True)
-    result.rotation.to_csv(out / "rotation.csv", index=False)
-    cov = result.coverage(attendance_p)
-    cov.to_csv(out / "coverage.csv", index=False)
-    comparison = compare_with_baselines(result, cur, attendance_p=attendance_p)
-    comparison.to_csv(out / "baselines.csv", index=False)
-    allowed = {
-        sk: sorted(prob.allowed_weekdays(sk))
-        for sk in prob.skills
-        if prob.allowed_weekdays(sk) != set(prob.weekdays)
-    }
-    cal = build_calendar(
-        result.rotation,
-        curriculum=cur,
-        program_id=program,
-        start=day0,
-        weeks=weeks,
-        extra_closures=extra,
-        on_closure=on_closure,
-        allowed=allowed,
+    _print_proof(result, on_closure)
+    for p in _write(result, out, tz=tz):
+        console.print(f"  wrote {escape(str(p))}", highlight=False)
+
+
+def _print_mix(text: str, shares: dict[str, float]) -> None:
+    given = sum(float(p.split("=", 1)[1]) for p in text.split(",") if p.strip())
+    scaled = "" if abs(given - 1) < 1e-9 else f" (the given values sum to {given:g}; divided by it)"
+    console.print(
+        "concern mix used: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()) + scaled,
+        highlight=False,
     )
-    paths = to_csv(cal, out)
-    paths.append(to_ics(cal, out / "calendar.ics", tz=tz))
-    paths.append(to_xlsx(cal, out / "calendar.xlsx", coverage=cov, comparison=comparison))
-    covered = cov["fully_covered"].mean()
+
+
+_POLICY = {
+    "realign": "the rotation continues with the next slot on the next open day, then "
+    "drops the next elective to return to the planned weekdays",
+    "pause": "the rotation continues with the next slot on the next open day",
+    "skip": "the closed day's slot is dropped",
+}
+
+
+def _print_proof(result: CohortPlan, on_closure: str) -> None:
+    """The coverage proof, the baselines, the calendar and the patient's stay, in words."""
+    prob, cal = result.problem, result.dated()
+    cov, comparison = result.coverage, result.comparison
+    assert cov is not None and comparison is not None  # a planned rotation has both
     console.print(
         f"coverage proof: {int(cov['fully_covered'].sum())}/{len(cov)} admission slots "
-        f"({covered:.0%}) meet every core skill within {prob.window} sessions; "
-        f"prerequisites honoured for {comparison.iloc[0]['prereq_fraction']:.1%} of "
+        f"({cov['fully_covered'].mean():.0%}) meet every core skill within {prob.window} "
+        f"sessions; prerequisites honoured for {comparison.iloc[0]['prereq_fraction']:.1%} of "
         "(admission, prerequisite) pairs.",
         highlight=False,
     )
     console.print(_table(comparison, "planned rotation vs baselines"))
-    n_closed = len(cal.closed)
-    policy = {
-        "realign": "the rotation continues with the next slot on the next open day, then "
-        "drops the next elective to return to the planned weekdays",
-        "pause": "the rotation continues with the next slot on the next open day",
-        "skip": "the closed day's slot is dropped",
-    }.get(on_closure, on_closure)
     console.print(
-        f"{len(cal.sessions)} sessions from {day0} over {weeks} weeks; {n_closed} closure(s) "
-        f"skipped ({policy}); {int(cal.sessions['moved'].sum())} session(s) moved off their "
-        f"planned weekday, {int((cal.sessions['conflict'] != '').sum())} onto a day without "
-        "a trained facilitator or off a fixed day (see the conflict column).",
+        f"{len(cal.sessions)} sessions from {cal.start} over {cal.weeks} weeks; "
+        f"{len(cal.closed)} closure(s) skipped ({_POLICY[on_closure]}); "
+        f"{int(cal.sessions['moved'].sum())} session(s) moved off their planned weekday, "
+        f"{int((cal.sessions['conflict'] != '').sum())} onto a day without a trained "
+        "facilitator or off a fixed day (see the conflict column).",
         highlight=False,
     )
-    dated = coverage_from_sessions(
-        cal.sessions,
-        core=prob.core,
-        window=prob.window,
-        admit_weekdays=prob.admit_weekdays,
-        requires=prob.requires,
-        attendance_p=attendance_p,
-        group_col=None,
-        lags=prob.min_sessions_after,
-    )
-    if len(dated) and dated["window_complete"].any():
-        ds = coverage_summary(dated)
+    if (ds := result.dated_summary()) is not None:
         console.print(
             f"on the dated calendar: {ds['share_fully_covered']:.0%} of "
             f"{int(ds['n_admission_slots'])} admission dates with a full stay inside the "
             f"horizon meet every core skill within {prob.window} sessions.",
             highlight=False,
         )
-    if admit is not None:
-        view = patient_view(
-            cal.sessions,
-            admit_date=admit,
-            core=prob.core,
-            min_sessions=prob.window,
-            discharge_date=discharge,
-        )
-        vpath = out / f"patient_{admit.isoformat()}.csv"
-        view.to_csv(vpath, index=False)
-        paths.append(vpath)
+    if (view := result.patient) is not None:
         core_rows = view[view["core"]]
         short = core_rows[core_rows["status"] == "will_miss"]
+        missed = ", ".join(f"{r.skill_id} (make-up {r.make_up})" for r in short.itertuples())
         console.print(
-            f"patient admitted {admit}: {len(core_rows) - len(short)}/{len(core_rows)} core "
-            "skills taught during the stay"
-            + (
-                "; will miss: "
-                + ", ".join(f"{r.skill_id} (make-up {r.make_up})" for r in short.itertuples())
-                if len(short)
-                else ""
-            ),
+            f"patient admitted {result.patient_admit}: {len(core_rows) - len(short)}/"
+            f"{len(core_rows)} core skills taught during the stay"
+            + (f"; will miss: {missed}" if len(short) else ""),
             highlight=False,
         )
-    for p in [out / "rotation.csv", out / "coverage.csv", out / "baselines.csv", *paths]:
-        console.print(f"  wrote {escape(str(p))}", highlight=False)
+
+
+def _write(result: CohortPlan, out: Path, *, tz: str | None) -> list[Path]:
+    """Write the plan's files into ``out``; returns their paths in the order written."""
+    from iopkit.calendar import to_csv, to_ics, to_xlsx
+
+    cal, cov, comparison = result.dated(), result.coverage, result.comparison
+    assert cov is not None and comparison is not None  # a planned rotation has both
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "rotation.csv", out / "coverage.csv", out / "baselines.csv"]
+    result.plan.rotation.to_csv(paths[0], index=False)
+    cov.to_csv(paths[1], index=False)
+    comparison.to_csv(paths[2], index=False)
+    paths += to_csv(cal, out)
+    paths.append(to_ics(cal, out / "calendar.ics", tz=tz))
+    paths.append(to_xlsx(cal, out / "calendar.xlsx", coverage=cov, comparison=comparison))
+    if result.patient is not None:
+        paths.append(out / f"patient_{result.patient_admit}.csv")
+        result.patient.to_csv(paths[-1], index=False)
+    return paths
 
 
 @app.command("coverage")
@@ -340,27 +312,13 @@ def coverage(
 ) -> None:
     """Coverage of the sessions actually delivered, per admission date and cohort."""
     from iopkit.curriculum import load_curriculum
-    from iopkit.rotation import (
-        coverage_from_sessions,
-        coverage_summary,
-        parse_weekdays,
-        sessions_for_days,
-    )
+    from iopkit.rotation import coverage_summary, delivered_coverage
 
     cur = load_curriculum(curriculum_dir)
     prog = cur.program(program)
     df = read_sessions(sessions, cur)
-    admit = parse_weekdays(admit_days) if admit_days else prog.admission_weekdays
-    core = cur.core_skills(program)
-    table = coverage_from_sessions(
-        df,
-        core=core,
-        window=prog.min_sessions,
-        admit_weekdays=admit,
-        requires=cur.prerequisites(),
-        attendance_p=attendance_p,
-        group_col="cohort_id" if "cohort_id" in df.columns else None,
-        lags={k: sessions_for_days(prog.weekdays, d) for k, d in cur.min_gaps().items()},
+    table = delivered_coverage(
+        cur, program, df, admit_days=admit_days or None, attendance_p=attendance_p
     )
     if not len(table):
         raise InputError(

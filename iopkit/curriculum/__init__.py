@@ -51,16 +51,10 @@ from iopkit.curriculum.models import (
 )
 from iopkit.curriculum.queries import Curriculum
 from iopkit.curriculum.segments import SEGMENT_RULES, SegmentRule, load_segment_rules
-
-# Transitional: iopkit.rotation still imports these two from here. Their home is
-# iopkit.vocab; import them from there.
-from iopkit.vocab import PATIENT_CONCERNS, WEEKDAYS
 from iopkit.yamlio import Problem
 
 __all__ = [
-    "PATIENT_CONCERNS",
     "SEGMENT_RULES",
-    "WEEKDAYS",
     "BlockSegment",
     "ClosureDate",
     "ClosureRules",

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from iopkit.curriculum.daily import agenda
 from iopkit.curriculum.models import Modality, Module, Program, Skill
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import ConfigError, UnknownIdError
 from iopkit.vocab import SKILL_CONCERNS
 from iopkit.yamlio import did_you_mean
 
@@ -44,24 +44,26 @@ class Curriculum(BaseModel):
 
     # -- lookups ------------------------------------------------------------------------
     def skill(self, skill_id: str) -> Skill:
-        """The skill with this id; InputError with a suggestion if unknown."""
+        """The skill with this id; :class:`UnknownIdError` with a suggestion if unknown."""
         try:
             return self.skills[skill_id]
         except KeyError:
-            raise InputError(
+            raise UnknownIdError(
                 f"unknown skill {skill_id!r}{did_you_mean(skill_id, self.skills)}",
+                known=tuple(self.skills),
                 rule="skill id must exist in curriculum/modules",
             ) from None
 
     def program(self, program_id: str) -> Program:
-        """The program with this id; InputError with a suggestion if unknown."""
+        """The program with this id; :class:`UnknownIdError` with a suggestion if unknown."""
         try:
             return self.programs[program_id]
         except KeyError:
             known = ", ".join(self.programs) or "none"
-            raise InputError(
+            raise UnknownIdError(
                 f"unknown program {program_id!r}{did_you_mean(program_id, self.programs)}; "
                 f"known programs: {known}",
+                known=tuple(self.programs),
                 rule="program id must exist in curriculum/programs",
             ) from None
 
@@ -107,17 +109,19 @@ class Curriculum(BaseModel):
             ("target", target, SKILL_CONCERNS),
         ):
             if value is not None and value not in vocab:
-                raise InputError(
+                raise UnknownIdError(
                     f"unknown {name} {value!r}{did_you_mean(value, vocab)}; "
                     f"choose from {', '.join(vocab)}",
+                    known=tuple(vocab),
                     rule=f"{name} vocabulary",
                 )
         if module is not None and "." not in module and modality is not None:
             module = f"{modality}.{module}"
         if module is not None and module not in self.modules:
-            raise InputError(
+            raise UnknownIdError(
                 f"unknown module {module!r}{did_you_mean(module, self.modules)}; "
                 f"choose from {', '.join(self.modules)}",
+                known=tuple(self.modules),
                 rule="module vocabulary",
             )
         core_ids: set[str] | None = None

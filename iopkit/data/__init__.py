@@ -7,15 +7,18 @@ Typical use::
     result = validate_bundle(bundle)            # accepted rows, rejects, problems, counts
     result.tables["episodes"]                   # typed, index = line in the user's file
 
-See ``docs/data.md`` for the contracts and the validation policy.
+Sources are registered by scheme/suffix in :mod:`iopkit.data.sources`; validation is
+:mod:`iopkit.data.validation`. See ``docs/data.md`` for the contracts and the validation
+policy.
 """
 
 from __future__ import annotations
 
 from iopkit.data.bundle import PROBLEM_COLUMNS, Bundle
 from iopkit.data.schemas import TABLE_ORDER, TABLES, table_schema
-from iopkit.data.sources import FORMATS, check_identifiers, load_bundle, write_bundle
-from iopkit.data.validate import ValidationResult, validate_bundle, write_rejects
+from iopkit.data.sources import FORMATS, load_bundle, write_bundle
+from iopkit.data.validation import ValidationResult, validate_bundle, write_rejects
+from iopkit.privacy import check_identifiers
 
 __all__ = [
     "Bundle",

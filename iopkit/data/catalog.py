@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from iopkit.errors import ConfigError
 
@@ -60,18 +60,28 @@ def scale_spec(scale_id: str) -> ScaleSpec:
     )
 
 
-def scale_specs(ids: Iterable[str] | None = None) -> dict[str, ScaleSpec]:
-    """Specs for the given scale ids (default: the whole registry), keyed by id as given."""
-    if ids is None:
-        from iopkit.scales import list_scales
+def scale_specs(
+    ids: Iterable[str] | None = None, *, unknown: Literal["omit", "raise"] = "omit"
+) -> dict[str, ScaleSpec]:
+    """Specs for the given scale ids (default: the whole registry), keyed by id as given.
 
-        return {s.id: scale_spec(s.id) for s in list_scales()}
+    An id the registry does not know is left out of the result with ``unknown="omit"`` (the
+    default: the validator reports such rows as ``unknown_scale``, the generator draws only
+    known scales) or raises :class:`ConfigError` with ``unknown="raise"``. A registry that
+    cannot be loaded always raises: its scales are never read as "unknown".
+    """
+    from iopkit.scales import list_scales
+
+    registry = list_scales()  # loads (and checks) every scale file first
+    if ids is None:
+        return {s.id: scale_spec(s.id) for s in registry}
     out: dict[str, ScaleSpec] = {}
     for sid in ids:
         try:
             out[sid] = scale_spec(sid)
-        except ConfigError:
-            continue
+        except ConfigError:  # the registry is loaded, so this can only mean "unknown id"
+            if unknown == "raise":
+                raise
     return out
 
 

@@ -1,12 +1,12 @@
 """Read one table of responses (CSV/TSV, Excel or Parquet) and write a result table back.
 
-Used by ``iopkit score`` (:mod:`iopkit.cli.scales`); whole data bundles are read by
-:mod:`iopkit.data.sources`. CSV and Excel cells are read as text so that nothing is re-typed on
-the way through (IDs keep leading zeros, "N/A" stays "N/A"); the scoring engine parses item
-answers itself and reports what it cannot parse. CSV text is decoded like a bundle's CSV files
-(:func:`iopkit.data.sources.decode_bytes`: UTF-8 with or without BOM, else Latin-1 when the bytes
-allow it, else a message naming the line); the encoding used is kept in
-``frame.attrs["encoding"]``.
+Used by ``iopkit score`` (:mod:`iopkit.cli.scales`); whole data bundles are read by the
+registered sources (:mod:`iopkit.data.sources`). CSV and Excel cells are read as text so
+that nothing is re-typed on the way through (IDs keep leading zeros, "N/A" stays "N/A"); the
+scoring engine parses item answers itself and reports what it cannot parse. CSV text is
+decoded like a bundle's CSV files (:func:`iopkit.data.sources.text.decode_bytes`: UTF-8 with
+or without BOM, else Latin-1 when the bytes allow it, else a message naming the line); the
+encoding used is kept in ``frame.attrs["encoding"]``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from iopkit.data.sources import _check_header, decode_bytes, read_csv_text
+from iopkit.data.sources.text import check_header, decode_bytes, read_csv_text
 from iopkit.errors import InputError
 
 __all__ = ["READERS", "read_table", "read_table_lines", "write_table"]
@@ -39,12 +39,12 @@ def read_table_lines(
     """Read CSV/TSV, Excel (first sheet unless ``sheet``) or Parquet into a DataFrame.
 
     Blank cells become missing; every other CSV/Excel cell is kept as text. CSV is parsed
-    exactly like a bundle's CSV files (:func:`iopkit.data.sources.read_csv_text`): the
+    exactly like a bundle's CSV files (:func:`iopkit.data.sources.text.read_csv_text`): the
     separator is sniffed from the header (comma, else semicolon or tab; kept in
     ``frame.attrs["delimiter"]``), a header with an empty or repeated column name and a row
     whose field count differs from the header's are refused (InputError naming the line),
     never shifted or padded. ``encoding`` forces a text encoding for CSV (see
-    :func:`iopkit.data.sources.decode_bytes`). Raises FileNotFoundError, or InputError
+    :func:`iopkit.data.sources.text.decode_bytes`). Raises FileNotFoundError, or InputError
     naming the file.
 
     Returns (frame, line): ``line[i]`` is the line of row ``i`` as the user sees it in the
@@ -119,7 +119,7 @@ def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
     names = ["" if pd.isna(v) else str(v).strip() for v in header.iloc[0]] if len(header) else []
     while names and not names[-1]:
         names.pop()
-    _check_header(names, f"{path} [sheet {sheet if isinstance(sheet, str) else sheet + 1}]")
+    check_header(names, f"{path} [sheet {sheet if isinstance(sheet, str) else sheet + 1}]")
     return frame
 
 

@@ -215,7 +215,7 @@ def table_schema(table: str, *, keys: bool = True) -> pa.DataFrameSchema:
     """The pandera schema of one table, for a frame whose columns are already typed.
 
     Dates must be ``datetime64[ns]`` and whole numbers ``Int64``:
-    :func:`iopkit.data.validate.validate_bundle` converts raw cells to these types (and
+    :func:`iopkit.data.validate_bundle` converts raw cells to these types (and
     reports every cell it cannot convert) before it runs this schema. The schema checks
     types, required values, vocabularies, ranges, date order (episodes, goals) and, with
     ``keys=True``, uniqueness of the key. The validator checks keys itself (``keys=False``)

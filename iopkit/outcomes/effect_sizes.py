@@ -1,29 +1,61 @@
-"""Pre–post and between-group standardized effect sizes, each named by its formula.
+"""Pre–post and between-group standardized effect sizes, each named by its formula and CI.
 
-Sources: Lakens (2013), *Front Psychol* 4:863 (d_z, d_av, d_rm, g_av, d_s, g_s); Morris &
-DeShon (2002) (d_rm); Becker (1988) (d_pre and its large-sample variance). Sign convention:
-the mean difference is ``post − pre`` (or ``x1 − x2`` between groups), so a fall in a
-lower-is-better score gives a negative d.
+Sign convention: the mean difference is ``post − pre`` (or ``x1 − x2`` between groups), so a
+fall in a lower-is-better score gives a negative d. In R ``effectsize`` terms (v1.0.3,
+``R/repeated_measures_d.R``, ``R/cohens_d.R``) ``paired_effect_sizes(pre, post)`` is
+``rm_d(post, pre, adjust = FALSE)`` — effectsize's ``x − y`` with ``y`` the reference.
 
-Confidence intervals (95 % by default):
+Estimates (Lakens 2013, *Front Psychol* 4:863, doi:10.3389/fpsyg.2013.00863) and their
+confidence intervals — each row's ``ci_method`` names the formula used:
 
-* d_z and d_s: exact, by inverting the noncentral t distribution (Steiger & Fouladi 1997;
-  Cumming & Finch 2001) — ``ci_method = "noncentral t"``;
-* d_av, d_av_rms, d_rm, d_pre: normal approximation with Becker's (1988) variance
-  ``2(1 − r)/n + d²/(2n)`` — ``ci_method = "normal, Becker 1988 variance"``;
-* Hedges' g: the CI of the d it corrects, multiplied by the same factor J = 1 − 3/(4·df − 1).
+=========  ===================================  ==============================================
+measure    standardiser                         CI (z = Φ⁻¹(1 − α/2), ``scipy.stats.norm.ppf``)
+=========  ===================================  ==============================================
+d_z        SD_diff                              exact noncentral t (Steiger & Fouladi 1997) —
+                                                ``effectsize::cohens_d(post - pre)``; or
+                                                normal, SE² = 1/n + d²/(2n) (Hedges & Olkin
+                                                1985 p. 86 eq. 14) — ``rm_d(method = "z")``
+d_rm       SD_diff / √(2(1 − r))                normal, SE² = (1/n + d²/(2n))·2(1 − r)
+                                                (Cooper, Hedges & Valentine 2009 eq. 12.21) —
+                                                ``rm_d(method = "rm")``
+d_av_rms   √((SD_pre² + SD_post²)/2)            normal, SE = SD_diff/(√n·s) (Algina &
+                                                Keselman 2003 eq. 4) — ``rm_d(method = "av")``
+d_av       (SD_pre + SD_post)/2 (Lakens eq. 10) normal, SE = SD_diff/(√n·s): the Algina &
+                                                Keselman form with this standardiser (no R
+                                                function computes Lakens' arithmetic-mean d_av)
+d_pre      SD_pre                               normal, SE² = 2(1 − r)/n + d²/(2n) (Becker
+                                                1988 eq. 6) — ``rm_d(method = "b")``
+g_av       d_av × J(n − 1)                      d_av's CI × J
+d_s        pooled SD                            exact noncentral t — ``cohens_d(x1, x2)``
+g_s        d_s × J(n1 + n2 − 2)                 d_s's CI × J — ``hedges_g(x1, x2)``
+=========  ===================================  ==============================================
+
+Hedges' correction J is exact by default, J(df) = Γ(df/2) / (√(df/2)·Γ((df − 1)/2))
+(Hedges 1981, *J Educ Stat* 6:107, eq. 6e; effectsize ``.J``); ``hedges="approximate"`` uses
+J ≈ 1 − 3/(4·df − 1) (Hedges & Olkin 1985 p. 81). All SDs use n − 1; r is Pearson's.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from iopkit.errors import InputError
 from iopkit.outcomes._common import as_float
 
-__all__ = ["paired_effect_sizes", "independent_effect_sizes", "hedges_j", "nct_ci"]
+__all__ = [
+    "HEDGES_J_METHODS",
+    "hedges_j",
+    "independent_effect_sizes",
+    "nct_ci",
+    "normal_ci",
+    "paired_effect_sizes",
+]
+
+HEDGES_J_METHODS = ("exact", "approximate")
 
 _FORMULAS = {
     "d_z": "M_diff / SD_diff (Lakens 2013 eq. 6)",
@@ -32,22 +64,69 @@ _FORMULAS = {
     "effectsize rm_d 'd_av')",
     "d_rm": "M_diff / √(SD_pre² + SD_post² − 2r·SD_pre·SD_post) · √(2(1 − r)) "
     "(Morris & DeShon 2002; Lakens 2013 eq. 9)",
-    "d_pre": "M_diff / SD_pre (Becker 1988; Glass-like, pre-treatment SD)",
-    "g_av": "d_av · (1 − 3/(4(n − 1) − 1)) (Hedges' g on d_av, Lakens 2013)",
+    "d_pre": "M_diff / SD_pre (Becker 1988; effectsize rm_d 'b', pre-treatment SD)",
+    "g_av": "d_av · J(n − 1) (Hedges' g on d_av, Lakens 2013)",
     "d_s": "(M1 − M2) / pooled SD (Lakens 2013 eq. 1)",
-    "g_s": "d_s · (1 − 3/(4(n1 + n2 − 2) − 1)) (Hedges' g, Lakens 2013 eq. 4)",
+    "g_s": "d_s · J(n1 + n2 − 2) (Hedges' g, Lakens 2013 eq. 4)",
+}
+
+_CI_METHOD = {
+    "d_z": "noncentral t",
+    "d_z normal": "normal, SE² = 1/n + d²/(2n) (Hedges & Olkin 1985 p. 86 eq. 14)",
+    "d_rm": "normal, SE² = (1/n + d²/(2n))·2(1 − r) (Cooper et al. 2009 eq. 12.21)",
+    "d_av_rms": "normal, SE = SD_diff/(√n·SD_rms) (Algina & Keselman 2003 eq. 4)",
+    "d_av": "normal, SE = SD_diff/(√n·SD_av) (Algina & Keselman 2003 eq. 4 form)",
+    "d_pre": "normal, SE² = 2(1 − r)/n + d²/(2n) (Becker 1988 eq. 6)",
+    "d_s": "noncentral t",
 }
 
 
-def hedges_j(df: float) -> float:
-    """Small-sample correction factor J = 1 − 3/(4·df − 1) (Hedges & Olkin 1985)."""
-    return 1 - 3 / (4 * df - 1)
+def hedges_j(df: float, method: Literal["exact", "approximate"] = "exact") -> float:
+    """Hedges' small-sample correction factor J for a d with ``df`` degrees of freedom.
+
+    ``"exact"``: J = Γ(df/2) / (√(df/2)·Γ((df − 1)/2)) (Hedges 1981 eq. 6e; R effectsize
+    ``.J``), computed on the log scale (``scipy.special.gammaln``) so large df do not overflow.
+    ``"approximate"``: J = 1 − 3/(4·df − 1) (Hedges & Olkin 1985 p. 81). Needs df > 1.
+    """
+    if method not in HEDGES_J_METHODS:
+        raise InputError(
+            f"unknown Hedges J method {method!r}; choose one of {', '.join(HEDGES_J_METHODS)}",
+            rule="Hedges J method",
+        )
+    df = float(df)
+    if not df > 1:
+        raise InputError(f"Hedges' J needs df > 1, got {df}", rule="df > 1")
+    if method == "approximate":
+        return 1 - 3 / (4 * df - 1)
+    log_j = special.gammaln(df / 2) - 0.5 * np.log(df / 2) - special.gammaln((df - 1) / 2)
+    return float(np.exp(log_j))
+
+
+def _z(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise InputError(
+            f"confidence must be strictly between 0 and 1, got {confidence!r}",
+            rule="confidence in (0, 1)",
+        )
+    return float(stats.norm.ppf(1 - (1 - confidence) / 2))
+
+
+def normal_ci(estimate: float, se: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Two-sided normal interval ``estimate ± Φ⁻¹(1 − α/2)·se`` (R ``qnorm``, not 1.96)."""
+    z = _z(confidence)
+    return (estimate - z * se, estimate + z * se)
 
 
 def nct_ci(t: float, df: float, scale: float, confidence: float = 0.95) -> tuple[float, float]:
-    """CI for a standardized difference d = t·scale by inverting the noncentral t (exact)."""
+    """CI for a standardized difference d = t·scale by inverting the noncentral t (exact).
+
+    The bounds are the noncentrality parameters λ with P(T ≤ t | λ) = 1 − α/2 and α/2
+    (Steiger & Fouladi 1997), times ``scale`` (e.g. 1/√n for d_z, √(1/n1 + 1/n2) for d_s),
+    as effectsize ``.get_ncp_t``.
+    """
     if not np.isfinite(t) or df <= 0:
         return (np.nan, np.nan)
+    _z(confidence)
     alpha = 1 - confidence
 
     def solve(target: float) -> float:
@@ -63,15 +142,9 @@ def nct_ci(t: float, df: float, scale: float, confidence: float = 0.95) -> tuple
             lo -= width
         while f(hi) > 0:
             hi += width
-        return optimize.brentq(f, lo, hi, xtol=1e-10)
+        return optimize.brentq(f, lo, hi, xtol=1e-12)
 
     return (solve(1 - alpha / 2) * scale, solve(alpha / 2) * scale)
-
-
-def _normal_ci(d: float, r: float, n: int, confidence: float) -> tuple[float, float]:
-    se = np.sqrt(2 * (1 - r) / n + d**2 / (2 * n))
-    z = stats.norm.ppf(1 - (1 - confidence) / 2)
-    return (d - z * se, d + z * se)
 
 
 def paired_effect_sizes(
@@ -79,14 +152,22 @@ def paired_effect_sizes(
     post: pd.Series | np.ndarray,
     *,
     confidence: float = 0.95,
+    hedges: Literal["exact", "approximate"] = "exact",
+    d_z_ci: Literal["noncentral t", "normal"] = "noncentral t",
 ) -> pd.DataFrame:
     """Pre–post effect sizes on complete pairs (rows missing either score are excluded and
-    counted in ``n_excluded``).
+    counted in ``n_excluded``); formulas and CI methods in the module docstring.
 
     Returns one row per measure (d_z, d_av, d_av_rms, d_rm, d_pre, g_av) with ``estimate``,
-    ``ci_low``, ``ci_high``, ``ci_method``, ``formula``, ``n`` (pairs), ``n_excluded``,
-    ``m_diff``, ``sd_pre``, ``sd_post``, ``r``. Needs ≥ 3 complete pairs.
+    ``ci_low``, ``ci_high``, ``ci_method`` (the interval's formula and source), ``formula``,
+    ``confidence``, ``n`` (pairs), ``n_excluded``, ``m_diff``, ``sd_pre``, ``sd_post``, ``r``.
+    ``hedges`` picks the J of g_av; ``d_z_ci="normal"`` gives effectsize ``rm_d(method="z")``'s
+    interval instead of the exact one. Needs ≥ 3 complete pairs.
     """
+    if d_z_ci not in ("noncentral t", "normal"):
+        raise InputError(
+            f"d_z_ci must be 'noncentral t' or 'normal', got {d_z_ci!r}", rule="d_z CI method"
+        )
     x1, x2 = as_float(pre), as_float(post)
     if x1.shape != x2.shape:
         raise InputError("pre and post have different lengths", rule="paired scores")
@@ -96,25 +177,41 @@ def paired_effect_sizes(
         raise InputError(
             f"paired effect sizes need at least 3 complete pairs, got {n}", rule="n ≥ 3 pairs"
         )
+    j = hedges_j(n - 1, hedges)
+    _z(confidence)
     a, b = x1[ok], x2[ok]
     diff = b - a
     m = float(diff.mean())
     s1, s2, sd = float(a.std(ddof=1)), float(b.std(ddof=1)), float(diff.std(ddof=1))
     r = float(np.corrcoef(a, b)[0, 1]) if s1 > 0 and s2 > 0 else np.nan
+    f = 2 * (1 - r)
     with np.errstate(divide="ignore", invalid="ignore"):
-        d_z = m / sd
-        d_av = m / ((s1 + s2) / 2)
-        d_av_rms = m / np.sqrt((s1**2 + s2**2) / 2)
-        d_rm = m / np.sqrt(s1**2 + s2**2 - 2 * r * s1 * s2) * np.sqrt(2 * (1 - r))
-        d_pre = m / s1
-    j = hedges_j(n - 1)
-    z_lo, z_hi = nct_ci(d_z * np.sqrt(n), n - 1, 1 / np.sqrt(n), confidence)
-    rows = [("d_z", d_z, z_lo, z_hi, "noncentral t")]
-    for name, d in (("d_av", d_av), ("d_av_rms", d_av_rms), ("d_rm", d_rm), ("d_pre", d_pre)):
-        lo, hi = _normal_ci(d, r, n, confidence)
-        rows.append((name, d, lo, hi, "normal, Becker 1988 variance"))
-    av_lo, av_hi = _normal_ci(d_av, r, n, confidence)
-    rows.append(("g_av", d_av * j, av_lo * j, av_hi * j, "d_av CI × J"))
+        s_av, s_rms = (s1 + s2) / 2, np.sqrt((s1**2 + s2**2) / 2)
+        d = {
+            "d_z": m / sd,
+            "d_av": m / s_av,
+            "d_av_rms": m / s_rms,
+            "d_rm": m / np.sqrt(s1**2 + s2**2 - 2 * r * s1 * s2) * np.sqrt(f),
+            "d_pre": m / s1,
+        }
+        se = {
+            "d_rm": np.sqrt((1 / n + d["d_rm"] ** 2 / (2 * n)) * f),
+            "d_av_rms": sd / np.sqrt(n) / s_rms,
+            "d_av": sd / np.sqrt(n) / s_av,
+            "d_pre": np.sqrt(f / n + d["d_pre"] ** 2 / (2 * n)),
+        }
+    if d_z_ci == "noncentral t":
+        z_lo, z_hi = nct_ci(d["d_z"] * np.sqrt(n), n - 1, 1 / np.sqrt(n), confidence)
+        z_method = _CI_METHOD["d_z"]
+    else:
+        z_lo, z_hi = normal_ci(d["d_z"], np.sqrt(1 / n + d["d_z"] ** 2 / (2 * n)), confidence)
+        z_method = _CI_METHOD["d_z normal"]
+    rows = [("d_z", d["d_z"], z_lo, z_hi, z_method)]
+    for name in ("d_av", "d_av_rms", "d_rm", "d_pre"):
+        lo, hi = normal_ci(d[name], se[name], confidence)
+        rows.append((name, d[name], lo, hi, _CI_METHOD[name]))
+    av_lo, av_hi = normal_ci(d["d_av"], se["d_av"], confidence)
+    rows.append(("g_av", d["d_av"] * j, av_lo * j, av_hi * j, f"d_av CI × J ({hedges})"))
     out = pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "ci_method"])
     out["formula"] = out["measure"].map(_FORMULAS)
     out["confidence"] = confidence
@@ -122,6 +219,7 @@ def paired_effect_sizes(
     out["n_excluded"] = int((~ok).sum())
     out["m_diff"], out["sd_pre"], out["sd_post"], out["r"] = m, s1, s2, r
     out.attrs["variant"] = "paired (pre–post) effect sizes, mean difference = post − pre"
+    out.attrs["hedges_j"] = j
     return out
 
 
@@ -130,26 +228,32 @@ def independent_effect_sizes(
     x2: pd.Series | np.ndarray,
     *,
     confidence: float = 0.95,
+    hedges: Literal["exact", "approximate"] = "exact",
 ) -> pd.DataFrame:
-    """Between-groups d_s (pooled SD) and Hedges' g_s for ``x1 − x2`` (Lakens 2013 eq. 1, 4),
-    with noncentral-t CIs. Missing values are excluded and counted."""
+    """Between-groups d_s (pooled SD) and Hedges' g_s for ``x1 − x2`` (Lakens 2013 eq. 1, 4)
+    with noncentral-t CIs — R ``effectsize::cohens_d(x1, x2)`` and ``hedges_g(x1, x2)``
+    (g's CI = d's CI × J). Missing values are excluded and counted."""
     a, b = as_float(x1), as_float(x2)
     na, nb = int((~np.isnan(a)).sum()), int((~np.isnan(b)).sum())
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     if na < 2 or nb < 2:
         raise InputError("each group needs at least 2 values", rule="n ≥ 2 per group")
     df = na + nb - 2
+    j = hedges_j(df, hedges)
     sp = np.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / df)
     d = (a.mean() - b.mean()) / sp
     scale = np.sqrt(1 / na + 1 / nb)
     lo, hi = nct_ci(d / scale, df, scale, confidence)
-    j = hedges_j(df)
     out = pd.DataFrame(
-        [("d_s", d, lo, hi, "noncentral t"), ("g_s", d * j, lo * j, hi * j, "d_s CI × J")],
+        [
+            ("d_s", d, lo, hi, _CI_METHOD["d_s"]),
+            ("g_s", d * j, lo * j, hi * j, f"d_s CI × J ({hedges})"),
+        ],
         columns=["measure", "estimate", "ci_low", "ci_high", "ci_method"],
     )
     out["formula"] = out["measure"].map(_FORMULAS)
     out["confidence"] = confidence
     out["n1"], out["n2"] = na, nb
     out.attrs["variant"] = "between-groups effect sizes, difference = x1 − x2"
+    out.attrs["hedges_j"] = j
     return out

@@ -7,7 +7,9 @@ Conventions (``../shared/reference/scales.md`` §3, verified against the R packa
 * complete cases only (both pre and post present); sample statistics use ``ddof=1`` (n − 1);
 * ``change = post − pre``; ``direction = −1`` when lower scores are better;
 * reliable improvement ⇔ ``direction·RCI > critical`` (strict), deterioration ⇔ ``< −critical``;
-* critical value 1.96 (two-sided 5 %) except Hageman–Arrindell, whose default is 1.65.
+* critical value from the confidence level, exactly as R (``cs_distribution.R``: ``qnorm(1 −
+  α/2)``, and ``qnorm(1 − α)`` for Hageman–Arrindell): :func:`z_critical` — 1.959964 two-sided
+  and 1.644854 one-sided at 95 %, never the rounded 1.96/1.65.
 
 Every result frame carries ``attrs["variant"]`` and a ``method`` column naming the formula.
 """
@@ -18,6 +20,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from iopkit.errors import InputError
 from iopkit.outcomes._common import as_float, direction_of, require_columns
@@ -35,6 +38,7 @@ __all__ = [
     "clinical_significance",
     "category_counts",
     "CATEGORIES",
+    "z_critical",
 ]
 
 RCI_METHODS = ("JT", "GLN", "HLL", "EN", "NK", "HA")
@@ -49,6 +53,24 @@ _METHOD_FORMULA = {
     "HA": "Hageman & Arrindell 1999: [(post − pre)r_dd + (M_post − M_pre)(1 − r_dd)] / "
     "(√r_dd·√2·SE_m)",
 }
+
+
+def z_critical(confidence: float = 0.95, *, sided: Literal["two", "one"] = "two") -> float:
+    """Standard-normal critical value for a confidence level (α = 1 − ``confidence``).
+
+    Two-sided: Φ⁻¹(1 − α/2) (0.95 → 1.959964); one-sided: Φ⁻¹(1 − α) (0.95 → 1.644854);
+    ``scipy.stats.norm.ppf``, the R ``stats::qnorm`` that ``clinicalsignificance``
+    (``R/cs_distribution.R``, ``cs_statistical.R``, ``cs_combined.R``) uses.
+    """
+    if confidence is None or not np.isfinite(confidence) or not 0 < confidence < 1:
+        raise InputError(
+            f"confidence must be strictly between 0 and 1, got {confidence!r}",
+            rule="confidence in (0, 1)",
+        )
+    if sided not in ("two", "one"):
+        raise InputError(f"sided must be 'two' or 'one', got {sided!r}", rule="sided")
+    alpha = 1 - float(confidence)
+    return float(stats.norm.ppf(1 - alpha / 2 if sided == "two" else 1 - alpha))
 
 
 def _check_reliability(r: float, name: str = "reliability") -> float:
@@ -112,8 +134,13 @@ def reliable_change(
     sd_post: float | None = None,
     reliability_post: float | None = None,
     critical_value: float | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Reliable change index per case.
+
+    Reliable improvement ⇔ direction·RCI > ``critical_value``; by default the critical value is
+    :func:`z_critical` of ``confidence`` — two-sided, one-sided for HA, as R
+    ``clinicalsignificance`` (``significance_level = 1 − confidence``).
 
     ``sd_pre``/``m_pre``/``m_post``/``sd_post`` default to the complete-case sample values
     (ddof = 1), as in ``clinicalsignificance``; pass norm values to use a reference population.
@@ -141,7 +168,13 @@ def reliable_change(
     sd1 = float(sd_pre) if sd_pre is not None else _sd(x1[ok])
     mean1 = float(m_pre) if m_pre is not None else float(np.mean(x1[ok]))
     mean2 = float(m_post) if m_post is not None else float(np.mean(x2[ok]))
-    crit = critical_value if critical_value is not None else (1.65 if method == "HA" else 1.96)
+    if critical_value is not None:
+        crit = float(critical_value)
+        crit_source = "given"
+    else:
+        sided: Literal["two", "one"] = "one" if method == "HA" else "two"
+        crit = z_critical(confidence, sided=sided)
+        crit_source = f"Φ⁻¹, {sided}-sided, confidence {confidence}"
     info: dict[str, float | str] = {"sd_pre": sd1, "sd_source": sd_source, "reliability": r}
     change = x2 - x1
     if method == "JT":
@@ -205,7 +238,9 @@ def reliable_change(
         variant=f"RCI {method}",
         formula=_METHOD_FORMULA[method],
         critical_value=crit,
-        rule=f"reliable improvement if direction·RCI > {crit}; deterioration if < −{crit} (strict)",
+        critical_value_source=crit_source,
+        rule=f"reliable improvement if direction·RCI > {crit:.6f}; deterioration if "
+        f"< −{crit:.6f} (strict)",
         lower_is_better=lower_is_better,
         n_complete=int(ok.sum()),
         n_total=int(ok.size),
@@ -381,6 +416,7 @@ def clinical_significance(
     sd_pre: float | None = None,
     reliability_post: float | None = None,
     critical_value: float | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Combined reliable + clinically significant change (Jacobson & Truax 1991) per row.
 
@@ -409,6 +445,7 @@ def clinical_significance(
         sd_pre=sd_pre,
         reliability_post=reliability_post,
         critical_value=critical_value,
+        confidence=confidence,
     )
     mc = float(np.mean(x1[ok])) if m_clinical is None else float(m_clinical)
     sc = _sd(x1[ok]) if sd_clinical is None else float(sd_clinical)

@@ -14,23 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+# Re-exported for the report CLI, tests and benchmarks; defined with the synthetic source.
+from iopkit.data.sources.synthetic import DEMO_SETTINGS, DEMO_SOURCE  # noqa: F401
 from iopkit.errors import InputError
-
-#: ``data_source`` value that stands for the synthetic demo bundle.
-DEMO_SOURCE = "synthetic:demo"
-#: Settings of the demo bundle (the same as ``iopkit demo``'s defaults): 4 cohorts of 48
-#: admissions, so the cohort reports show real figures under the k = 11 small-cell rule
-#: (a cohort of ~20 hides almost every cell); ``as_of`` cuts the data while the last two
-#: cohorts are still admitting, so some episodes are active and carry flags (C01–C03 48
-#: episodes, C04 40). ``rotation="plan"``: delivered sessions follow the CP-SAT planned
-#: cycle (solved to optimality in < 1 s; see :func:`iopkit.synth.synthesize`).
-DEMO_SETTINGS: dict[str, Any] = {
-    "n_cohorts": 4,
-    "seed": 0,
-    "episodes_per_cohort": 48,
-    "as_of": "2025-04-25",
-    "rotation": "plan",
-}
 
 
 @dataclass
@@ -58,13 +44,10 @@ class ReportData:
 
 
 def load_bundle_any(source: str) -> Any:
-    """The raw bundle behind ``source`` (``"synthetic:demo"`` or anything ``load_bundle`` reads)."""
+    """The raw bundle behind ``source``: anything :func:`iopkit.data.load_bundle` reads,
+    ``"synthetic:demo"`` included."""
     if not source:
         raise InputError("data_source is empty; give a bundle path or 'synthetic:demo'")
-    if source == DEMO_SOURCE:
-        from iopkit.synth import synthesize
-
-        return synthesize(**DEMO_SETTINGS)
     from iopkit.data import load_bundle
 
     return load_bundle(source)

@@ -1,8 +1,12 @@
 """REDCap flat exports: read them into a bundle through a mapping file, and write them.
 
-The mapping format is documented in ``docs/data.md`` and in the shipped example
-:data:`EXAMPLE_MAPPING` (``iopkit/content/mappings/redcap_example.yaml``). Source lines refer to the
-export file (header = line 1), so every problem points at the row a coordinator can find.
+A REDCap export is a source kind of its own (``redcap:PATH``, or a single ``.csv`` file) and
+needs a mapping (``load_bundle(export, mapping=…)``). The mapping format is documented in
+``docs/data.md`` and in the shipped example :func:`example_mapping`
+(``iopkit.resources.mappings_dir() / "redcap_example.yaml"``); mapping files are read by
+:func:`iopkit.yamlio.load_yaml` (duplicate keys refused, errors name file and line). Source
+lines refer to the export file (header = line 1), so every problem points at the row a
+coordinator can find.
 """
 
 from __future__ import annotations
@@ -14,15 +18,25 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from iopkit.data.bundle import Bundle
 from iopkit.data.schemas import TABLES, item_columns
-from iopkit.data.sources import _ENCODING_LABEL, _finish, check_identifiers, read_csv_file
+from iopkit.data.sources.registry import ReadOptions, SourceHandler, finish_bundle
+from iopkit.data.sources.text import dates_as_text, encoding_label, read_csv_file
 from iopkit.errors import InputError
+from iopkit.privacy import check_identifiers
 from iopkit.resources import mappings_dir
+from iopkit.yamlio import YamlDoc, load_yaml
 
-EXAMPLE_MAPPING = mappings_dir() / "redcap_example.yaml"
+__all__ = [
+    "HANDLER",
+    "example_mapping",
+    "load_mapping",
+    "read_redcap",
+    "to_redcap",
+    "write_redcap",
+]
+
 EVENT, INSTRUMENT, INSTANCE = (
     "redcap_event_name",
     "redcap_repeat_instrument",
@@ -31,68 +45,75 @@ EVENT, INSTRUMENT, INSTANCE = (
 _ROW_KEYS = {"event": EVENT, "repeat_instrument": INSTRUMENT}
 
 
+def example_mapping() -> Path:
+    """The shipped example mapping (the synthetic bundle's REDCap project)."""
+    return mappings_dir() / "redcap_example.yaml"
+
+
 def load_mapping(mapping: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], Path | None]:
-    """Read and check a mapping (YAML path or dict); returns (mapping, its folder or None)."""
+    """Read and check a mapping (YAML path or dict); returns (mapping, its folder or None).
+
+    A file is read by :func:`iopkit.yamlio.load_yaml`: YAML that cannot be read (not UTF-8,
+    a syntax error, a key given twice) raises :class:`~iopkit.errors.ConfigError` naming
+    file and line. A mapping that does not fit the format raises :class:`InputError`
+    (``rule="mapping"``) naming the key path, and for a file its line (``row``).
+    """
     where = "REDCap mapping"
     folder = None
+    doc: YamlDoc | None = None
     if isinstance(mapping, Mapping):
-        data = dict(mapping)
+        data: Any = dict(mapping)
     else:
         path = Path(mapping)
         where, folder = str(path), path.parent
         if not path.exists():
             raise InputError("mapping file not found", file=where, rule="missing_source")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InputError(f"not valid YAML: {exc}", file=where, rule="mapping") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the mapping as UTF-8",
-                file=where,
-                rule="encoding",
-            ) from None
+        doc = load_yaml(path, what="REDCap mapping", top=None)
+        data = doc.data
+
+    def fail(message: str, *loc: str | int) -> InputError:
+        line = doc.line_of(loc) if doc is not None and loc else None
+        return InputError(message, file=where, row=line, rule="mapping")
+
     if not isinstance(data, dict):
-        raise InputError(
-            "expected a mapping with keys record_id, tables, assessments",
-            file=where,
-            rule="mapping",
-        )
+        raise fail("expected a mapping with keys record_id, tables, assessments")
     unknown = set(data) - {"record_id", "files", "tables", "assessments"}
     if unknown:
-        raise InputError(f"unknown key(s) {sorted(unknown)}", file=where, rule="mapping")
+        raise fail(f"unknown key(s) {sorted(unknown)}", sorted(unknown)[0])
     for table, spec in (data.get("tables") or {}).items():
         if table not in TABLES or table == "assessments":
-            raise InputError(
+            raise fail(
                 f"tables.{table}: not a bundle table (assessments go under 'assessments')",
-                file=where,
-                rule="mapping",
+                "tables",
+                table,
             )
         if not isinstance(spec, dict) or "columns" not in spec:
-            raise InputError(f"tables.{table}: needs 'columns'", file=where, rule="mapping")
+            raise fail(f"tables.{table}: needs 'columns'", "tables", table)
         missing = [c for c in TABLES[table].required if c not in spec["columns"]]
         if missing:
-            raise InputError(
+            raise fail(
                 f"tables.{table}.columns: required column(s) {missing} not mapped",
-                file=where,
-                rule="mapping",
+                "tables",
+                table,
+                "columns",
             )
         bad_rows = set(spec.get("rows") or {}) - set(_ROW_KEYS)
         if bad_rows:
-            raise InputError(
+            raise fail(
                 f"tables.{table}.rows: unknown key(s) {sorted(bad_rows)}; "
                 "use event, repeat_instrument",
-                file=where,
-                rule="mapping",
+                "tables",
+                table,
+                "rows",
             )
     for i, spec in enumerate(data.get("assessments") or []):
         for key in ("scale", "columns", "items"):
             if key not in spec:
-                raise InputError(f"assessments[{i}]: needs {key!r}", file=where, rule="mapping")
+                raise fail(f"assessments[{i}]: needs {key!r}", "assessments", i)
         for col in ("episode_id", "date"):
             if col not in spec["columns"]:
-                raise InputError(
-                    f"assessments[{i}].columns: {col!r} not mapped", file=where, rule="mapping"
+                raise fail(
+                    f"assessments[{i}].columns: {col!r} not mapped", "assessments", i, "columns"
                 )
     return data, folder
 
@@ -143,7 +164,7 @@ def read_redcap(
     check_identifiers({where: (None, [str(c) for c in export.columns])})
     rid = spec.get("record_id", "record_id")
     _fields(export, [rid], where, "record_id")
-    notes = [f"{where}: read as {_ENCODING_LABEL.get(used, used)}"]
+    notes = [f"{where}: read as {encoding_label(used)}"]
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     tlines: dict[str, np.ndarray] = {}
@@ -235,22 +256,22 @@ def read_redcap(
                 f"file for table {table} not found", file=str(fpath), rule="missing_source"
             )
         frame, ln, probs, used = read_csv_file(fpath, table, encoding)
-        notes.append(f"{fpath}: read as {_ENCODING_LABEL.get(used, used)}")
+        notes.append(f"{fpath}: read as {encoding_label(used)}")
         tables[table], tlines[table], files[table] = frame, ln, str(fpath)
         row_problems.extend(probs)
-    return _finish(tables, files, tlines, row_problems, notes, where, strict)
+    return finish_bundle(tables, files, tlines, row_problems, notes, where, strict)
 
 
 def to_redcap(
-    bundle: Bundle, mapping: str | Path | Mapping[str, Any] = EXAMPLE_MAPPING
+    bundle: Bundle, mapping: str | Path | Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
     """A REDCap flat export (repeating instruments) holding the bundle's REDCap tables.
 
-    Uses the field names of ``mapping`` (default: the shipped example). Records are patients;
+    Uses the field names of ``mapping`` (default: :func:`example_mapping`). Records are patients;
     episodes, attendance, goals, events and each scale are repeating instruments.
     Raises :class:`InputError` for a scale in the bundle that the mapping does not name.
     """
-    spec, _ = load_mapping(mapping)
+    spec, _ = load_mapping(example_mapping() if mapping is None else mapping)
     rid = spec.get("record_id", "record_id")
     t = bundle.tables
     ep_patient = t["episodes"].set_index("episode_id")["patient_id"]
@@ -327,14 +348,14 @@ def to_redcap(
     return export.reset_index(drop=True)
 
 
-def write_redcap(bundle: Bundle, dest: str | Path, mapping: str | Path = EXAMPLE_MAPPING) -> Path:
+def write_redcap(bundle: Bundle, dest: str | Path, mapping: str | Path | None = None) -> Path:
     """Write ``export.csv``, ``mapping.yaml`` and the mapping's side files into ``dest``.
 
+    ``mapping``: a mapping file (default: :func:`example_mapping`), copied as it is.
     Returns the export path; ``load_bundle(dest / "export.csv", mapping=dest / "mapping.yaml")``
     reads it back.
     """
-    from iopkit.data.sources import _as_text_dates
-
+    mapping = example_mapping() if mapping is None else Path(mapping)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     spec, _ = load_mapping(mapping)
@@ -343,7 +364,27 @@ def write_redcap(bundle: Bundle, dest: str | Path, mapping: str | Path = EXAMPLE
     (dest / "mapping.yaml").write_text(Path(mapping).read_text(encoding="utf-8"), encoding="utf-8")
     for table, rel in (spec.get("files") or {}).items():
         if table in bundle.tables:
-            _as_text_dates(table, bundle.tables[table]).to_csv(
+            dates_as_text(table, bundle.tables[table]).to_csv(
                 dest / rel, index=False, lineterminator="\n"
             )
     return dest / "export.csv"
+
+
+def _read(location: str, options: ReadOptions) -> Bundle:
+    if options.mapping is None:
+        raise InputError(
+            "a single CSV file is read as a REDCap export and needs a mapping file "
+            "(--mapping); for a bundle of CSV files pass their folder",
+            file=location,
+            rule="source_kind",
+        )
+    return read_redcap(location, options.mapping, encoding=options.encoding, strict=options.strict)
+
+
+HANDLER = SourceHandler(
+    kind="redcap",
+    keys=("redcap:", ".csv"),
+    read=_read,
+    label="a REDCap .csv with a mapping",
+    takes_mapping=True,
+)

@@ -1,0 +1,33 @@
+"""Data sources behind one registry: read and write bundles (see :mod:`.registry`).
+
+Source kinds, one module each: ``folder`` (CSV/Parquet files), ``excel`` (.xlsx), ``sql``
+(SQLAlchemy URLs and SQLite files), ``redcap`` (flat export + mapping), ``synthetic``
+(``synthetic:demo``); ``text`` holds the decoding and CSV parsing they share. A new kind is
+a new module with a :class:`~.registry.SourceHandler`, registered below.
+
+Readers do no type conversion: values arrive as text (CSV) or as the source's own types
+(Excel cells, Parquet, SQL); :func:`iopkit.data.validate_bundle` converts and reports.
+Direct identifiers are refused before anything else (:func:`iopkit.privacy.check_identifiers`).
+"""
+
+from __future__ import annotations
+
+from iopkit.data.sources import excel, folder, redcap, sql, synthetic
+from iopkit.data.sources.registry import SOURCES, load_bundle, write_bundle
+
+for _handler in (
+    folder.HANDLER,
+    excel.HANDLER,
+    sql.SQLITE_HANDLER,
+    sql.URL_HANDLER,
+    redcap.HANDLER,
+    synthetic.HANDLER,
+):
+    SOURCES.register(_handler)
+for _writer in (folder.CSV_WRITER, folder.PARQUET_WRITER, excel.WRITER, sql.WRITER):
+    SOURCES.register_writer(_writer)
+
+#: Formats :func:`write_bundle` writes.
+FORMATS: tuple[str, ...] = SOURCES.formats
+
+__all__ = ["FORMATS", "SOURCES", "load_bundle", "write_bundle"]

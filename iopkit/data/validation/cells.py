@@ -1,0 +1,320 @@
+"""Cell parsing for the validator: whole numbers, calendar dates, keys, vocabulary hints.
+
+Every parser returns the converted column and a problems frame by row *position* (columns
+``row, value, rule, message``; :func:`cell_problems`); the per-table pass
+(:mod:`iopkit.data.validation.tables`) attaches the column and the result assembly
+(:mod:`iopkit.data.validation.result`) turns positions into the user's source lines.
+Nothing is guessed: a value that cannot be read exactly is reported, never rounded or
+reordered (policy in ``docs/data.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "cell_problems",
+    "date_text",
+    "key_text",
+    "parse_dates",
+    "parse_ints",
+    "shown_value",
+    "vocab_hint",
+]
+
+_TEXT_DATE_FORMATS = (
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%d-%B-%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%d. %B %Y",
+    "%d %b. %Y",
+)
+
+
+def cell_problems(
+    rows: np.ndarray, values: Iterable, rule: str, messages: Iterable[str] | str
+) -> pd.DataFrame:
+    """Problems at row positions ``rows``: one ``message`` for all, or one per row."""
+    rows = np.asarray(rows, dtype=np.int64)
+    msgs = [messages] * len(rows) if isinstance(messages, str) else list(messages)
+    return pd.DataFrame({"row": rows, "value": list(values), "rule": rule, "message": msgs})
+
+
+def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
+    """Whole numbers from text or numbers; returns (Int64 series, problems by position).
+
+    Problems: ``type`` for text that is not a number and for numbers with a fraction
+    (3.5 is never rounded).
+    """
+    pos = np.arange(len(s))
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("Int64"), cell_problems([], [], "type", [])
+    num = (
+        pd.to_numeric(s, errors="coerce")
+        if not pd.api.types.is_numeric_dtype(s)
+        else s.astype("Float64")
+    )
+    num = pd.Series(np.asarray(num, dtype="float64"), index=s.index)
+    present = s.notna().to_numpy()
+    bad_text = present & num.isna().to_numpy()
+    values = num.to_numpy()
+    # inf, 1e400 and 99999999999999999999999 are not whole numbers a table can hold (Int64)
+    huge = present & ~bad_text & ~(np.abs(values) < 2.0**53)
+    bad_text |= huge
+    finite = np.where(bad_text, 0.0, values)  # inf/NaN already reported; keep numpy quiet
+    frac = present & ~bad_text & (np.abs(finite - np.round(finite)) > 1e-9)
+    out = num.where(~(bad_text | frac))
+    probs = pd.concat(
+        [
+            cell_problems(pos[bad_text & ~huge], s[bad_text & ~huge], "type", "not a whole number"),
+            cell_problems(
+                pos[huge], s[huge], "type", "not a whole number in range (|value| < 2^53)"
+            ),
+            cell_problems(
+                pos[frac], s[frac], "type", "not a whole number (has a fraction; never rounded)"
+            ),
+        ],
+        ignore_index=True,
+    )
+    return pd.array(np.round(out.to_numpy()), dtype="Int64"), probs
+
+
+def parse_dates(s: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, pd.DataFrame]:
+    """Calendar dates from date cells or text; returns (datetime64 series, problems by position).
+
+    Accepted: date/datetime cells at midnight; ISO ``YYYY-MM-DD`` (optionally ``00:00:00``);
+    ``d/m/Y`` or ``m/d/Y`` (also with ``.`` or ``-``) when unambiguous or when ``dayfirst`` is
+    given; month-name forms (``3 Apr 2025``, ``April 3, 2025``). Reported, never guessed:
+    ambiguous day/month order (rule ``ambiguous_date``), a column mixing both orders
+    (``mixed_date_formats``), impossible dates (``invalid_date``), two-digit years,
+    times of day, bare numbers such as Excel serials, and anything else (``date_format``).
+    """
+    n = len(s)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    probs: list[pd.DataFrame] = []
+    pos = np.arange(n)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        vals = (
+            pd.DatetimeIndex(s).tz_localize(None)
+            if getattr(s.dt, "tz", None)
+            else pd.DatetimeIndex(s)
+        )
+        timed = (vals != vals.normalize()) & vals.notna()
+        out = np.where(timed, np.datetime64("NaT"), vals.to_numpy(dtype="datetime64[ns]"))
+        probs.append(
+            cell_problems(
+                pos[timed],
+                s[timed].astype(str),
+                "date_has_time",
+                "has a time of day; expected a date",
+            )
+        )
+        return pd.Series(out, index=s.index), pd.concat(probs, ignore_index=True)
+    obj = s.to_numpy(dtype=object)
+    kinds = np.array([type(v).__name__ for v in obj], dtype=object)
+    present = s.notna().to_numpy()
+    is_str = kinds == "str"
+    is_dt = np.isin(kinds, ["datetime", "Timestamp", "date", "datetime64"])
+    if is_dt.any():
+        ts = pd.to_datetime(pd.Series(obj[is_dt]), errors="coerce")
+        timed = (ts != ts.dt.normalize()).to_numpy() & ts.notna().to_numpy()
+        idx = pos[is_dt]
+        out[idx[~timed]] = ts[~timed].to_numpy(dtype="datetime64[ns]")
+        probs.append(
+            cell_problems(
+                idx[timed], obj[idx[timed]], "date_has_time", "has a time of day; expected a date"
+            )
+        )
+    is_num = present & np.isin(kinds, ["int", "float", "int64", "float64", "Decimal"])
+    if is_num.any():
+        probs.append(
+            cell_problems(
+                pos[is_num],
+                obj[is_num],
+                "date_format",
+                "a number in a date column (an Excel serial date?); "
+                "format the cells as dates or write YYYY-MM-DD",
+            )
+        )
+    other = present & ~is_str & ~is_dt & ~is_num
+    if other.any():
+        probs.append(cell_problems(pos[other], obj[other], "date_format", "not a date"))
+    if is_str.any():
+        idx = pos[is_str]
+        st = pd.Series(obj[is_str], dtype=object).str.strip()
+        done = np.zeros(len(st), dtype=bool)
+        iso = st.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}(?:[ T]00:00(?::00(?:\.0+)?)?)?").to_numpy(
+            dtype=bool
+        )
+        if iso.any():
+            parsed = pd.to_datetime(
+                st[iso].str.slice(0, 10).str.strip(), format="%Y-%m-%d", errors="coerce"
+            )
+            bad = parsed.isna().to_numpy()
+            sub = idx[iso]
+            out[sub[~bad]] = parsed[~bad].to_numpy(dtype="datetime64[ns]")
+            probs.append(
+                cell_problems(sub[bad], st[iso][bad], "invalid_date", "not a calendar date")
+            )
+            done |= iso
+        timed = ~done & st.str.fullmatch(
+            r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+        ).to_numpy(dtype=bool)
+        probs.append(
+            cell_problems(
+                idx[timed], st[timed], "date_has_time", "has a time of day; expected a date"
+            )
+        )
+        done |= timed
+        parts = st.str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+        numeric = ~done & parts[0].notna().to_numpy()
+        if numeric.any():
+            a = parts[0][numeric].astype(int).to_numpy()
+            b = parts[1][numeric].astype(int).to_numpy()
+            y = parts[2][numeric].astype(int).to_numpy()
+            sub, vals = idx[numeric], st[numeric].to_numpy()
+            day_ev, mon_ev = (a > 12) & (b <= 12), (b > 12) & (a <= 12)
+            if dayfirst is None:
+                if day_ev.any() and mon_ev.any():
+                    probs.append(
+                        cell_problems(
+                            sub,
+                            vals,
+                            "mixed_date_formats",
+                            "the column mixes day-first and month-first dates; "
+                            "pass dayfirst to say which",
+                        )
+                    )
+                    day = month = None
+                else:
+                    amb = (a <= 12) & (b <= 12) & (a != b)
+                    probs.append(
+                        cell_problems(
+                            sub[amb],
+                            vals[amb],
+                            "ambiguous_date",
+                            [
+                                f"could be {d} {_month(m)} or {m} {_month(d)}; "
+                                "pass dayfirst=True or False"
+                                for d, m in zip(a[amb], b[amb], strict=True)
+                            ],
+                        )
+                    )
+                    dayf = day_ev | (~mon_ev & ~amb)  # a == b reads the same either way
+                    day, month = np.where(dayf, a, b), np.where(dayf, b, a)
+                    keep = ~amb
+                    sub, vals, day, month, y = (
+                        sub[keep],
+                        vals[keep],
+                        day[keep],
+                        month[keep],
+                        y[keep],
+                    )
+            else:
+                day, month = (a, b) if dayfirst else (b, a)
+            if day is not None:
+                parsed = pd.to_datetime(
+                    pd.DataFrame({"year": y, "month": month, "day": day}), errors="coerce"
+                )
+                bad = parsed.isna().to_numpy()
+                out[sub[~bad]] = parsed[~bad].to_numpy(dtype="datetime64[ns]")
+                probs.append(
+                    cell_problems(
+                        sub[bad],
+                        vals[bad],
+                        "invalid_date",
+                        "not a calendar date"
+                        + ("" if dayfirst is None else f" (read with dayfirst={dayfirst})"),
+                    )
+                )
+            done |= numeric
+        short = ~done & st.str.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}").to_numpy(dtype=bool)
+        probs.append(
+            cell_problems(
+                idx[short], st[short], "date_format", "two-digit year; write the year in full"
+            )
+        )
+        done |= short
+        for fmt in _TEXT_DATE_FORMATS:
+            rest = ~done
+            if not rest.any():
+                break
+            parsed = pd.to_datetime(st[rest], format=fmt, errors="coerce")
+            ok = parsed.notna().to_numpy()
+            sub = idx[rest][ok]
+            out[sub] = parsed[ok].to_numpy(dtype="datetime64[ns]")
+            done[np.flatnonzero(rest)[ok]] = True
+        rest = ~done
+        probs.append(
+            cell_problems(
+                idx[rest], st[rest], "date_format", "not a recognised date; write YYYY-MM-DD"
+            )
+        )
+    frames = [p for p in probs if len(p)]
+    return pd.Series(out, index=s.index), (
+        pd.concat(frames, ignore_index=True) if frames else cell_problems([], [], "", [])
+    )
+
+
+def _month(m: int) -> str:
+    return dt.date(2000, int(m), 1).strftime("%B") if 1 <= m <= 12 else str(m)
+
+
+def key_text(s: pd.Series) -> pd.Series:
+    """Keys as text: numbers that arrive as 12 or 12.0 (Excel, SQL) become '12'."""
+    if s.dtype == object or pd.api.types.is_numeric_dtype(s):
+
+        def fix(v: object) -> object:
+            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+                return None
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            return v if isinstance(v, str) else str(v)
+
+        return pd.Series([fix(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+    return s.astype(object).where(s.notna(), None)
+
+
+def vocab_hint(value: object, vocab: tuple[str, ...]) -> str:
+    """A suggestion for a near-miss vocabulary value (case, spaces, typos); never applied.
+
+    Returns ``"; did you mean 'Yes' → 'yes'?"`` (appended to the vocabulary message) or ``""``.
+    """
+    if not isinstance(value, str):
+        return ""
+    parts = [p.strip() for p in value.split(";")] if ";" in value else [value]
+    hints = []
+    for part in parts:
+        if part in vocab:
+            continue
+        norm = part.strip().lower().replace(" ", "_").replace("-", "_")
+        close = (
+            [norm] if norm in vocab else difflib.get_close_matches(norm, vocab, n=1, cutoff=0.75)
+        )
+        if close:
+            hints.append(f"{part!r} → {close[0]!r}")
+    return f"; did you mean {', '.join(hints)}?" if hints else ""
+
+
+def shown_value(v: object) -> str | None:
+    """A cell value as the user would recognise it (dates without a midnight time)."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (pd.Timestamp, dt.datetime)) and v == pd.Timestamp(v).normalize():
+        return pd.Timestamp(v).strftime("%Y-%m-%d")
+    return str(v)
+
+
+def date_text(v: object) -> str:
+    """A date as ``YYYY-MM-DD`` in messages; a blank (open) end date reads ``open``."""
+    return "open" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")

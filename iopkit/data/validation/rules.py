@@ -1,0 +1,393 @@
+"""Cross-table rules of the validator, registered by table.
+
+A rule is a function ``rule(table, ctx)`` that adds problems to ``table``
+(:class:`~iopkit.data.validation.tables.TableState`) using the other tables in ``ctx``
+(:class:`RuleContext`); :func:`cross_rule` registers it for the tables it applies to, so a
+new rule is a new function here, not an edit of the driver. Tables are visited parent
+before child (:data:`~iopkit.data.schemas.TABLE_ORDER`) and a table's rules run in the order
+they are defined below, after its per-table pass (:mod:`.tables`); a table with a table-level
+problem (missing required column) is rejected whole and skips them.
+
+Rules: references and cascading rejection (every child table), programs of cohorts against
+the curriculum, skills of sessions against the catalog, dates inside the episode, scale items
+against the registry, attendance and sessions on the program's weekdays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from iopkit.data import catalog
+from iopkit.data.catalog import ProgramRules, ScaleSpec, scale_specs
+from iopkit.data.schemas import (
+    LONG_ITEM,
+    LONG_RESPONSE,
+    TABLE_ORDER,
+    TABLES,
+    is_long_assessments,
+    item_columns,
+)
+from iopkit.data.validation.cells import cell_problems, date_text
+from iopkit.data.validation.tables import TableState
+from iopkit.errors import IopkitError
+from iopkit.vocab import WEEKDAY_NAMES
+
+__all__ = [
+    "CROSS_RULES",
+    "CrossRule",
+    "RuleContext",
+    "cross_rule",
+    "resolve_catalog",
+    "run_cross_rules",
+]
+
+
+@dataclass
+class RuleContext:
+    """What a cross-table rule may read.
+
+    ``tables``: every table of the bundle after its per-table pass (parents' own rules have
+    run). ``rejected``: per table already checked, ``key``/``line``/``bad`` of each row.
+    ``programs``/``skills``: curriculum facts, None when not available (the rule is skipped
+    and :func:`resolve_catalog` has noted why). ``scales``: scale specs given by the caller,
+    None = the registry. ``notes``: decisions, in words, for ``ValidationResult.notes``.
+    """
+
+    tables: dict[str, TableState]
+    rejected: dict[str, pd.DataFrame]
+    grace_days: int
+    programs: Mapping[str, ProgramRules] | None
+    skills: set[str] | None
+    scales: Mapping[str, ScaleSpec] | None
+    notes: list[str]
+
+
+CrossRule = Callable[[TableState, RuleContext], None]
+
+#: table -> its cross-table rules, in registration order.
+CROSS_RULES: dict[str, list[CrossRule]] = {}
+
+
+def cross_rule(*tables: str) -> Callable[[CrossRule], CrossRule]:
+    """Register the decorated function as a cross-table rule of each of ``tables``."""
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown or not tables:
+        raise ValueError(f"cross_rule needs bundle table names, got {list(tables)}")
+
+    def register(rule: CrossRule) -> CrossRule:
+        for table in tables:
+            CROSS_RULES.setdefault(table, []).append(rule)
+        return rule
+
+    return register
+
+
+def run_cross_rules(t: TableState, ctx: RuleContext) -> None:
+    """Run the rules registered for ``t.name`` (none for a table rejected as a whole)."""
+    if t.table_problems:
+        return
+    for rule in CROSS_RULES.get(t.name, ()):
+        rule(t, ctx)
+
+
+def resolve_catalog(
+    programs: Mapping[str, ProgramRules] | None, skills: Iterable[str] | None, notes: list[str]
+) -> tuple[Mapping[str, ProgramRules] | None, set[str] | None]:
+    """Programs and skills given by the caller, else from the curriculum.
+
+    A curriculum that cannot be loaded (an :class:`~iopkit.errors.IopkitError` such as a
+    broken YAML file) leaves them None; a note says which checks are skipped.
+    """
+    if programs is None:
+        try:
+            programs = catalog.program_rules()
+        except IopkitError as exc:
+            notes.append(
+                f"curriculum not available ({exc}); program and program-day checks skipped"
+            )
+    if skills is None:
+        try:
+            skills = catalog.skill_ids()
+        except IopkitError as exc:
+            notes.append(f"curriculum not available ({exc}); skill checks skipped")
+    return programs, (set(skills) if skills is not None else None)
+
+
+@cross_rule(*(name for name in TABLE_ORDER if TABLES[name].parents))
+def references(t: TableState, ctx: RuleContext) -> None:
+    """Every key column points at a row of its parent table (``reference``); children of a
+    rejected parent row are rejected too (``cascade``, naming the parent's line)."""
+    for col, parent in TABLES[t.name].parents.items():
+        if parent not in ctx.tables:
+            t.add(
+                cell_problems(
+                    np.arange(len(t.raw)),
+                    t.typed[col],
+                    "reference",
+                    f"{col} cannot be checked: the bundle has no {parent} table",
+                ),
+                col,
+            )
+            continue
+        _reference(t, col, ctx.tables[parent], ctx.rejected.get(parent))
+
+
+def _reference(
+    t: TableState, col: str, parent: TableState, parent_rejects: pd.DataFrame | None
+) -> None:
+    pkey = TABLES[parent.name].key[0]
+    values = t.typed[col]
+    all_keys = set(parent.typed[pkey].dropna())
+    present = values.notna().to_numpy()
+    orphan = present & ~values.isin(all_keys).to_numpy()
+    rows = np.flatnonzero(orphan)
+    t.add(
+        cell_problems(
+            rows, values.to_numpy()[rows], "reference", f"not found in {parent.name} ({pkey})"
+        ),
+        col,
+    )
+    if parent_rejects is None or not parent_rejects["bad"].any():
+        return
+    rej = parent_rejects[parent_rejects["bad"]]
+    ok_keys = set(parent_rejects.loc[~parent_rejects["bad"], "key"].dropna())
+    first_line = rej.groupby("key")["line"].min()
+    cascade = present & ~orphan & ~values.isin(ok_keys).to_numpy()
+    rows = np.flatnonzero(cascade)
+    vals = values.to_numpy()[rows]
+    t.add(
+        cell_problems(
+            rows,
+            vals,
+            "cascade",
+            [
+                f"depends on {parent.name} {v} (line {first_line.get(v, '?')}), which was rejected"
+                for v in vals
+            ],
+        ),
+        col,
+    )
+
+
+def _known(t: TableState, column: str, known: Iterable[str], rule: str, message: str) -> None:
+    """Filled values of ``column`` must be among ``known`` (problem ``rule`` otherwise)."""
+    values = t.typed[column]
+    rows = np.flatnonzero((values.notna() & ~values.isin(list(known))).to_numpy())
+    t.add(cell_problems(rows, values.to_numpy()[rows], rule, message), column)
+
+
+@cross_rule("cohorts")
+def known_program(t: TableState, ctx: RuleContext) -> None:
+    """A cohort's program is a program of the curriculum (``unknown_program``)."""
+    if ctx.programs is not None:
+        listing = ", ".join(sorted(ctx.programs))
+        message = f"not a program in curriculum/programs ({listing})"
+        _known(t, "program_id", ctx.programs, "unknown_program", message)
+
+
+@cross_rule("sessions")
+def known_skill(t: TableState, ctx: RuleContext) -> None:
+    """A session's skill is a skill of the curriculum catalog (``unknown_skill``)."""
+    if ctx.skills is not None:
+        message = "not a skill id in the curriculum catalog"
+        _known(t, "skill_id", ctx.skills, "unknown_skill", message)
+
+
+@cross_rule("attendance", "assessments")
+def inside_episode(t: TableState, ctx: RuleContext) -> None:
+    """Dates within the episode's stay, ± ``grace_days`` (rule ``outside_episode``).
+
+    Only accepted episodes are used; rows of rejected episodes are already cascaded.
+    """
+    if "episodes" not in ctx.tables:
+        return
+    episodes, grace_days = ctx.tables["episodes"], ctx.grace_days
+    ep = episodes.typed.loc[~episodes.bad(), ["episode_id", "admit_date", "discharge_date"]]
+    ep = ep.drop_duplicates("episode_id")
+    m = t.typed[["episode_id", "date"]].merge(ep, on="episode_id", how="left")  # rejected → cascade
+    grace = pd.Timedelta(days=grace_days)
+    before = (m["date"] < m["admit_date"] - grace).to_numpy(dtype=bool)
+    after = (m["discharge_date"].notna() & (m["date"] > m["discharge_date"] + grace)).to_numpy(
+        dtype=bool
+    )
+    rows = np.flatnonzero(before | after)
+    msgs = [
+        f"date {date_text(m.at[r, 'date'])} is outside episode {m.at[r, 'episode_id']} "
+        f"({date_text(m.at[r, 'admit_date'])} to {date_text(m.at[r, 'discharge_date'])}) "
+        f"by more than {grace_days} days"
+        for r in rows
+    ]
+    t.add(
+        cell_problems(
+            rows, t.raw["date"].iloc[rows].to_numpy(dtype=object), "outside_episode", msgs
+        ),
+        "date",
+    )
+
+
+def _resolve_scales(
+    ids: Iterable[str], scales: Mapping[str, ScaleSpec] | None
+) -> dict[str, ScaleSpec]:
+    """Specs of the ids given in ``scales``, else from the registry; unknown ids are left out
+    (the caller reports them as ``unknown_scale``)."""
+    if scales is not None:
+        return {i: scales[i] for i in ids if i in scales}
+    return scale_specs(ids, unknown="omit")
+
+
+@cross_rule("assessments")
+def scale_items(t: TableState, ctx: RuleContext) -> None:
+    """Scale ids against the registry (``unknown_scale``), item counts and response ranges.
+
+    Scale names the registry reads as another id (``PHQ-9`` → ``phq9``) are renamed and noted.
+    Wide form: ``item_1…item_n``; long form: one row per item (``item``, ``response``).
+    """
+    notes = ctx.notes
+    scale = t.typed["scale"]
+    ids = sorted(set(scale.dropna()))
+    specs = _resolve_scales(ids, ctx.scales)
+    unknown = scale.notna().to_numpy() & ~scale.isin(list(specs)).to_numpy()
+    rows = np.flatnonzero(unknown)
+    t.add(
+        cell_problems(
+            rows,
+            scale.to_numpy()[rows],
+            "unknown_scale",
+            "not a scale in the registry (iopkit scales)",
+        ),
+        "scale",
+    )
+    renamed = {k: v.id for k, v in specs.items() if k != v.id}
+    if renamed:
+        t.typed["scale"] = scale.replace(renamed)
+        notes.append(
+            "assessments: scale names read as registry ids: "
+            + ", ".join(f"{k!r} → {v!r}" for k, v in sorted(renamed.items()))
+        )
+    long = is_long_assessments(t.raw)
+    for sid, spec in specs.items():
+        sel = (scale == sid).to_numpy()
+        if not sel.any():
+            continue
+        idx = np.flatnonzero(sel)
+        if long:
+            item = t.typed[LONG_ITEM].to_numpy(dtype="float64", na_value=np.nan)[idx]
+            resp = t.typed[LONG_RESPONSE].to_numpy(dtype="float64", na_value=np.nan)[idx]
+            bad_item = ~np.isnan(item) & ((item < 1) | (item > spec.n_items))
+            t.add(
+                cell_problems(
+                    idx[bad_item],
+                    item[bad_item].astype(int),
+                    "item_count",
+                    f"{sid} has items 1–{spec.n_items}",
+                ),
+                LONG_ITEM,
+            )
+            missing_item = np.isnan(item)
+            t.add(
+                cell_problems(
+                    idx[missing_item],
+                    [None] * missing_item.sum(),
+                    "required",
+                    "item number is blank",
+                ),
+                LONG_ITEM,
+            )
+            bad = ~np.isnan(resp) & ((resp < spec.min) | (resp > spec.max))
+            t.add(
+                cell_problems(
+                    idx[bad],
+                    resp[bad].astype(int),
+                    "item_range",
+                    f"{sid} item responses run {spec.min}–{spec.max}",
+                ),
+                LONG_RESPONSE,
+            )
+            continue
+        cols = item_columns(t.raw)
+        if len(cols) < spec.n_items:
+            t.add(
+                cell_problems(
+                    idx,
+                    [None] * len(idx),
+                    "item_count",
+                    f"{sid} has {spec.n_items} items but the table has only "
+                    f"{len(cols)} item columns",
+                ),
+                None,
+            )
+            continue
+        for j, c in enumerate(cols, start=1):
+            v = t.typed[c].to_numpy(dtype="float64", na_value=np.nan)[idx]
+            filled = ~np.isnan(v)
+            if j > spec.n_items:
+                bad = filled
+                t.add(
+                    cell_problems(
+                        idx[bad],
+                        v[bad].astype(int),
+                        "item_count",
+                        f"{sid} has {spec.n_items} items; {c} must be blank",
+                    ),
+                    c,
+                )
+            else:
+                bad = filled & ((v < spec.min) | (v > spec.max))
+                t.add(
+                    cell_problems(
+                        idx[bad],
+                        v[bad].astype(int),
+                        "item_range",
+                        f"{sid} items run {spec.min}–{spec.max}",
+                    ),
+                    c,
+                )
+
+
+@cross_rule("attendance", "sessions")
+def program_day(t: TableState, ctx: RuleContext) -> None:
+    """Attendance and sessions fall on the weekdays the cohort's program meets (``program_day``)."""
+    tables, programs = ctx.tables, ctx.programs
+    if programs is None:
+        return
+    if "cohorts" not in tables:
+        return
+    cohorts = tables["cohorts"]
+    coh = cohorts.typed.loc[~cohorts.bad(), ["cohort_id", "program_id"]].drop_duplicates(
+        "cohort_id"
+    )
+    if t.name == "attendance":
+        if "episodes" not in tables:
+            return
+        episodes = tables["episodes"]
+        ep = episodes.typed.loc[~episodes.bad(), ["episode_id", "cohort_id"]].drop_duplicates(
+            "episode_id"
+        )
+        m = t.typed[["episode_id", "date"]].merge(ep, on="episode_id", how="left")
+    else:
+        m = t.typed[["cohort_id", "date"]].copy()
+    m = m.merge(coh, on="cohort_id", how="left")
+    known = m["program_id"].isin(list(programs)).to_numpy() & m["date"].notna().to_numpy()
+    if not known.any():
+        return
+    wd = m["date"].dt.day_of_week.to_numpy(dtype=float)
+    allowed = m["program_id"].map({p: sorted(r.weekdays) for p, r in programs.items()})
+    off = np.zeros(len(m), dtype=bool)
+    for pid, rule in programs.items():
+        sel = known & (m["program_id"] == pid).to_numpy()
+        off |= sel & ~np.isin(wd, list(rule.weekdays))
+    rows = np.flatnonzero(off)
+    msgs = [
+        f"{date_text(m.at[r, 'date'])} is a {WEEKDAY_NAMES[int(wd[r])]}; "
+        f"program {m.at[r, 'program_id']} meets on "
+        f"{', '.join(WEEKDAY_NAMES[d] for d in allowed.iloc[r])}"
+        for r in rows
+    ]
+    t.add(
+        cell_problems(rows, t.raw["date"].iloc[rows].to_numpy(dtype=object), "program_day", msgs),
+        "date",
+    )

@@ -1,0 +1,280 @@
+"""The per-table pass of the validator: types, schema, keys, one table at a time.
+
+:func:`check_table` converts a table to its contract's types (:mod:`.cells`), attaches the
+row problems found while reading (``bundle.load_problems``), notes extra columns, rejects
+exact duplicate rows and conflicting keys (:func:`key_pass`) and runs the table's pandera
+schema lazily (:func:`schema_pass`: vocabularies, ranges, required values, date order).
+Rules that need another table are in :mod:`.rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from iopkit.data.bundle import Bundle
+from iopkit.data.schemas import (
+    LONG_ITEM,
+    LONG_RESPONSE,
+    TABLES,
+    is_long_assessments,
+    item_columns,
+    table_schema,
+)
+from iopkit.data.validation.cells import (
+    cell_problems,
+    key_text,
+    parse_dates,
+    parse_ints,
+    vocab_hint,
+)
+
+__all__ = ["TableState", "check_table", "convert_table", "key_pass", "schema_pass"]
+
+
+@dataclass
+class TableState:
+    """One table during validation: the frame as read, its typed copy and its problems.
+
+    ``problems`` holds frames by row position (:func:`~iopkit.data.validation.cells.cell_problems`
+    plus ``column``); ``table_problems`` holds problems of the whole table (a missing required
+    column), which reject every row.
+    """
+
+    name: str
+    raw: pd.DataFrame
+    typed: pd.DataFrame
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    table_problems: list[dict] = field(default_factory=list)
+
+    def add(self, frame: pd.DataFrame, column: str | None) -> None:
+        """Record ``frame``'s problems against ``column`` (None: the row as a whole)."""
+        if len(frame):
+            frame = frame.copy()
+            frame["column"] = column
+            self.problems.append(frame)
+
+    def bad(self) -> np.ndarray:
+        """Rejected rows by position (any problem, or every row after a table problem)."""
+        mask = np.zeros(len(self.raw), dtype=bool)
+        if self.table_problems:
+            mask[:] = True
+        for p in self.problems:
+            mask[p["row"].to_numpy(dtype=np.int64)] = True
+        return mask
+
+
+def convert_table(name: str, raw: pd.DataFrame, dayfirst: bool | None) -> TableState:
+    """Convert ``raw`` to the contract's types, reporting every cell that cannot be converted.
+
+    Columns the contract has but the table lacks are added blank (a missing *required* column
+    is a table problem); ``dayfirst`` as in :func:`~iopkit.data.validation.cells.parse_dates`.
+    """
+    spec = TABLES[name]
+    typed = raw.copy()
+    t = TableState(name, raw, typed)
+    missing = [c for c in spec.required if c not in raw.columns]
+    for c in missing:
+        t.table_problems.append(
+            {
+                "column": c,
+                "rule": "missing_column",
+                "message": f"required column {c!r} is missing; "
+                f"the header has {', '.join(map(str, raw.columns))}",
+            }
+        )
+    for col in spec.columns:
+        if col.name not in raw.columns:
+            if col.kind == "date":
+                blank = pd.Series(np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]"))
+            elif col.kind == "int":
+                blank = pd.Series(pd.array([None] * len(raw), dtype="Int64"))
+            else:
+                blank = pd.Series([None] * len(raw), dtype=object)
+            typed[col.name] = blank.set_axis(raw.index)
+            continue
+        s = raw[col.name]
+        if col.kind == "date":
+            typed[col.name], probs = parse_dates(s, dayfirst)
+        elif col.kind == "int":
+            typed[col.name], probs = parse_ints(s)
+        else:
+            typed[col.name], probs = key_text(s), None
+        if probs is not None:
+            t.add(probs, col.name)
+    if name == "assessments":
+        item_cols = [LONG_ITEM, LONG_RESPONSE] if is_long_assessments(raw) else item_columns(raw)
+        for c in item_cols:
+            typed[c], probs = parse_ints(raw[c])
+            t.add(probs, c)
+    return t
+
+
+def schema_pass(t: TableState, rows: np.ndarray) -> None:
+    """Run the table's pandera schema lazily on the given rows; failures become problems."""
+    if t.table_problems or not len(rows):
+        return
+    schema = table_schema(t.name, keys=False)
+    spec = TABLES[t.name]
+    frame = t.typed.iloc[rows]
+    try:
+        schema.validate(frame, lazy=True)
+        return
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+    whole = fc[fc["index"].isna()]
+    if len(whole):  # column-level failures (a type the converter did not produce)
+        for rec in whole.to_dict("records"):
+            t.table_problems.append(
+                {
+                    "column": rec["column"] if isinstance(rec["column"], str) else None,
+                    "rule": "schema",
+                    "message": f"column fails {rec['check']} (found {rec['failure_case']})",
+                }
+            )
+    fc = fc[fc["index"].notna()]
+    if not len(fc):
+        return
+    already = {(int(r), c) for p in t.problems for r, c in zip(p["row"], p["column"], strict=True)}
+    frame_level = fc["check"].isin(["discharge_before_admit", "review_before_set"])
+    fc = fc.copy()
+    fc.loc[frame_level, "column"] = None
+    for (check, column), grp in fc.groupby(["check", "column"], dropna=False, sort=False):
+        rows_ = grp["index"].astype(np.int64).to_numpy()
+        keep = np.array([(int(r), column) not in already for r in rows_], dtype=bool)
+        rows_ = np.unique(rows_[keep])
+        if not len(rows_):
+            continue
+        check = str(check)
+        if check.startswith("isin("):
+            check = "vocabulary"
+        elif check.startswith("in_range("):
+            check = "range"
+        col_spec = spec.column(str(column)) if isinstance(column, str) else None
+        if check == "not_nullable":
+            msg = f"required value is blank ({column})"
+            rule = "required"
+        elif check == "vocabulary" and col_spec is not None:
+            msg = f"not one of {', '.join(col_spec.vocab or ())}"
+            if col_spec.kind == "list":
+                msg = f"`;`-separated values must come from {', '.join(col_spec.vocab or ())}"
+            rule = "vocabulary"
+        elif check == "range" and col_spec is not None:
+            msg, rule = f"outside the range {col_spec.min:g}–{col_spec.max:g}", "range"
+        elif check == "discharge_before_admit":
+            msg, rule, column = (
+                "discharge_date is before admit_date",
+                "discharge_before_admit",
+                "discharge_date",
+            )
+        elif check == "review_before_set":
+            msg, rule, column = "review_date is before set_date", "review_before_set", "review_date"
+        else:
+            msg, rule = check, check
+        col = column if isinstance(column, str) else None
+        values = (
+            t.raw[col].iloc[rows_].to_numpy(dtype=object)
+            if col in t.raw.columns
+            else [None] * len(rows_)
+        )
+        msgs: str | list[str] = msg
+        if rule == "vocabulary" and col_spec is not None and col_spec.vocab:
+            msgs = [msg + vocab_hint(v, col_spec.vocab) for v in values]
+        t.add(cell_problems(rows_, values, rule, msgs), col)
+
+
+def _lines_text(lines: np.ndarray) -> str:
+    return ", ".join(str(x) for x in lines[:3]) + (" …" if len(lines) > 3 else "")
+
+
+def key_pass(t: TableState, line: np.ndarray) -> None:
+    """Exact duplicate rows: later copies rejected. Conflicting keys: all rows rejected."""
+    spec = TABLES[t.name]
+    if t.table_problems or not len(t.raw):
+        return
+    try:
+        hashed = pd.util.hash_pandas_object(t.raw, index=False).to_numpy()
+    except TypeError:  # mixed types in an object column (Excel cells)
+        hashed = pd.util.hash_pandas_object(t.raw.astype(str), index=False).to_numpy()
+    dup = pd.Series(hashed).duplicated(keep="first").to_numpy()
+    if dup.any():
+        first = pd.Series(np.arange(len(hashed))).groupby(hashed).transform("min").to_numpy()
+        rows = np.flatnonzero(dup)
+        t.add(
+            cell_problems(
+                rows,
+                [None] * len(rows),
+                "duplicate_row",
+                [f"exact copy of line {line[first[r]]}" for r in rows],
+            ),
+            None,
+        )
+    rest = np.flatnonzero(~dup)
+    key = list(spec.key)
+    if t.name == "assessments" and is_long_assessments(t.raw):
+        key.append(LONG_ITEM)  # long form: one row per item of an administration
+    frame = t.typed.iloc[rest][key]
+    frame = frame[frame.notna().all(axis=1)]
+    schema = pa.DataFrameSchema(unique=key, report_duplicates="all")
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        rows = np.unique(fc.loc[fc["index"].notna(), "index"].astype(np.int64).to_numpy())
+        groups = t.typed.iloc[rows][key].astype(str).agg("|".join, axis=1)
+        members = pd.Series(rows).groupby(groups.to_numpy()).agg(list)
+        msgs = []
+        for r, g in zip(rows, groups, strict=True):
+            others = np.array([line[o] for o in members[g] if o != r])
+            msgs.append(
+                f"key ({', '.join(key)}) also on line {_lines_text(others)} with different values"
+            )
+        t.add(
+            cell_problems(rows, t.typed.iloc[rows][key[0]].to_numpy(), "duplicate_key", msgs),
+            key[0],
+        )
+
+
+def _is_item_column(table: str, col: object) -> bool:
+    return table == "assessments" and (
+        str(col) in (LONG_ITEM, LONG_RESPONSE)
+        or bool(pd.Series([str(col)]).str.fullmatch(r"item_\d+").iloc[0])
+    )
+
+
+def check_table(
+    name: str, bundle: Bundle, *, dayfirst: bool | None, notes: list[str]
+) -> TableState:
+    """The per-table pass over ``bundle.tables[name]`` (see the module docstring).
+
+    Decisions (extra columns kept) are appended to ``notes``.
+    """
+    t = convert_table(name, bundle.tables[name], dayfirst)
+    line = bundle.lines[name]
+    lp = bundle.load_problems
+    lp = lp[lp["table"] == name] if len(lp) else lp
+    if len(lp):
+        row_of_line = {int(v): i for i, v in enumerate(line)}
+        has_row = "row" in lp.columns
+        for rec in lp.to_dict("records"):
+            r = (
+                rec.get("row")
+                if has_row and pd.notna(rec.get("row"))
+                else row_of_line[int(rec["source_line"])]
+            )
+            col = rec["column"] if isinstance(rec["column"], str) else None
+            t.add(cell_problems([int(r)], [rec["value"]], rec["rule"], rec["message"]), col)
+    extra_cols = [
+        c for c in t.raw.columns if TABLES[name].column(c) is None and not _is_item_column(name, c)
+    ]
+    if extra_cols:
+        notes.append(
+            f"{bundle.files.get(name, name)}: extra column(s) kept as they are: "
+            + ", ".join(map(str, extra_cols))
+        )
+    key_pass(t, line)
+    schema_pass(t, np.arange(len(t.raw)))
+    return t

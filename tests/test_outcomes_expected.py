@@ -1,0 +1,140 @@
+"""Expected recovery curves on synthetic data with a planted slow-responder group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iopkit.errors import InputError
+from iopkit.outcomes.expected import expected_recovery, recovery_status
+
+ADMIT = pd.Timestamp("2025-01-06")
+
+
+def _cohort(n: int, *, slow_share: float, seed: int, prefix: str, weeks: int = 8):
+    """Weekly PHQ-9-like scores: responders fall by 35 % of baseline per unit of ln(1 + t),
+    slow responders by 5 %; noise SD 2; scores clipped to 0–27."""
+    rng = np.random.default_rng(seed)
+    ids = [f"{prefix}{i:04d}" for i in range(n)]
+    slow = rng.random(n) < slow_share
+    base = rng.uniform(10, 25, n)
+    rows = []
+    for i, eid in enumerate(ids):
+        rate = 0.05 if slow[i] else 0.35
+        for t in range(weeks + 1):
+            mean = base[i] * (1 - rate * np.log1p(t))
+            score = base[i] if t == 0 else mean + rng.normal(0, 2)
+            rows.append((eid, ADMIT + pd.Timedelta(days=7 * t), float(np.clip(score, 0, 27))))
+    long = pd.DataFrame(rows, columns=["episode_id", "date", "score"])
+    long["days"] = (long["date"] - ADMIT).dt.days
+    long["weeks"] = long["days"] / 7
+    episodes = pd.DataFrame({"episode_id": ids, "admit_date": ADMIT, "discharge_type": "completed"})
+    return long, episodes, pd.Series(slow, index=ids)
+
+
+@pytest.fixture(scope="module")
+def curves():
+    long, eps, _ = _cohort(400, slow_share=0.1, seed=1, prefix="T")
+    return expected_recovery(long, eps, scale="phq9")
+
+
+def test_curve_recovers_the_planted_course_and_band_coverage(curves):
+    """The median curve at baseline 20 follows the planted responder course, and the 80 %
+    band holds about 80 % of the training scores."""
+    long, eps, _ = _cohort(400, slow_share=0.1, seed=1, prefix="T")
+    e = curves.expected([20, 20], [0, 4])
+    assert e["expected"].iloc[0] == pytest.approx(20, abs=0.6)
+    assert e["expected"].iloc[1] == pytest.approx(20 * (1 - 0.35 * np.log1p(4)), abs=1.0)
+    assert (e["lower"] <= e["expected"]).all() and (e["expected"] <= e["upper"]).all()
+    st = recovery_status(long, curves)
+    inside = st["position"] == "as expected"
+    assert inside.mean() == pytest.approx(0.80, abs=0.03)
+    assert curves.n_episodes == 400 and curves.quantiles == pytest.approx((0.1, 0.5, 0.9))
+    assert "quantile regression" in curves.model and curves.training_window.startswith(
+        "admitted 2025-01-06"
+    )
+
+
+def test_table_is_tidy_by_registry_band(curves):
+    t = curves.table
+    assert list(t.columns) == [
+        "band",
+        "band_min",
+        "band_max",
+        "baseline_ref",
+        "week",
+        "expected",
+        "lower",
+        "upper",
+        "n_episodes",
+    ]
+    assert set(t["band"]) == {"moderate", "moderately severe", "severe"}  # baselines 10–25
+    sev = t[t["band"] == "severe"]
+    assert sev["week"].tolist() == list(range(len(sev))) and sev["expected"].is_monotonic_decreasing
+    assert (t["lower"] <= t["upper"]).all() and t["n_episodes"].gt(0).all()
+
+
+def test_planted_slow_responders_are_not_on_track(curves):
+    """Sensitivity and specificity at the latest score (week 6) on a fresh cohort with 30 %
+    slow responders; every row names method, model, training window and n."""
+    long, _, slow = _cohort(300, slow_share=0.3, seed=2, prefix="P", weeks=6)
+    st = recovery_status(long, curves)
+    last = st[st["is_latest"]].set_index("episode_id")
+    flagged = last["not_on_track"].astype(bool)
+    sens = flagged[slow[last.index]].mean()
+    spec = (~flagged[~slow[last.index]]).mean()
+    assert sens > 0.8 and spec > 0.95, (sens, spec)  # observed 0.86 and 0.98
+    assert (st["method"] == "expected_curve").all() and (st["n_training_episodes"] == 400).all()
+    assert st["model"].iloc[0] == curves.model and st["training_window"].iloc[0]
+    assert "90%" in st["rule"].iloc[0]
+
+
+def test_fixed_rule_by_name():
+    """[D] rule: at week ≥ 4 a reduction from baseline < 20 % is not on track."""
+    rows = [
+        ("a", 0, 20),
+        ("a", 28, 17),  # 15 % by week 4 → not on track
+        ("b", 0, 20),
+        ("b", 28, 16),  # exactly 20 % → on track (strict <)
+        ("c", 0, 20),
+        ("c", 21, 20),  # week 3 → not yet due
+        ("d", 0, 0),
+        ("d", 28, 0),  # baseline 0 → undefined
+    ]
+    long = pd.DataFrame(rows, columns=["episode_id", "days", "score"])
+    long["date"] = ADMIT + pd.to_timedelta(long["days"], "D")
+    long["weeks"] = long["days"] / 7
+    st = recovery_status(long, method="fixed_rule").set_index("episode_id")
+    assert bool(st.loc["a", "not_on_track"]) and not bool(st.loc["b", "not_on_track"])
+    assert pd.isna(st.loc["c", "not_on_track"]) and "not yet due" in st.loc["c", "reason"]
+    assert pd.isna(st.loc["d", "not_on_track"]) and "baseline 0" in st.loc["d", "reason"]
+    assert (st["model"] == "fixed rule (no model)").all()
+    assert st["rule"].iloc[0] == "[D] at week ≥ 4, reduction from baseline < 20%"
+
+
+def test_higher_is_better_mirrors(curves):
+    """With higher-is-better scores the band's lower edge is the worse side."""
+    long, eps, _ = _cohort(200, slow_share=0.0, seed=3, prefix="H")
+    flipped = long.assign(score=27 - long["score"])
+    c = expected_recovery(flipped, eps, lower_is_better=False, min_episodes=50)
+    st = recovery_status(flipped, c)
+    worse = st["position"] == "worse than expected"
+    assert (st.loc[worse, "score"] < st.loc[worse, "lower"]).all()
+    assert st["not_on_track"].astype(bool).equals(worse)
+    assert "below the 10%" in st["rule"].iloc[0]
+
+
+def test_errors_name_the_rule(curves):
+    long, eps, _ = _cohort(10, slow_share=0.0, seed=4, prefix="S")
+    with pytest.raises(InputError, match="at least 30 completed episodes.*fixed_rule"):
+        expected_recovery(long, eps)
+    with pytest.raises(InputError, match="at least 30"):  # only completed episodes train
+        big, beps, _ = _cohort(60, slow_share=0.0, seed=4, prefix="S")
+        expected_recovery(big, beps.assign(discharge_type="dropped_out"))
+    with pytest.raises(InputError, match="unknown on-track method"):
+        recovery_status(long, curves, method="oq")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="needs fitted curves"):
+        recovery_status(long)
+    with pytest.raises(InputError, match="coverage"):
+        expected_recovery(long, eps, coverage=80)
