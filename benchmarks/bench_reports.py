@@ -25,12 +25,12 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from iopkit.reports.batch import run_jobs
-from iopkit.reports.runner import run_report
-from iopkit.reports.schedule import Job
+from iopkit.reports.engine.batch import run_jobs
+from iopkit.reports.engine.runner import run_report
+from iopkit.reports.engine.schedule import Job
+from iopkit.resources import notebooks_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-COHORT = ROOT / "notebooks" / "cohort_outcomes.ipynb"
+COHORT = notebooks_dir() / "cohort_outcomes.ipynb"
 REPEATS = 3
 N_BATCH = 20
 
@@ -44,11 +44,13 @@ def floor_notebook(path: Path, *, load_data: bool = False) -> Path:
     params = new_code_cell('data_source: str = "synthetic:demo"  # bundle the floor may open\n')
     params.metadata["tags"] = ["parameters"]
     body = new_code_cell(
-        "from IPython.display import Markdown, display\n\n"
         "from iopkit import outcomes, plots\n"
-        "from iopkit.reports import checks, record, tables\n"
-        "from iopkit.reports.data import episode_flags, open_source, scale_label, severity_bands\n"
-        "from iopkit.reports.display import figure, note, show\n\n"
+        "from iopkit.reports import record\n"
+        "from iopkit.reports.views import checks, tables\n"
+        "from iopkit.reports.views.display import figure, note, show\n"
+        "from iopkit.reports.views.source import (\n"
+        "    episode_flags, open_source, scale_label, severity_bands,\n"
+        ")\n\n"
         "import pandas as pd\n"
         + ("data = open_source(data_source)\n" if load_data else "")
         + "figure(plots.modality_balance(pd.DataFrame({'modality': ['cbt', 'dbt'],\n"
@@ -71,7 +73,7 @@ def _time(fn) -> float:  # noqa: ANN001
 
 def main() -> dict:
     from iopkit.data import write_bundle
-    from iopkit.reports.data import DEMO_SETTINGS
+    from iopkit.data.sources.synthetic import DEMO_SETTINGS
     from iopkit.synth import synthesize
 
     load_before = os.getloadavg()[0]

@@ -132,7 +132,7 @@ def trajectories(
     (``errorbar=("ci", 95)``, seed 0; no small-cell rule). ``bands``: severity bands
     (``lower, upper, label``) from the scale registry. ``fit``: (intercept, slope per x unit)
     of a model's fixed effects, drawn dashed (e.g. :func:`iopkit.outcomes.mixed_model` via
-    ``iopkit.reports.tables.fixed_line``; the slope is labelled per ``x_unit``).
+    ``iopkit.reports.views.tables.fixed_line``; the slope is labelled per ``x_unit``).
     ``individual=False`` leaves out the per-unit lines
     (aggregate-only figure). ``caption``: extra small print under the axes.
     """

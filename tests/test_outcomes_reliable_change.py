@@ -23,7 +23,7 @@ from iopkit.outcomes import (
     se_prediction,
     true_score_cutoffs,
 )
-from iopkit.outcomes.reliable_change import z_critical
+from iopkit.outcomes.change import z_critical
 
 PRE7 = [30, 20, 10, 8, 6, 4, 2]
 

@@ -272,7 +272,7 @@ def test_hidden_cells_are_recorded_exactly_and_shown_apart_from_blanks():
     apply ("–"), e.g. the mean stay of active episodes; hidden cells accumulate over steps."""
     import re
 
-    import iopkit.reports.display as display
+    import iopkit.reports.views.display as display
     from iopkit.outcomes import hide_small_groups
 
     f = pd.DataFrame(

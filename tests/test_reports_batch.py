@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from iopkit.errors import ConfigError
-from iopkit.reports import batch
-from iopkit.reports.batch import execute_job, run_jobs, run_schedule
-from iopkit.reports.lock import RunLock, RunLockedError
-from iopkit.reports.runner import KernelStartError, ReportResult
-from iopkit.reports.schedule import Job, load_schedule
+from iopkit.reports.engine import batch
+from iopkit.reports.engine.batch import execute_job, run_jobs, run_schedule
+from iopkit.reports.engine.lock import RunLock, RunLockedError
+from iopkit.reports.engine.runner import KernelStartError, ReportResult
+from iopkit.reports.engine.schedule import Job, load_schedule
 
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
 REPORT_FILES = {"export.txt", "figures.json", "report.html", "report.ipynb"}
@@ -115,7 +115,7 @@ def test_kernel_start_failure_is_retried_once(
                                   "kernel_start": True})
         raise KernelStartError(res)
 
-    monkeypatch.setattr("iopkit.reports.runner.run_report", fake_run_report)
+    monkeypatch.setattr("iopkit.reports.engine.runner.run_report", fake_run_report)
     monkeypatch.setattr(batch.time, "sleep", lambda s: None)
     rec = execute_job(Job("a", str(TINY)), str(tmp_path))
     assert len(calls) == 2 and rec["attempts"] == 2 and rec["status"] == "failed"
@@ -154,6 +154,13 @@ def test_schedule_expansion_and_errors(tmp_path: Path) -> None:
         load_schedule(typo)
 
 
+def _recorded_ok(out: Path) -> bool:
+    """Some published report is recorded ok in the manifest (written atomically)."""
+    manifest = batch.read_manifest(out)
+    ok = {j["name"] for j in (manifest or {}).get("jobs", []) if j["status"] == "ok"}
+    return bool(ok & set(_published(out)))
+
+
 @pytest.mark.slow
 def test_sigkill_mid_batch_leaves_no_partial_report(tmp_path: Path) -> None:
     """A run killed with SIGKILL (the whole process group) leaves only complete reports."""
@@ -178,9 +185,11 @@ def test_sigkill_mid_batch_leaves_no_partial_report(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 90
-        # wait until at least one report is published and others are still being built
+        # wait until at least one report is published and recorded in the manifest (the
+        # worker publishes, then the parent records: a kill in between leaves a complete
+        # report that resume re-runs) and others are still being built
         while time.monotonic() < deadline:
-            if out.is_dir() and _published(out) and any(
+            if out.is_dir() and _recorded_ok(out) and any(
                 p.name.startswith(".tmp-") for p in out.iterdir()
             ):
                 break
@@ -196,8 +205,11 @@ def test_sigkill_mid_batch_leaves_no_partial_report(tmp_path: Path) -> None:
     assert published, "expected some reports before the kill"
     assert all(files == REPORT_FILES for files in published.values()), published
     assert len(published) < len(names)
+    manifest = batch.read_manifest(out) or {}
+    recorded = {j["name"] for j in manifest.get("jobs", []) if j["status"] == "ok"} & set(published)
     # the next run recovers: the lock is free, leftovers are cleaned, resume finishes the rest
     summary = run_schedule(path, workers=2, resume=True, progress=False)
-    assert summary.exit_code == 0 and summary.reused == len(published)
+    # reused: exactly the published reports the killed run had recorded
+    assert summary.exit_code == 0 and summary.reused == len(recorded) > 0
     assert _published(out) == {f"tiny-{n}": REPORT_FILES for n in names}
     assert not [p for p in out.iterdir() if p.name.startswith((".tmp-", ".old-"))]

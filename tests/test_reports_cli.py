@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from iopkit.cli import app
-from iopkit.reports.lock import RunLock
-from iopkit.reports.schedule import load_schedule
+from iopkit.reports.engine.lock import RunLock
+from iopkit.reports.engine.schedule import load_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
@@ -45,13 +45,15 @@ def test_run_reports_a_bad_schedule(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from iopkit.data import write_bundle
-    from iopkit.reports.data import DEMO_SETTINGS
+    from iopkit.data.sources.synthetic import DEMO_SETTINGS
     from iopkit.synth import synthesize
 
     return write_bundle(synthesize(**DEMO_SETTINGS), tmp_path_factory.mktemp("b") / "data")
 
 
 def test_committed_schedules_expand(bundle_dir: Path, tmp_path: Path) -> None:
+    import iopkit.reports.grids  # noqa: F401 - registers the data grids the schedules use
+
     demo = load_schedule(ROOT / "reports/schedules/demo.yaml", variables={"data": str(bundle_dir)})
     names = [j.name for j in demo.jobs]
     # a plan and an outcome report per cohort, one patient report, the program report

@@ -1,6 +1,6 @@
 """Parameter checks of the report runner (no kernel needed).
 
-Reproduces the papermill pitfalls listed in ../shared/reference/notebooks.md §1.2–1.3:
+Reproduces two papermill pitfalls (https://github.com/nteract/papermill):
 unknown names only warn in papermill (PR #701) and ``-p cohort 007`` becomes the int 7
 (issue #55); iopkit refuses the first and keeps "007" a string.
 """
@@ -16,9 +16,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from iopkit.errors import ConfigError, InputError
-from iopkit.reports.params import (
+from iopkit.privacy import is_direct_identifier
+from iopkit.reports.engine.params import (
     declared_parameters,
-    looks_like_identifier,
     parse_cli_pairs,
     validate_parameters,
 )
@@ -143,11 +143,13 @@ def test_none_default_needs_a_type(tmp_path: Path) -> None:
         ("email", True), ("phone_number", True), ("home_address", True),
         ("patient_id", False), ("episode_id", False), ("cohort_id", False),
         ("program_name", False), ("birth_year", False), ("skill_name", False),
+        ("weekday_name", False),
     ],
 )
 def test_identifier_pattern(name: str, expected: bool) -> None:
-    """HIPAA Safe Harbor identifiers (45 CFR 164.514(b)(2)) vs pseudonymous IDs."""
-    assert looks_like_identifier(name) is expected
+    """HIPAA Safe Harbor identifiers (45 CFR 164.514(b)(2)) vs pseudonymous IDs: report
+    parameters and output headers go through the one rule of iopkit.privacy."""
+    assert is_direct_identifier(name) is expected
 
 
 def test_parse_cli_pairs() -> None:

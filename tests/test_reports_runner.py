@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from iopkit.errors import ConfigError, InputError
-from iopkit.reports import atomic, kernel
-from iopkit.reports.runner import KernelStartError, ReportError, report_name, run_report
+from iopkit.reports.engine import atomic, kernel
+from iopkit.reports.engine.runner import KernelStartError, ReportError, report_name, run_report
 
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
 
@@ -49,7 +49,10 @@ def test_failed_run_keeps_notebook_and_error_and_leaves_good_report(tmp_path: Pa
     before = (Path(good.path) / "report.html").read_bytes()
     with pytest.raises(ReportError, match="broken cohort C9") as info:
         run_report(TINY, {"cohort_id": "C9", "fail": True}, out, name="c9")
+    # the message names the template's cell and line (papermill's injected cell not counted)
+    assert "failed in cell 3 (id 'b0203abd'), line 8: raise RuntimeError(" in str(info.value)
     res = info.value.result
+    assert (res.error["cell"], res.error["line"]) == (3, 8)
     assert res.status == "failed" and Path(res.path) == out / "failed" / "c9"
     error = json.loads((out / "failed" / "c9" / "error.json").read_text())
     assert error["error"]["ename"] == "RuntimeError"
@@ -130,3 +133,30 @@ def test_recover_leaves_live_writers_alone(tmp_path: Path) -> None:
     live = tmp_path / f".tmp-rep-{os.getpid()}-0123abcd"
     live.mkdir()
     assert atomic.recover(tmp_path) == [] and live.exists()
+
+
+def test_failure_names_the_notebook_line_not_the_library_line(tmp_path: Path) -> None:
+    """An error raised deep inside a library names the notebook cell and line that called it
+    (the first ``Cell In[n], line m`` frame of IPython's traceback)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    params = new_code_cell('source: str = "{bad"  # text to parse')
+    params.metadata["tags"] = ["parameters"]
+    body = new_code_cell("import json\n\nvalue = 1\nparsed = json.loads(source)\nprint(parsed)")
+    body["id"] = "parse"
+    nb = new_notebook(
+        cells=[new_markdown_cell("# Parse"), params, new_code_cell("x = 1"), body],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}},
+    )
+    path = tmp_path / "parse.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ReportError) as info:
+        run_report(path, {"source": "{still bad"}, tmp_path / "out")
+    message = str(info.value)
+    assert "in cell 4 (id 'parse'), line 4: parsed = json.loads(source)" in message
+    assert "JSONDecodeError" in message
+    error = json.loads((tmp_path / "out" / "failed" / "parse--source=_still_bad" /
+                        "error.json").read_text())["error"]
+    assert error["cell_id"] == "parse" and error["source_line"] == "parsed = json.loads(source)"

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+from iopkit.data.sources.synthetic import DEMO_SOURCE
 from iopkit.errors import InputError
-from iopkit.reports import tables
-from iopkit.reports.data import DEMO_SOURCE, ReportData, open_source, severity_bands
-from iopkit.reports.drafts import BLANK, discharge_plan
-from iopkit.reports.runner import identifier_columns
+from iopkit.reports.engine.runner import identifier_columns
+from iopkit.reports.views import tables
+from iopkit.reports.views.drafts import BLANK, discharge_plan
+from iopkit.reports.views.source import ReportData, open_source, severity_bands
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def test_category_table_always_has_both_strata(demo: ReportData) -> None:
 
 
 def test_benchmarks_reproduce_curriculum_reference() -> None:
-    """Reproduces the published figures of ../shared/reference/curriculum.md §3."""
+    """The published figures in data_files/benchmarks.yaml, each with its source."""
     b = tables.benchmarks()
     assert set(b["certainty"]) <= {"V", "3P"} and b["source"].str.len().gt(5).all()
     vals = {(m, v) for m, v in zip(b["measure"], b["value"], strict=True)}
@@ -179,7 +180,7 @@ def test_program_figures_respect_suppression(demo: ReportData) -> None:
 
 def test_suppression_parameter_check() -> None:
     """suppress_below: whole number ≥ 0; 0 or 1 turn suppression off (k = 1 hides nothing)."""
-    from iopkit.reports import checks
+    from iopkit.reports.views import checks
 
     assert checks.suppression(11) == 11 and checks.suppression(0) == 1
     for bad in (-3, 2.5, True, "11"):

@@ -14,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from iopkit.curriculum import Curriculum, load_curriculum
+from iopkit.data.sources.synthetic import DEMO_SOURCE
 from iopkit.errors import InputError
-from iopkit.reports.data import DEMO_SOURCE, ReportData, open_source
+from iopkit.reports.views.source import ReportData, open_source
 from iopkit.rotation import (
     RotationProblem,
     SolverOptions,

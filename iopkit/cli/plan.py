@@ -215,7 +215,7 @@ def plan(
         )
         raise typer.Exit(code=1)
     _print_proof(result, on_closure)
-    for p in _write(result, out, tz=tz):
+    for p in result.write(out, tz=tz):
         console.print(f"  wrote {escape(str(p))}", highlight=False)
 
 
@@ -274,26 +274,6 @@ def _print_proof(result: CohortPlan, on_closure: str) -> None:
             + (f"; will miss: {missed}" if len(short) else ""),
             highlight=False,
         )
-
-
-def _write(result: CohortPlan, out: Path, *, tz: str | None) -> list[Path]:
-    """Write the plan's files into ``out``; returns their paths in the order written."""
-    from iopkit.calendar import to_csv, to_ics, to_xlsx
-
-    cal, cov, comparison = result.dated(), result.coverage, result.comparison
-    assert cov is not None and comparison is not None  # a planned rotation has both
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "rotation.csv", out / "coverage.csv", out / "baselines.csv"]
-    result.plan.rotation.to_csv(paths[0], index=False)
-    cov.to_csv(paths[1], index=False)
-    comparison.to_csv(paths[2], index=False)
-    paths += to_csv(cal, out)
-    paths.append(to_ics(cal, out / "calendar.ics", tz=tz))
-    paths.append(to_xlsx(cal, out / "calendar.xlsx", coverage=cov, comparison=comparison))
-    if result.patient is not None:
-        paths.append(out / f"patient_{result.patient_admit}.csv")
-        result.patient.to_csv(paths[-1], index=False)
-    return paths
 
 
 @app.command("coverage")

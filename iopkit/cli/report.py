@@ -8,14 +8,10 @@ from pathlib import Path
 import typer
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
-from iopkit.errors import InputError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEMO_SCHEDULE = PROJECT_ROOT / "reports" / "schedules" / "demo.yaml"
 
 
 def _summary_and_exit(summary: object) -> None:
-    from iopkit.reports.batch import RunSummary
+    from iopkit.reports.engine.batch import RunSummary
 
     assert isinstance(summary, RunSummary)
     for note in summary.notes:
@@ -42,7 +38,7 @@ def _summary_and_exit(summary: object) -> None:
 
 
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
-    from iopkit.reports.params import parse_cli_pairs
+    from iopkit.reports.engine.params import parse_cli_pairs
 
     return parse_cli_pairs(pairs, option="--var")
 
@@ -64,9 +60,9 @@ def report(
     kernel: str = typer.Option("python3", help="Kernel name (this environment's kernels only)."),
 ) -> None:
     """Run one notebook template to an executed notebook + HTML (code hidden) + figures.json."""
-    from iopkit.reports.params import parse_cli_pairs
-    from iopkit.reports.runner import ReportError, run_report
-    from iopkit.reports.schedule import resolve_template
+    from iopkit.reports.engine.params import parse_cli_pairs
+    from iopkit.reports.engine.runner import ReportError, run_report
+    from iopkit.reports.engine.schedule import resolve_template
 
     path = resolve_template(template, Path.cwd())
     params = parse_cli_pairs(param)
@@ -91,8 +87,9 @@ def run(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Run a batch of reports from a schedule: parallel, resumable, with manifest and index."""
-    from iopkit.reports.batch import run_schedule
-    from iopkit.reports.lock import RunLockedError
+    import iopkit.reports.grids  # noqa: F401 - registers the data-driven schedule grids
+    from iopkit.reports.engine.batch import run_schedule
+    from iopkit.reports.engine.lock import RunLockedError
 
     try:
         summary = run_schedule(
@@ -114,17 +111,15 @@ def demo(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """The main job on synthetic data: bundle → plans, outcome reports, program report, index."""
+    import iopkit.reports.grids  # noqa: F401 - registers the data-driven schedule grids
     from iopkit.data.sources import write_bundle
-    from iopkit.reports.batch import run_schedule
-    from iopkit.reports.data import DEMO_SETTINGS
-    from iopkit.reports.lock import RunLockedError
+    from iopkit.data.sources.synthetic import DEMO_SETTINGS
+    from iopkit.reports.engine.batch import run_schedule
+    from iopkit.reports.engine.lock import RunLockedError
+    from iopkit.resources import schedules_dir
     from iopkit.synth import synthesize
 
-    if not DEMO_SCHEDULE.is_file():
-        raise InputError(
-            "demo schedule not found; run `iopkit demo` from a clone of the project",
-            file=str(DEMO_SCHEDULE),
-        )
+    demo_schedule = schedules_dir() / "demo.yaml"
     t0 = time.perf_counter()
     out = out.absolute()
     data = out / "data"
@@ -135,7 +130,7 @@ def demo(
     )
     try:
         summary = run_schedule(
-            DEMO_SCHEDULE, workers, out=out, variables={"data": str(data)}, progress=progress
+            demo_schedule, workers, out=out, variables={"data": str(data)}, progress=progress
         )
     except RunLockedError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

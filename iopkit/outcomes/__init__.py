@@ -7,34 +7,7 @@ Every statistic names its variant (a ``method``/``measure``/``variant`` column o
 from __future__ import annotations
 
 from iopkit.outcomes._common import ScaleFacts, scale_facts
-from iopkit.outcomes.cohort import (
-    cohort_summary,
-    locf_sensitivity,
-    mean_ci,
-    weekly_trajectory,
-    wilson_rate,
-    with_weeks,
-)
-from iopkit.outcomes.effect_sizes import independent_effect_sizes, paired_effect_sizes
-from iopkit.outcomes.episodes import episode_outcomes, episode_scores, talking_therapies
-from iopkit.outcomes.exposure import (
-    exposure_association,
-    exposure_by_episode,
-    exposure_descriptives,
-    skill_exposure,
-)
-from iopkit.outcomes.flags import FLAG_KINDS, mbc_flags
-from iopkit.outcomes.mixed import mixed_model
-from iopkit.outcomes.process import (
-    attendance_summary,
-    care_coordination,
-    completion_rate,
-    goal_attainment,
-    length_of_stay,
-    longest_run,
-    measurement_completeness,
-)
-from iopkit.outcomes.reliable_change import (
+from iopkit.outcomes.change import (
     CATEGORIES,
     RCI_METHODS,
     categorize,
@@ -48,6 +21,45 @@ from iopkit.outcomes.reliable_change import (
     se_measurement,
     se_prediction,
     true_score_cutoffs,
+    z_critical,
+)
+from iopkit.outcomes.cohort import (
+    cohort_summary,
+    locf_sensitivity,
+    mean_ci,
+    weekly_trajectory,
+    wilson_rate,
+    with_weeks,
+)
+from iopkit.outcomes.effect_sizes import (
+    HEDGES_J_METHODS,
+    hedges_j,
+    independent_effect_sizes,
+    paired_effect_sizes,
+)
+from iopkit.outcomes.episodes import episode_outcomes, episode_scores, talking_therapies
+from iopkit.outcomes.expected import (
+    ON_TRACK_METHODS,
+    ExpectedCurves,
+    expected_recovery,
+    recovery_status,
+)
+from iopkit.outcomes.exposure import (
+    exposure_association,
+    exposure_by_episode,
+    exposure_descriptives,
+    skill_exposure,
+)
+from iopkit.outcomes.flags import FLAG_KINDS, mbc_flags
+from iopkit.outcomes.mixed import MIXED_OPTIMIZERS, mixed_model
+from iopkit.outcomes.process import (
+    attendance_summary,
+    care_coordination,
+    completion_rate,
+    goal_attainment,
+    length_of_stay,
+    longest_run,
+    measurement_completeness,
 )
 from iopkit.outcomes.suppression import (
     determined_cells,
@@ -105,4 +117,12 @@ __all__ = [
     "weekly_trajectory",
     "wilson_rate",
     "with_weeks",
+    "z_critical",
+    "hedges_j",
+    "HEDGES_J_METHODS",
+    "expected_recovery",
+    "recovery_status",
+    "ExpectedCurves",
+    "ON_TRACK_METHODS",
+    "MIXED_OPTIMIZERS",
 ]

@@ -23,8 +23,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from iopkit.errors import InputError
 from iopkit.outcomes._common import iso_dates, numeric_scores, require_columns
+from iopkit.outcomes.change import category_counts
 from iopkit.outcomes.effect_sizes import paired_effect_sizes
-from iopkit.outcomes.reliable_change import category_counts
 
 __all__ = [
     "wilson_rate",

@@ -24,7 +24,7 @@ from iopkit.outcomes._common import (
     require_columns,
     scale_facts,
 )
-from iopkit.outcomes.reliable_change import categorize, cutoffs
+from iopkit.outcomes.change import categorize, cutoffs, z_critical
 
 __all__ = ["episode_scores", "episode_outcomes", "talking_therapies"]
 
@@ -153,7 +153,8 @@ def episode_outcomes(
     reliability: float | None = None,
     sd_source: Literal["sample", "norms"] = "sample",
     sd_by: str | None = None,
-    critical_value: float = 1.96,
+    critical_value: float | None = None,
+    confidence: float = 0.95,
     cutoff: Literal["a", "b", "c"] | float | None = "c",
     b_sd: Literal["functional", "clinical"] = "functional",
     m_functional: float | None = None,
@@ -170,7 +171,9 @@ def episode_outcomes(
     (direction·pct_change ≥ ``response_reduction``, default 50 %, HEDIS/NCQA), ``remission``
     (endpoint < ``remission_below``), ``mcid_reached`` (improvement ≥ MCID points),
     ``rci`` (Jacobson–Truax), ``reliable_improvement``/``reliable_deterioration``
-    (|RCI| > ``critical_value``, strict), ``clinical_pre``/``functional_post`` (strict
+    (|RCI| > ``critical_value``, strict; default the exact two-sided normal quantile for
+    ``confidence``, 1.959964 at 0.95 — :func:`iopkit.outcomes.z_critical`),
+    ``clinical_pre``/``functional_post`` (strict
     boundaries), ``category`` (recovered/improved/unchanged/deteriorated/harmed) and
     ``baseline_case`` (clinical at baseline; report non-cases separately).
 
@@ -279,11 +282,13 @@ def episode_outcomes(
     out["rci"] = rci
     out["rci_sd"] = sd_row
     valid_rci = ok & np.isfinite(rci)
+    if critical_value is None:
+        critical_value = z_critical(confidence)
     out["reliable_improvement"] = boolcol(d * rci > critical_value, valid_rci)
     out["reliable_deterioration"] = boolcol(d * rci < -critical_value, valid_rci)
     variants["rci"] = (
         f"Jacobson & Truax 1991 RCI, r = {r:g} ({f.reliability_source or f.source}),"
-        f" SD = {sd_label}; reliable if |RCI| > {critical_value} (strict)"
+        f" SD = {sd_label}; reliable if |RCI| > {critical_value:.6f} (strict)"
     )
     # clinically significant change
     if cutoff is None:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from iopkit.errors import InputError
 from iopkit.outcomes._common import check_vocab, iso_dates, require_columns, scale_facts
+from iopkit.outcomes.change import z_critical
 from iopkit.outcomes.process import flag_runs
 from iopkit.scales import get_scale
 from iopkit.scales.engine import safety_check, safety_screen
@@ -201,7 +202,8 @@ def mbc_flags(
                 rule="RCI needs an SD",
             )
         sdiff = np.sqrt(2) * sd * np.sqrt(1 - reliability)
-        wrule = f"JT RCI of latest vs baseline < −1.96 (r = {reliability}, SD = {sd})"
+        z = z_critical(0.95)
+        wrule = f"JT RCI of latest vs baseline < −{z:.6f} (r = {reliability}, SD = {sd})"
         wsrc = "Jacobson & Truax 1991"
     else:
         pts = facts.need("reliable_change_points")
@@ -249,7 +251,7 @@ def mbc_flags(
             )
         else:
             worse = d * (lt - b)  # negative when worse
-            raised = (worse / sdiff < -1.96) if reliability is not None else (-worse >= pts)
+            raised = (worse / sdiff < -z) if reliability is not None else (-worse >= pts)
             add(
                 eid,
                 "reliable_worsening",

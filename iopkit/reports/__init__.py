@@ -1,16 +1,22 @@
 """Reports: parameterised notebooks run with papermill, exported to HTML, batched.
 
-Modules, one concern each (papermill's layout): :mod:`~iopkit.reports.params` (declared
-parameters and checks), :mod:`~iopkit.reports.runner` (one report), :mod:`~iopkit.reports.kernel`
-(the project's kernel), :mod:`~iopkit.reports.export` (HTML without code),
-:mod:`~iopkit.reports.figures` (key figures), :mod:`~iopkit.reports.atomic` (atomic folders),
-:mod:`~iopkit.reports.schedule` (jobs from YAML), :mod:`~iopkit.reports.batch` (parallel runs,
-manifest, resume), :mod:`~iopkit.reports.lock` (one run at a time), :mod:`~iopkit.reports.index`
-(index.html).
+Two layers, one direction of import:
+
+* :mod:`iopkit.reports.engine` runs any notebook and knows nothing about IOP data —
+  parameters, kernel, runner, HTML export, atomic publish, run lock, schedules with their
+  grid-expander registry, batches, the index page and key figures.
+* :mod:`iopkit.reports.views` is what the report notebooks call: open a data source, arrange
+  the domain's results into tables, check parameters against the data, display, drafts.
+  Views arrange; statistics, coverage and plans come from their domains.
+* :mod:`iopkit.reports.grids` registers the data-driven schedule grids (cohorts, episodes,
+  flagged episodes) with the engine's registry.
+
+``record`` (a key figure for ``figures.json``) is re-exported here because every notebook
+calls it: ``from iopkit.reports import record``.
 """
 
 from __future__ import annotations
 
-from iopkit.reports.figures import record
+from iopkit.reports.engine.figures import record
 
 __all__ = ["record"]

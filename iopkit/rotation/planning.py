@@ -15,11 +15,12 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from iopkit.calendar import ProgramCalendar, build_calendar, patient_view
+from iopkit.calendar import ProgramCalendar, build_calendar, patient_view, to_csv, to_ics, to_xlsx
 from iopkit.errors import InputError
 from iopkit.rotation.baselines import compare_with_baselines
 from iopkit.rotation.coverage import coverage_from_sessions, coverage_matrix, coverage_summary
@@ -92,6 +93,32 @@ class CohortPlan:
         if cov is None or not len(cov) or not cov["window_complete"].any():
             return None
         return coverage_summary(cov)
+
+    def write(self, out: str | Path, *, tz: str | None = None) -> list[Path]:
+        """Write the plan's files into folder ``out`` (created); their paths, in order.
+
+        ``rotation.csv``, ``coverage.csv`` (one row per admission slot), ``baselines.csv``,
+        the calendar CSVs (sessions, agendas, closures), ``calendar.ics`` (``tz``: IANA
+        zone, floating times when None), ``calendar.xlsx`` and, with a patient view,
+        ``patient_<admit date>.csv``. ``iopkit plan`` and the plan report both call this.
+        """
+        cal, cov, comparison = self.dated(), self.coverage, self.comparison
+        if cov is None or comparison is None:
+            raise InputError("no rotation was planned, so there is nothing to write",
+                             rule="plan infeasible")  # fmt: skip
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [folder / "rotation.csv", folder / "coverage.csv", folder / "baselines.csv"]
+        self.plan.rotation.to_csv(paths[0], index=False)
+        cov.to_csv(paths[1], index=False)
+        comparison.to_csv(paths[2], index=False)
+        paths += to_csv(cal, folder)
+        paths.append(to_ics(cal, folder / "calendar.ics", tz=tz))
+        paths.append(to_xlsx(cal, folder / "calendar.xlsx", coverage=cov, comparison=comparison))
+        if self.patient is not None:
+            paths.append(folder / f"patient_{self.patient_admit}.csv")
+            self.patient.to_csv(paths[-1], index=False)
+        return paths
 
 
 def make_plan(

@@ -1,6 +1,6 @@
 """``index.html``: one page linking every report of a run, failures first.
 
-Built from the run's manifest (:mod:`iopkit.reports.batch`) with the standard library's
+Built from the run's manifest (:mod:`iopkit.reports.engine.batch`) with the standard library's
 ``html.escape``; links are relative so the folder can be copied or served as a whole.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from iopkit.reports import atomic
+from iopkit.reports.engine import atomic
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;max-width:70rem;

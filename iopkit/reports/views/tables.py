@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from iopkit.errors import InputError
-from iopkit.reports.data import ReportData
+from iopkit.reports.views.source import ReportData
 from iopkit.vocab import DISCHARGE_TYPES
 
 #: Tables of a bundle keyed by episode and a date column (for period selection).
@@ -199,15 +199,34 @@ def category_table(outcomes: pd.DataFrame) -> pd.DataFrame:
     return wide[[*CASE_STRATA, *[c for c in wide.columns if c not in CASE_STRATA]]].reset_index()
 
 
-def reliable_change_points(outcomes: pd.DataFrame, *, critical_value: float = 1.96) -> float:
-    """Reliable-change threshold in scale points used by ``episode_outcomes``:
-    ``critical_value · S_diff``, S_diff = √2 · SD · √(1 − r) (Jacobson & Truax 1991),
-    recovered from the per-episode ``rci`` and ``change`` columns (change / rci = S_diff)."""
-    ok = outcomes["rci"].notna() & (outcomes["rci"] != 0) & outcomes["change"].notna()
-    if not ok.any():
-        raise InputError("no episode with a reliable-change index; cannot draw the RC band")
-    sdiff = (outcomes.loc[ok, "change"] / outcomes.loc[ok, "rci"]).abs().median()
-    return float(critical_value * sdiff)
+def reliable_change_points(
+    outcomes: pd.DataFrame, *, critical_value: float = 1.96, reliability: float | None = None
+) -> float:
+    """Reliable-change threshold in scale points, ``critical_value · S_diff`` (Jacobson &
+    Truax 1991; :func:`iopkit.outcomes.s_diff`), for the outcomes of one scale.
+
+    S_diff uses the RCI SD that :func:`iopkit.outcomes.episode_outcomes` used (its ``rci_sd``
+    column) and the scale's reliability from :func:`iopkit.outcomes.scale_facts`
+    (``reliability`` overrides it, as in ``episode_outcomes``). Outcomes with one SD per group
+    (``sd_by``) have one threshold per group and are refused.
+    """
+    from iopkit.outcomes import s_diff, scale_facts
+
+    scales = outcomes["scale"].dropna().unique()
+    sds = outcomes["rci_sd"].dropna().unique()
+    if len(scales) != 1 or len(sds) == 0:
+        raise InputError(
+            "no episode with a reliable-change SD for one scale; cannot draw the RC band",
+            rule="reliable-change threshold",
+        )
+    if len(sds) > 1:
+        raise InputError(
+            f"the outcomes carry {len(sds)} RCI SDs (one per sd_by group), so there is no "
+            "single reliable-change threshold; compute the outcomes without sd_by",
+            rule="reliable-change threshold",
+        )
+    r = scale_facts(str(scales[0]), reliability=reliability).need("reliability")
+    return float(critical_value * s_diff(float(sds[0]), r))
 
 
 def goals_overview(goals: pd.DataFrame) -> pd.DataFrame:
@@ -321,13 +340,16 @@ def program_figures(
 
 
 def benchmarks() -> pd.DataFrame:
-    """Published figures (``iopkit/reports/data_files/benchmarks.yaml``, each with its source)."""
+    """Published figures (``iopkit/reports/data_files/benchmarks.yaml``, each with its source),
+    read with the project's YAML loader (:func:`iopkit.yamlio.load_yaml_text`)."""
     from importlib.resources import files
 
-    import yaml
+    from iopkit.yamlio import load_yaml_text
 
     text = files("iopkit.reports").joinpath("data_files/benchmarks.yaml").read_text("utf-8")
-    return pd.DataFrame(yaml.safe_load(text))
+    doc = load_yaml_text(text, file="iopkit/reports/data_files/benchmarks.yaml",
+                         what="benchmarks", top=list)
+    return pd.DataFrame(doc.data)
 
 
 def benchmark_table(figures: dict[str, float]) -> pd.DataFrame:
@@ -395,7 +417,7 @@ def episode_change(
     cohort's baseline SD), plus the latest severity band. One row per scale.
     """
     from iopkit.outcomes import episode_outcomes
-    from iopkit.reports.data import scale_label
+    from iopkit.reports.views.source import scale_label
 
     info = episode_summary(data, episode_id)
     eps = data["episodes"]

@@ -17,7 +17,8 @@ Papermill itself only *warns* about unknown names and coerces ``-p cohort 007`` 
   arrays, long strings and large lists are refused, because every parameter value is stored
   in the output notebook's metadata (papermill ``execute.py::prepare_notebook_metadata``);
 * a declared parameter whose *name* looks like a direct identifier (name, MRN, date of birth,
-  phone, e-mail, address) is refused — reports take pseudonymous IDs only.
+  phone, e-mail, address; the one rule of :func:`iopkit.privacy.is_direct_identifier`) is
+  refused — reports take pseudonymous IDs only.
 """
 
 from __future__ import annotations
@@ -35,30 +36,16 @@ import nbformat
 import papermill as pm
 
 from iopkit.errors import ConfigError, InputError
+from iopkit.privacy import is_direct_identifier
 
 #: Longest string accepted as a parameter value (characters). IDs and paths are far shorter.
 MAX_STR_LEN = 512
 #: Longest list accepted as a parameter value (items).
 MAX_LIST_LEN = 64
 
-#: Column or parameter names that look like direct identifiers (HIPAA Safe Harbor list,
-#: 45 CFR 164.514(b)(2): names, addresses, dates of birth, phone, e-mail, record numbers).
-DIRECT_IDENTIFIER = re.compile(
-    r"(^|_)(first_?name|last_?name|full_?name|surname|given_?name|patient_?name|name_of|"
-    r"mrn|medical_record|ssn|social_security|dob|date_of_birth|birth_?date|phone|"
-    r"telephone|mobile|e_?mail|address|street|zip_?code|postcode|insurance_?id|"
-    r"member_?id)($|_)",
-    re.IGNORECASE,
-)
-
 _BOOL_TRUE = {"true", "yes", "1", "on"}
 _BOOL_FALSE = {"false", "no", "0", "off"}
 _SCALARS = (str, int, float, bool, type(None))
-
-
-def looks_like_identifier(name: str) -> bool:
-    """True when a column/parameter name looks like a direct identifier (e.g. ``mrn``)."""
-    return bool(DIRECT_IDENTIFIER.search(str(name)))
 
 
 @dataclass(frozen=True)
@@ -154,7 +141,7 @@ def declared_parameters(template: str | Path) -> dict[str, ParamSpec]:
         )
     specs: dict[str, ParamSpec] = {}
     for name, info in inspected.items():
-        if looks_like_identifier(name):
+        if is_direct_identifier(name):
             raise ConfigError(
                 f"{where}: parameter {name!r} looks like a direct identifier; "
                 "reports take pseudonymous IDs and paths only"

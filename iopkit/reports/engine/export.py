@@ -15,7 +15,7 @@ import nbformat
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
-from iopkit.reports.figures import strip_figures
+from iopkit.reports.engine.figures import strip_figures
 
 
 @lru_cache(maxsize=1)

@@ -4,9 +4,10 @@ Built only from the episode's own data: skills attended (the strategies the pati
 practised), core skills still missing with the next dates they are taught (make-up list),
 aftercare appointments recorded as events, open flags and the latest scores. Every clinical
 judgement is left as a blank for the clinician (``____``); nothing is invented.
-Structure follows the relapse-prevention and Stanley–Brown safety-plan elements listed in
-``../shared/reference/curriculum.md`` §1.4 (warning signs, coping strategies, people and
-professionals to contact, aftercare).
+Structure follows the Stanley–Brown safety-plan elements (warning signs, coping strategies,
+people and professionals to contact; Stanley & Brown 2012, Cognitive and Behavioral Practice
+19(2):256–264, doi:10.1016/j.cbpra.2011.01.001) and relapse-prevention planning (Marlatt &
+Donovan 2005, *Relapse Prevention*, 2nd ed., Guilford), plus aftercare.
 """
 
 from __future__ import annotations

@@ -34,10 +34,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from iopkit import __version__
 from iopkit.errors import IopkitError
-from iopkit.reports import atomic
-from iopkit.reports.index import write_index
-from iopkit.reports.lock import RunLock
-from iopkit.reports.schedule import Job, load_schedule
+from iopkit.reports.engine import atomic
+from iopkit.reports.engine.index import write_index
+from iopkit.reports.engine.lock import RunLock
+from iopkit.reports.engine.schedule import Job, load_schedule
 
 MANIFEST = "manifest.json"
 #: Attempts for a job whose kernel did not start (1 retry).
@@ -53,7 +53,7 @@ def execute_job(job: Job, out_dir: str) -> dict[str, Any]:
 
     This is the unit any executor runs; it is a plain top-level function of plain data.
     """
-    from iopkit.reports.runner import KernelStartError, ReportError, run_report
+    from iopkit.reports.engine.runner import KernelStartError, ReportError, run_report
 
     started = _now()
     t0 = time.perf_counter()
@@ -203,7 +203,7 @@ def run_jobs(
 ) -> RunSummary:
     """Run ``jobs`` into ``out_dir``; returns a :class:`RunSummary` (never raises for job failures).
 
-    Raises :class:`iopkit.reports.lock.RunLockedError` when another run holds the folder.
+    Raises :class:`iopkit.reports.engine.lock.RunLockedError` when another run holds the folder.
     """
     console = console or Console(stderr=True)
     out = atomic.ensure_private_dir(Path(out_dir).absolute())

@@ -33,11 +33,15 @@ from papermill.exceptions import PapermillExecutionError
 
 from iopkit import __version__
 from iopkit.errors import InputError, IopkitError
-from iopkit.reports import atomic
-from iopkit.reports.export import to_html
-from iopkit.reports.figures import read_figures
-from iopkit.reports.kernel import kernel_argv, kernel_manager_class
-from iopkit.reports.params import declared_parameters, looks_like_identifier, validate_parameters
+from iopkit.privacy import is_direct_identifier
+from iopkit.reports.engine import atomic
+from iopkit.reports.engine.export import to_html
+from iopkit.reports.engine.figures import read_figures
+from iopkit.reports.engine.kernel import kernel_argv, kernel_manager_class
+from iopkit.reports.engine.params import (
+    declared_parameters,
+    validate_parameters,
+)
 
 #: Parameter the runner fills in itself (the folder the report is being built in).
 OUTPUT_DIR_PARAM = "output_dir"
@@ -70,13 +74,18 @@ class ReportResult:
 
 
 class ReportError(IopkitError):
-    """A report failed; ``result`` points at the kept notebook and error summary."""
+    """A report failed; ``result`` points at the kept notebook and error summary.
+
+    The message names the template cell and line that raised (see :func:`failure_location`),
+    e.g. ``report 'c9' failed in cell 3 (id 'tiny-02'), line 7: raise RuntimeError(...)``.
+    """
 
     def __init__(self, result: ReportResult) -> None:
         self.result = result
         err = result.error or {}
+        where = f" in {err['where']}" if err.get("where") else ""
         super().__init__(
-            f"report {result.name!r} failed: {err.get('ename', 'error')}: "
+            f"report {result.name!r} failed{where}: {err.get('ename', 'error')}: "
             f"{err.get('evalue', '')} — notebook and error kept in {result.path}"
         )
 
@@ -112,14 +121,19 @@ def safe_name(name: str) -> str:
     return clean[:120]
 
 
-def _cells_started(path: Path) -> bool:
+def _read_executed(path: Path) -> nbformat.NotebookNode | None:
+    """The notebook papermill wrote for a failed run; None when there is none, or when the
+    run died while writing it (a half-written notebook counts as "no cell ran")."""
     if not path.is_file():
-        return False
+        return None
     try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:  # noqa: BLE001 - a half-written notebook counts as "not started"
-        return False
-    return any(
+        return nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - JSON, Unicode and schema errors of a torn write
+        return None
+
+
+def _cells_started(nb: nbformat.NotebookNode | None) -> bool:
+    return nb is not None and any(
         c.get("metadata", {}).get("papermill", {}).get("status") not in (None, "pending")
         for c in nb.cells
     )
@@ -140,6 +154,52 @@ def _error_summary(exc: BaseException) -> dict[str, Any]:
         "cell_index": None,
         "exec_count": None,
         "traceback": "".join(traceback.format_exception(exc))[-8000:],
+    }
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: IPython names the cell a frame runs in "Cell In[<execution count>], line <n>" (IPython ≥ 8,
+#: ``IPython.core.ultratb``); the first such frame of a traceback is the failing cell's line.
+_CELL_LINE = re.compile(r"Cell In\[\d*\], line (\d+)")
+
+
+#: Cells papermill adds to an executed notebook (not the template's): the injected parameters,
+#: and on failure an error banner on top and an anchor before the failing cell
+#: (``papermill.execute.raise_for_execution_errors``, ``ERROR_MARKER_TAG``).
+_ADDED_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def failure_location(nb: nbformat.NotebookNode, traceback_text: str) -> dict[str, Any]:
+    """Where an executed notebook failed, in the template's terms.
+
+    The failing cell is the one papermill marked (``metadata.papermill.exception``, or left
+    ``running`` on a timeout or a dead kernel); its number counts the template's cells from
+    the top, markdown included, without the cells papermill added. The line is the first
+    ``Cell In[n], line m`` frame of the traceback. Returns ``cell``, ``cell_id``, ``line``,
+    ``source_line`` and ``where`` (a phrase for messages); ``{}`` when no cell is marked.
+    """
+    template_cells = [c for c in nb.cells if not _ADDED_TAGS & set(c.metadata.get("tags", []))]
+    marked = [
+        i for i, c in enumerate(template_cells)
+        if c.metadata.get("papermill", {}).get("exception") is True
+        or c.metadata.get("papermill", {}).get("status") == "running"
+    ]
+    if not marked:
+        return {}
+    cell = template_cells[marked[0]]
+    found = _CELL_LINE.search(_ANSI.sub("", traceback_text))
+    line = int(found.group(1)) if found else None
+    lines = cell.source.splitlines()
+    source_line = lines[line - 1].strip() if line and line <= len(lines) else None
+    where = f"cell {marked[0] + 1}" + (f" (id {cell['id']!r})" if cell.get("id") else "")
+    if line:
+        where += f", line {line}" + (f": {source_line[:120]}" if source_line else "")
+    return {
+        "cell": marked[0] + 1,
+        "cell_id": cell.get("id"),
+        "line": line,
+        "source_line": source_line,
+        "where": where,
     }
 
 
@@ -170,7 +230,8 @@ def identifier_columns(nb: nbformat.NotebookNode) -> list[str]:
     """Table headers in a notebook's HTML outputs that look like direct identifiers.
 
     A report must show pseudonymous IDs only; the runner fails a report whose tables have a
-    column such as ``patient_name``, ``mrn`` or ``date_of_birth`` (:data:`DIRECT_IDENTIFIER`).
+    column such as ``patient_name``, ``mrn`` or ``date_of_birth``
+    (:func:`iopkit.privacy.is_direct_identifier`, which splits "Patient Name" into words).
     """
     found: list[str] = []
     for cell in nb.cells:
@@ -180,7 +241,7 @@ def identifier_columns(nb: nbformat.NotebookNode) -> list[str]:
                 continue
             parser = _HeaderCells()
             parser.feed(html if isinstance(html, str) else "".join(html))
-            found += [h for h in parser.headers if looks_like_identifier(h.replace(" ", "_"))]
+            found += [h for h in parser.headers if is_direct_identifier(h)]
     return sorted(set(found))
 
 
@@ -280,8 +341,10 @@ def run_report(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         error = _error_summary(exc)
+        executed = _read_executed(nb_path)
+        error.update(_locate(executed, error["traceback"]))
         kernel_start = not isinstance(exc, PapermillExecutionError) and not _cells_started(
-            nb_path
+            executed
         )
         error["kernel_start"] = kernel_start
         result = ReportResult(
@@ -308,6 +371,11 @@ def run_report(
     if stale.exists():
         shutil.rmtree(stale, ignore_errors=True)
     return ReportResult(name, str(template), checked, "ok", str(final), duration, figures)
+
+
+def _locate(nb: nbformat.NotebookNode | None, traceback_text: str) -> dict[str, Any]:
+    """:func:`failure_location` of a failed run (``{}`` when no cell ran)."""
+    return {} if nb is None else failure_location(nb, traceback_text)
 
 
 def _keep_failure(

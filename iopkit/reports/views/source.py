@@ -14,8 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-# Re-exported for the report CLI, tests and benchmarks; defined with the synthetic source.
-from iopkit.data.sources.synthetic import DEMO_SETTINGS, DEMO_SOURCE  # noqa: F401
 from iopkit.errors import InputError
 
 
@@ -110,7 +108,3 @@ def episode_flags(data: ReportData, **options: Any) -> pd.DataFrame:
     raised = raised.sort_values(["_o", "episode_id"], kind="stable").drop(columns="_o")
     return raised.reset_index(drop=True)
 
-
-def mbc_flags(source: str, **options: Any) -> pd.DataFrame:
-    """Raised flags of every active episode in ``source`` (used by the schedule expander)."""
-    return episode_flags(open_source(source), **options)

@@ -1,9 +1,10 @@
 """Batch schedules: a YAML file of report jobs, expanded into a flat list of :class:`Job`.
 
 A :class:`Job` is plain data (template, parameters, name, timeout). It says nothing about
-how it is executed: :mod:`iopkit.reports.batch` runs jobs in a local process pool, and the
-same list could be handed to another executor (Airflow's dynamic task mapping, a Kubernetes
-Indexed Job; ``../shared/reference/notebooks.md`` §5).
+how it is executed: :mod:`iopkit.reports.engine.batch` runs jobs in a local process pool, and the
+same list could be handed to another executor (Airflow's dynamic task mapping,
+https://airflow.apache.org/docs/apache-airflow/stable/authoring-and-scheduling/dynamic-task-mapping.html;
+a Kubernetes Indexed Job, https://kubernetes.io/docs/concepts/workloads/controllers/job/).
 
 Schedule format (paths are relative to the schedule file; ``{var}`` placeholders are filled
 from ``vars``, from ``--var key=value`` on the command line, and from the grid row)::
@@ -27,29 +28,28 @@ from ``vars``, from ``--var key=value`` on the command line, and from the grid r
         params: {data_source: "{data}", cohort_id: "{cohort_id}", end_date: "{end_date}"}
 
 ``for_each`` is either ``grid`` (a literal parameter grid; the Cartesian product of the
-lists) or ``expand`` (rows derived from the data; see :data:`EXPANDERS`). A parameter value
+lists) or ``expand`` (rows derived from the data by a registered grid kind, see
+:data:`EXPANDERS` and :func:`register_expander`; the data grids are in
+:mod:`iopkit.reports.grids`). A parameter value
 that is exactly ``"{key}"`` takes the row's value with its type; any other string is
 formatted as text and coerced by the template's declared type.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from iopkit.errors import ConfigError, InputError
-
-#: Where bare template names (``cohort_outcomes``) are looked up: the project's notebooks/.
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+from iopkit.resources import notebooks_dir
+from iopkit.yamlio import did_you_mean, load_yaml, validate_model
 
 
 @dataclass(frozen=True)
@@ -84,33 +84,6 @@ class Schedule:
 
 
 # --- YAML model ------------------------------------------------------------------------------
-class _NoDatesSafeLoader(yaml.SafeLoader):
-    """SafeLoader that keeps ``2026-01-31`` a string (as papermill's ``iorw`` does) and
-    refuses a key written twice in one mapping (YAML would silently keep the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"key {key!r} appears twice (lines {seen[key]} and {line}); YAML would "
-                    "keep only the last — merge them",
-                    key_node.start_mark,
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-_NoDatesSafeLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 class _ForEach(BaseModel):
     model_config = ConfigDict(extra="forbid")
     grid: dict[str, list[Any]] | None = None
@@ -146,102 +119,37 @@ class _ScheduleSpec(BaseModel):
     jobs: list[_JobSpec] = Field(min_length=1)
 
 
-# --- expanders -------------------------------------------------------------------------------
-Expander = Callable[[str, Mapping[str, Any]], list[dict[str, Any]]]
+# --- expander registry -----------------------------------------------------------------------
+class Expander(Protocol):
+    """A grid kind: rows of placeholder values derived from a data source.
 
-
-_BUNDLES: dict[str, Any] = {}  # bundles read while expanding one schedule (cleared per load)
-
-
-def _load(source: str) -> Any:
-    """The bundle at ``source`` (read once per :func:`load_schedule` call)."""
-    if source not in _BUNDLES:
-        from iopkit.data.sources import load_bundle  # data area; imported lazily (heavy)
-
-        _BUNDLES[source] = load_bundle(source)
-    return _BUNDLES[source]
-
-
-def _as_of(options: Mapping[str, Any]) -> dt.date | None:
-    value = options.get("as_of")
-    return dt.date.fromisoformat(str(value)) if value else None
-
-
-def expand_cohorts(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per cohort: ``cohort_id``, ``program_id``, ``start_date`` (from ``cohorts``)."""
-    cohorts = _load(source)["cohorts"]
-    cols = [c for c in ("cohort_id", "program_id", "start_date") if c in cohorts.columns]
-    rows = cohorts[cols].astype(object).where(cohorts[cols].notna(), None)
-    return [
-        {k: (str(v)[:10] if k == "start_date" and v is not None else v) for k, v in r.items()}
-        for r in rows.to_dict("records")
-    ]
-
-
-def expand_active_cohorts(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Cohorts with an episode open on ``as_of`` (default: the latest date in the data).
-
-    An episode is open when admitted on or before ``as_of`` and not discharged before it
-    (blank ``discharge_date`` = still active, architecture data contract). Option
-    ``within_days`` (default 0) also keeps cohorts with a discharge in the preceding days,
-    so the week's discharges get their report.
+    Called as ``expander(source, options, memo)``: ``source`` is the job's ``for_each.source``
+    (placeholders filled), ``options`` its ``for_each.options``, and ``memo`` a dict that lives
+    for one :func:`load_schedule` call (expanders keep what they read there, so several jobs
+    over one source read it once). Returns one dict per report.
     """
-    import pandas as pd
 
-    bundle = _load(source)
-    eps = bundle["episodes"]
-    admit = pd.to_datetime(eps["admit_date"], errors="coerce")
-    disc = pd.to_datetime(eps["discharge_date"], errors="coerce")
-    as_of = _as_of(options)
-    ts = pd.Timestamp(as_of) if as_of else max(admit.max(), disc.max())
-    within = pd.Timedelta(days=int(options.get("within_days", 0)))
-    open_ = (admit <= ts) & (disc.isna() | (disc >= ts - within))
-    active = set(eps.loc[open_, "cohort_id"].astype(str))
-    return [r for r in expand_cohorts(source, options) if str(r["cohort_id"]) in active]
+    def __call__(
+        self, source: str, options: Mapping[str, Any], memo: dict[str, Any]
+    ) -> list[dict[str, Any]]: ...
 
 
-def expand_episodes(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per episode: ``episode_id``, ``cohort_id`` (option ``cohort_id`` filters)."""
-    eps = _load(source)["episodes"]
-    if options.get("cohort_id"):
-        eps = eps[eps["cohort_id"].astype(str) == str(options["cohort_id"])]
-    return [
-        {"episode_id": str(e), "cohort_id": str(c)}
-        for e, c in zip(eps["episode_id"], eps["cohort_id"], strict=True)
-    ]
+#: Grid kinds usable as ``for_each: {expand: NAME, source: ...}``, by name. The engine ships
+#: none: the data-driven ones (``cohorts``, ``active_cohorts``, ``episodes``,
+#: ``flagged_episodes``) are registered by :mod:`iopkit.reports.grids`.
+EXPANDERS: dict[str, Expander] = {}
 
 
-def expand_flagged_episodes(source: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Episodes with at least one measurement-based-care flag (``iopkit.outcomes.flags``).
+def register_expander(name: str) -> Callable[[Expander], Expander]:
+    """Decorator registering a grid kind under ``name`` (a second, different one is an error)."""
 
-    Options: ``kinds`` (list of flag kinds to keep), ``limit`` (first N by episode_id).
-    Rows carry ``episode_id``, ``cohort_id`` and ``flags`` (the flag kinds, ``;``-joined).
-    """
-    from iopkit.reports.data import mbc_flags
+    def register(fn: Expander) -> Expander:
+        if EXPANDERS.get(name, fn) is not fn:
+            raise ValueError(f"an expander named {name!r} is already registered")
+        EXPANDERS[name] = fn
+        return fn
 
-    flags = mbc_flags(source)
-    if options.get("kinds"):
-        flags = flags[flags["flag"].isin(list(options["kinds"]))]
-    grouped = (
-        flags.groupby(["episode_id", "cohort_id"], sort=True)["flag"]
-        .agg(lambda s: ";".join(sorted(set(map(str, s)))))
-        .reset_index()
-    )
-    rows = [
-        {"episode_id": str(r.episode_id), "cohort_id": str(r.cohort_id), "flags": r.flag}
-        for r in grouped.itertuples()
-    ]
-    limit = options.get("limit")
-    return rows[: int(limit)] if limit else rows
-
-
-#: Named data expanders usable as ``for_each: {expand: NAME, source: ...}``.
-EXPANDERS: dict[str, Expander] = {
-    "cohorts": expand_cohorts,
-    "active_cohorts": expand_active_cohorts,
-    "episodes": expand_episodes,
-    "flagged_episodes": expand_flagged_episodes,
-}
+    return register
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -257,7 +165,8 @@ def _fill(text: str, values: Mapping[str, Any], where: str) -> str:
 
 
 def resolve_template(template: str, base: Path) -> Path:
-    """A template path: absolute; relative to the schedule; or a bare name in notebooks/."""
+    """A template path: absolute; relative to ``base`` (the schedule's folder); or a bare name
+    of a shipped template (:func:`iopkit.resources.notebooks_dir`, e.g. ``cohort_outcomes``)."""
     candidates = []
     p = Path(template)
     if p.is_absolute():
@@ -267,7 +176,7 @@ def resolve_template(template: str, base: Path) -> Path:
         if not p.suffix:
             candidates.append(base / p.with_suffix(".ipynb"))
         if len(p.parts) == 1:
-            candidates.append(NOTEBOOKS_DIR / p.with_suffix(".ipynb"))
+            candidates.append(notebooks_dir() / p.with_suffix(".ipynb"))
     for c in candidates:
         if c.is_file():
             return c.resolve()
@@ -302,47 +211,33 @@ def load_schedule(
     if not path.is_file():
         raise InputError("schedule file not found", file=str(path))
     where = str(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02X}); save the schedule as UTF-8",
-            file=where,
-            row=line,
-            rule="encoding",
-        ) from None
-    try:
-        raw = yaml.load(text, Loader=_NoDatesSafeLoader)  # noqa: S506
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from None
-    if raw is None:
+    doc = load_yaml(path, what="schedule", top=None)  # dates stay text, duplicate keys refused
+    if doc.data is None:
         raise ConfigError(f"{where}: the schedule is empty; it needs at least `name` and `jobs`")
-    if not isinstance(raw, dict):
+    if not isinstance(doc.data, dict):
         raise ConfigError(
             f"{where}: the schedule must be a mapping of keys (name, out, workers, timeout, "
-            f"vars, jobs), not a {type(raw).__name__}"
+            f"vars, jobs), not a {type(doc.data).__name__}"
         )
-    try:
-        spec = _ScheduleSpec.model_validate(raw)
-    except ValidationError as exc:
+    spec, problems = validate_model(_ScheduleSpec, doc)
+    if spec is None:
         msgs = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+            f"{p.key or 'top level'}" + (f" (line {p.line})" if p.line else "") + f": {p.message}"
+            for p in problems
         )
-        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}") from None
+        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}")
     base = path.parent.resolve()
-    _BUNDLES.clear()
     vars_ = {k: _resolve_path_var(v, base) for k, v in spec.vars.items()}
     vars_.update({k: v for k, v in (variables or {}).items()})
     table = dict(EXPANDERS, **(expanders or {}))
+    memo: dict[str, Any] = {}  # what the expanders read, for this call only
     jobs: list[Job] = []
     for i, js in enumerate(spec.jobs, start=1):
         jwhere = f"{where}: job {i} ({js.template})"
         template = resolve_template(js.template, base)
         rows: Iterable[Mapping[str, Any]] = [{}]
         if js.for_each is not None:
-            rows = _rows(js.for_each, vars_, table, jwhere)
+            rows = _rows(js.for_each, vars_, table, memo, jwhere)
         for row in rows:
             values = {**vars_, **row}
             params: dict[str, Any] = {}
@@ -361,10 +256,10 @@ def load_schedule(
             if js.name:
                 name = _fill(js.name, values, jwhere)
             else:
-                from iopkit.reports.runner import report_name
+                from iopkit.reports.engine.runner import report_name
 
                 name = report_name(template, params)
-            from iopkit.reports.runner import safe_name
+            from iopkit.reports.engine.runner import safe_name
 
             jobs.append(
                 Job(
@@ -381,7 +276,6 @@ def load_schedule(
     dupes = sorted(n for n, c in seen.items() if c > 1)
     if dupes:
         raise ConfigError(f"{where}: several jobs would write the same report folder: {dupes}")
-    _BUNDLES.clear()
     out_dir = out if out is not None else spec.out
     if out_dir is None:
         raise ConfigError(f"{where}: no `out` folder in the schedule and none given (--out)")
@@ -398,7 +292,11 @@ def load_schedule(
 
 
 def _rows(
-    fe: _ForEach, vars_: Mapping[str, Any], table: Mapping[str, Expander], where: str
+    fe: _ForEach,
+    vars_: Mapping[str, Any],
+    table: Mapping[str, Expander],
+    memo: dict[str, Any],
+    where: str,
 ) -> list[dict[str, Any]]:
     if fe.grid is not None:
         keys = list(fe.grid)
@@ -406,9 +304,13 @@ def _rows(
         return [dict(zip(keys, combo, strict=True)) for combo in combos]
     assert fe.expand is not None and fe.source is not None
     if fe.expand not in table:
-        raise ConfigError(f"{where}: unknown expander {fe.expand!r} (known: {', '.join(table)})")
+        known = ", ".join(sorted(table)) or "none registered"
+        raise ConfigError(
+            f"{where}: unknown expander {fe.expand!r}{did_you_mean(fe.expand, table)} "
+            f"(known: {known}; the data grids register when iopkit.reports.grids is imported)"
+        )
     source = _fill(fe.source, vars_, where)
     options = {
         k: (_fill(v, vars_, where) if isinstance(v, str) else v) for k, v in fe.options.items()
     }
-    return table[fe.expand](source, options)
+    return table[fe.expand](source, options, memo)

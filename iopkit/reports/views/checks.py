@@ -1,6 +1,6 @@
 """Checks a report notebook runs in its first cell, after the parameters cell.
 
-The runner already checks names and types (:mod:`iopkit.reports.params`), but a notebook
+The runner already checks names and types (:mod:`iopkit.reports.engine.params`), but a notebook
 opened in JupyterLab is edited by hand, and some rules need the data (does the cohort
 exist?). Each check raises :class:`~iopkit.errors.InputError` with a message a clinical lead
 can act on — the report stops at the first cell instead of failing deep inside a plot.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from iopkit.errors import InputError
-from iopkit.reports.data import ReportData
+from iopkit.reports.views.source import ReportData
 
 
 def iso_dates(**dates: str) -> None:
@@ -86,7 +86,7 @@ def scale(scale_id: str, *, data: ReportData | None = None) -> None:
     """``scale_id`` is in the scale registry (and, with ``data``, has scores there)."""
     from iopkit.scales import list_scales
 
-    known = {s.id if hasattr(s, "id") else str(s) for s in list_scales()}
+    known = {s.id for s in list_scales()}
     if scale_id not in known:
         raise InputError(
             f"scale {scale_id!r} is not in the registry (known: {', '.join(sorted(known))})",
