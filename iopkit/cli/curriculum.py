@@ -64,6 +64,7 @@ def validate(
         f"{len(cur.programs)} program(s); scale ids checked against the iopkit.scales "
         f"registry ({len(known_scale_ids())} scales).",
         highlight=False,
+        soft_wrap=True,  # one line per finding, whatever the terminal width or path length
     )
     for p in cur.programs.values():
         console.print(
@@ -71,6 +72,7 @@ def validate(
             f"shortest stay has {p.min_sessions} "
             f"({p.min_weeks} weeks × {p.sessions_per_week} days)",
             highlight=False,
+            soft_wrap=True,
         )
     if warnings:
         console.print(f"{len(warnings)} warning(s) — see above.")
