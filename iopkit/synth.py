@@ -34,23 +34,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iopkit.curriculum import Program, load_curriculum
 from iopkit.data.bundle import Bundle
-from iopkit.data.catalog import (
-    ScaleSpec,
-    closures,
-    get_program,
-    program_core_electives,
-    scale_specs,
-)
+from iopkit.data.catalog import ScaleSpec, scale_specs
 from iopkit.data.schemas import TABLES
 from iopkit.errors import ConfigError
 from iopkit.vocab import PATIENT_CONCERNS as CONCERNS
-from iopkit.vocab import WEEKDAYS
 
 __all__ = ["SCALE_BASELINES", "DISCHARGE_MIX", "synthesize"]
 
@@ -209,7 +202,6 @@ def _weekday_pos(dates: np.ndarray, weekdays: Sequence[int]) -> np.ndarray:
 
 def _planned_cycle(program_id: str, seed: int) -> list[str]:
     """The skills cycle planned by :func:`iopkit.rotation.plan_program` (CP-SAT, ≤ ~5 s)."""
-    from iopkit.curriculum import load_curriculum
     from iopkit.rotation import SolverOptions, plan_program
 
     options = SolverOptions(time_limit=5.0, seed=seed)  # one worker: the same cycle every run
@@ -232,7 +224,7 @@ def synthesize(
     episodes_per_cohort: int = 24,
     defects: bool = False,
     as_of: date | str | None = None,
-    program: Any = None,
+    program: Program | None = None,
     skills: Sequence[str] | None = None,
     rotation: str = "catalog",
     scales: Mapping[str, ScaleSpec] | None = None,
@@ -240,7 +232,8 @@ def synthesize(
     """Generate a synthetic program bundle (deterministic for ``seed``).
 
     Parameters: ``n_cohorts`` groups of ``episodes_per_cohort`` episodes each, following
-    ``program_id`` (default: the first program in ``curriculum/programs``) from ``start``.
+    ``program_id`` (default: :meth:`~iopkit.curriculum.Curriculum.default_program`) from
+    ``start``.
     ``rotation``: ``"catalog"`` (default) or ``"plan"`` (see the module docstring).
     ``as_of`` cuts the data at a date (later admissions dropped; stays running on that date
     become active episodes with a blank discharge). ``program``, ``skills`` (the cycle of
@@ -255,7 +248,11 @@ def synthesize(
     if n_cohorts < 1 or episodes_per_cohort < 1:
         raise ConfigError("n_cohorts and episodes_per_cohort must be at least 1")
     rng = np.random.default_rng(seed)
-    prog = program if program is not None else get_program(program_id)
+    if program is not None:
+        prog = program
+    else:
+        cur = load_curriculum()
+        prog = cur.default_program() if program_id is None else cur.program(program_id)
     if skills is None and rotation == "plan":
         skills = _planned_cycle(prog.id, seed)
     elif rotation not in ("catalog", "plan"):
@@ -264,7 +261,7 @@ def synthesize(
     if skills is not None:
         core, electives = list(skills), []
     else:
-        core, electives = program_core_electives(prog.id)
+        core, electives = load_curriculum().core_and_electives(prog.id)
     if not core and not electives:
         raise ConfigError(f"program {prog.id!r} has no group skills to teach")
     start64 = _d64(start)
@@ -276,7 +273,7 @@ def synthesize(
         + 90,
         "D",
     )
-    hol = closures(prog, pd.Timestamp(start64).date(), pd.Timestamp(horizon).date())
+    hol = sorted(prog.closures(pd.Timestamp(start64).date(), pd.Timestamp(horizon).date()))
     admit_days = [d for d in prog.admission_weekdays if d in prog.weekdays] or list(prog.weekdays)
     cal = _Calendar(
         _weekmask(prog.weekdays), _weekmask(admit_days), np.array(hol, dtype="datetime64[D]")
@@ -289,13 +286,9 @@ def synthesize(
     c_ids = _ids("C", n_cohorts, max(2, len(str(n_cohorts))))
     # facilitators: the program's, each on the weekdays they work (program file); a cohort
     # takes them in turn on each weekday. Without facilitators in the program: f1, f2.
-    facs = list(getattr(prog, "facilitators", []))
+    facs = prog.facilitators
     by_day = (
-        {
-            d: [f.id for f in facs if WEEKDAYS[d] in [str(x).lower()[:3] for x in f.days]]
-            or ["f1", "f2"]
-            for d in range(7)
-        }
+        {d: [f.id for f in facs if d in f.weekdays] or ["f1", "f2"] for d in range(7)}
         if facs
         else {d: ["f1", "f2"] for d in range(7)}
     )
@@ -358,10 +351,8 @@ def synthesize(
     )
 
     # --- patients -------------------------------------------------------------------------
-    ages = (13, 18) if getattr(prog, "population", "adult") == "adolescent" else (18, 71)  # [D]
-    allowed = [c for c in CONCERNS if c in set(getattr(prog, "concerns", CONCERNS))] or list(
-        CONCERNS
-    )
+    ages = (13, 18) if prog.population == "adolescent" else (18, 71)  # [D]
+    allowed = [c for c in CONCERNS if c in set(prog.concerns)] or list(CONCERNS)
     primary = _choice(rng, {c: _CONCERN_WEIGHTS[c] for c in allowed}, n)
     co = {c: (rng.random(n) < p) & (primary != c) for c, p in _COMORBID.items()}
     other = np.array([";".join(c for c in CONCERNS if co[c][i]) for i in range(n)], dtype=object)

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from iopkit.curriculum import (
-    CONCERNS,
     SEGMENT_RULES,
     Curriculum,
     Skill,
@@ -19,6 +18,7 @@ from iopkit.curriculum import (
     validate_curriculum,
 )
 from iopkit.errors import InputError
+from iopkit.vocab import SKILL_CONCERNS as CONCERNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "curriculum"

@@ -37,6 +37,15 @@ def test_validate_shipped_ok() -> None:
     assert "adult_mood_anxiety_3d: core needs ≥ 11 sessions, shortest stay has 12" in out
 
 
+def test_validate_summary_is_one_line_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long curriculum path (an installed wheel) must not split the summary line."""
+    monkeypatch.setattr(_common.console, "width", 40)
+    code, out = _run("curriculum", "validate", str(SHIPPED))
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("ok ") and "67 skills" in first and "3 program(s)" in first
+
+
 def test_validate_broken_exits_1_with_file_line_key(tmp_path: Path) -> None:
     root = tmp_path / "curriculum"
     shutil.copytree(SHIPPED, root)

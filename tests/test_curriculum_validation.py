@@ -310,22 +310,31 @@ def test_scale_alias_is_a_warning(tmp_path: Path) -> None:
     assert "alias" in problems[0].message and "'pdss'" in problems[0].message
 
 
-def test_scale_check_falls_back_and_says_so(
+def test_scale_registry_failure_is_not_hidden(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A broken scale registry is a bug to see, not a reason to check against a stale list."""
     import iopkit.scales
 
     def broken() -> list:
         raise RuntimeError("registry unavailable")
 
-    monkeypatch.setattr(iopkit.scales, "list_scales", broken, raising=False)
+    monkeypatch.setattr(iopkit.scales, "list_scales", broken)
+    with pytest.raises(RuntimeError, match="registry unavailable"):
+        validate_curriculum(_copy(tmp_path))
+
+
+def test_scale_ids_come_from_the_registry(tmp_path: Path) -> None:
+    from iopkit.curriculum import known_scale_ids
+    from iopkit.scales import list_scales
+
+    assert known_scale_ids() == {s.id for s in list_scales()}
     root = _copy(tmp_path)
-    assert validate_curriculum(root) == []  # shipped ids are in the fallback list too
     _edit_text(
         root, "modules/act.yaml", "    related_scales: [aaq2]\n", "    related_scales: [aaq3]\n"
     )
     p = _one(_errors(root), "unknown scale id 'aaq3'")
-    assert "built-in list of scale ids" in p.message
+    assert "did you mean 'aaq2'?" in p.message and "known: " in p.message
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:

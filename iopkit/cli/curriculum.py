@@ -31,7 +31,7 @@ app.add_typer(curriculum_app, name="curriculum")
 DirOption = typer.Option(
     None,
     "--dir",
-    help="Curriculum directory (default: $IOPKIT_CURRICULUM or the repository's curriculum/).",
+    help="Curriculum directory (default: $IOPKIT_CURRICULUM or the shipped curriculum).",
 )
 
 
@@ -39,11 +39,11 @@ DirOption = typer.Option(
 @friendly_errors
 def validate(
     directory: Path | None = typer.Argument(
-        None, help="Curriculum directory (default: $IOPKIT_CURRICULUM or curriculum/)."
+        None, help="Curriculum directory (default: $IOPKIT_CURRICULUM or the shipped curriculum)."
     ),
 ) -> None:
     """Check every skill and program file; exit 1 and name file, line and key on a problem."""
-    root = directory or default_curriculum_dir()
+    root = (directory or default_curriculum_dir()).resolve()
     problems = validate_curriculum(root)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
@@ -58,12 +58,13 @@ def validate(
         )
         raise typer.Exit(code=1)
     cur = load_curriculum(root)
-    _, scale_note = known_scale_ids()
     console.print(
         f"[green]ok[/] {escape(str(root))}: {len(cur.skills)} skills in "
         f"{len(cur.modalities)} modalities ({len(cur.individual_tasks())} individual task(s)), "
-        f"{len(cur.programs)} program(s); scale ids {scale_note}.",
+        f"{len(cur.programs)} program(s); scale ids checked against the iopkit.scales "
+        f"registry ({len(known_scale_ids())} scales).",
         highlight=False,
+        soft_wrap=True,  # one line per finding, whatever the terminal width or path length
     )
     for p in cur.programs.values():
         console.print(
@@ -71,6 +72,7 @@ def validate(
             f"shortest stay has {p.min_sessions} "
             f"({p.min_weeks} weeks × {p.sessions_per_week} days)",
             highlight=False,
+            soft_wrap=True,
         )
     if warnings:
         console.print(f"{len(warnings)} warning(s) — see above.")

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from iopkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from iopkit.curriculum import Curriculum, Program
 
 
 @dataclass(frozen=True)
@@ -82,46 +85,27 @@ def scale_specs(
     return out
 
 
-def _curriculum() -> Any:
+def _curriculum() -> Curriculum:
     from iopkit.curriculum import load_curriculum
 
     return load_curriculum()
 
 
-def _programs(cur: Any) -> dict[str, Any]:
-    programs = cur.programs
-    return dict(programs) if isinstance(programs, dict) else {p.id: p for p in programs}
-
-
-def get_program(program_id: str | None = None) -> Any:
-    """A program from ``curriculum/programs`` (default: the first adult program, by id)."""
-    programs = _programs(_curriculum())
-    if not programs:
-        raise ConfigError("curriculum/programs holds no program")
-    if program_id is None:
-        adult = [
-            p for p in sorted(programs) if getattr(programs[p], "population", "adult") == "adult"
-        ]
-        return programs[(adult or sorted(programs))[0]]
-    if program_id not in programs:
-        raise ConfigError(
-            f"unknown program {program_id!r}; known programs: {', '.join(sorted(programs))}"
-        )
-    return programs[program_id]
+def get_program(program_id: str | None = None) -> Program:
+    """A program of the curriculum (default: :meth:`Curriculum.default_program`)."""
+    cur = _curriculum()
+    return cur.default_program() if program_id is None else cur.program(program_id)
 
 
 def program_rules() -> dict[str, ProgramRules]:
     """Weekdays of every program in the curriculum, keyed by program id."""
-    return {
-        pid: ProgramRules(pid, frozenset(p.weekdays)) for pid, p in _programs(_curriculum()).items()
-    }
+    programs = _curriculum().programs
+    return {pid: ProgramRules(pid, frozenset(p.weekdays)) for pid, p in programs.items()}
 
 
 def skill_ids() -> set[str]:
     """Every skill id in the curriculum's catalog."""
-    cur = _curriculum()
-    skills = cur.skills
-    return set(skills) if isinstance(skills, dict) else {s.id for s in skills}
+    return set(_curriculum().skills)
 
 
 def program_skills(program_id: str) -> list[str]:
@@ -132,32 +116,9 @@ def program_skills(program_id: str) -> list[str]:
 
 def program_core_electives(program_id: str) -> tuple[list[str], list[str]]:
     """The program's rotating group skills in catalog order: (core, electives)."""
-    cur = _curriculum()
-    program = get_program(program_id)
-    skills = cur.skills
-    ordered = list(skills.values()) if isinstance(skills, dict) else list(skills)
-    core_ids = set(program.core.skills)
-    core_modules = set(program.core.modules)
-    pool = program.electives
-    core, electives = [], []
-    for s in ordered:
-        if not getattr(s, "rotating", True):
-            continue
-        if s.id in core_ids or s.module_id in core_modules:
-            core.append(s.id)
-            continue
-        chosen = (
-            (not pool.modalities and not pool.modules and not pool.skills)
-            or s.modality in pool.modalities
-            or s.module_id in pool.modules
-            or s.id in pool.skills
-        )
-        if chosen and s.id not in pool.exclude:
-            electives.append(s.id)
-    return core, electives
+    return _curriculum().core_and_electives(program_id)
 
 
-def closures(program: Any, start: date, end: date) -> list[date]:
+def closures(program: Program, start: date, end: date) -> list[date]:
     """Closure dates of a program between start and end inclusive (sorted)."""
-    fn = getattr(program, "closures", None)
-    return sorted(fn(start, end)) if fn is not None else []
+    return sorted(program.closures(start, end))
