@@ -229,12 +229,10 @@ def plan_inputs(
     Explicit parameters win; otherwise the cohort's program and start date (``tables``:
     a bundle's ``cohorts``, ``episodes`` and ``patients``), and the mix of its patients'
     primary concerns (counts → shares, :func:`~iopkit.rotation.program.parse_mix`). With
-    neither a program nor a cohort: the default program of the shipped catalog
-    (:func:`iopkit.data.catalog.get_program`). ``concern_mix`` is written
+    neither a program nor a cohort: the curriculum's default program
+    (:meth:`iopkit.curriculum.Curriculum.default_program`). ``concern_mix`` is written
     ``depression:0.6,anxiety:0.4`` (``=`` also accepted).
     """
-    from iopkit.data.catalog import get_program
-
     cohort = None
     if tables is not None and cohort_id:
         cohorts = tables["cohorts"].set_index("cohort_id")
@@ -242,7 +240,7 @@ def plan_inputs(
             raise InputError(f"cohort {cohort_id!r} is not in the cohorts table", rule="cohort")
         cohort = cohorts.loc[cohort_id]
     pid = program_id or (str(cohort["program_id"]) if cohort is not None else "")
-    program = curriculum.program(pid or get_program(None).id)
+    program = curriculum.program(pid) if pid else curriculum.default_program()
     if start_date:
         start = pd.Timestamp(start_date).date()
     elif cohort is not None and pd.notna(cohort.get("start_date")):
