@@ -56,6 +56,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     # third-party packages of the test environment; iopkit's own editable finder is a .pth
     # there and .pth files inside a .pth-added folder are not processed, so it stays out
     (site / "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    # their data files too (nbconvert's HTML templates live in <prefix>/share/jupyter); the
+    # kernel is still the fresh venv's own: iopkit looks for kernelspecs in sys.prefix only
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
     _run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
          cwd=base, env=env)  # fmt: skip
     return target, env
