@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError
 from iopkit.vocab import ATTENDANCE_STATUS, ATTENDED, WEEKDAYS
 
 if TYPE_CHECKING:
@@ -77,19 +77,19 @@ def date_rotation(
     ``"realign"``; empty under ``"pause"``).
     """
     if on_closure not in ("pause", "skip", "realign"):
-        raise ConfigError(f"on_closure must be 'realign', 'pause' or 'skip', got {on_closure!r}")
+        raise InputError(f"on_closure must be 'realign', 'pause' or 'skip', got {on_closure!r}")
     if weeks < 1:
         raise InputError(f"horizon must be ≥ 1 week, got {weeks}", column="weeks")
     if not weekdays:
-        raise ConfigError("the program has no weekdays")
+        raise InputError("the program has no weekdays")
     if isinstance(rotation, pd.DataFrame):
         rot = rotation.sort_values("slot").reset_index(drop=True)
         if not len(rot):
-            raise ConfigError("the rotation is empty (was the plan infeasible?)")
+            raise InputError("the rotation is empty (was the plan infeasible?)")
     else:
         skills = list(rotation)
         if not skills:
-            raise ConfigError("the rotation is empty")
+            raise InputError("the rotation is empty")
         rot = pd.DataFrame(
             {
                 "slot": range(len(skills)),
@@ -101,7 +101,7 @@ def date_rotation(
         if col not in rot.columns:
             rot[col] = None
     if stray := sorted(set(rot["weekday"].astype(int)) - set(weekdays)):
-        raise ConfigError(
+        raise InputError(
             "the rotation was planned for "
             + "/".join(WEEKDAYS[d].title() for d in stray)
             + ", which are not program days ("
@@ -122,7 +122,7 @@ def date_rotation(
     if not 0 <= first_slot < n:
         raise InputError(f"first slot {first_slot} outside the rotation (0–{n - 1})")
     if on_closure == "realign" and not rot["core"].isin([True, False]).all():
-        raise ConfigError(
+        raise InputError(
             "on_closure='realign' needs the rotation's core column (which slots are electives)"
         )
     rows, closed = [], []

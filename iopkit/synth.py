@@ -42,7 +42,7 @@ from iopkit.curriculum import Program, load_curriculum
 from iopkit.data.bundle import Bundle
 from iopkit.data.catalog import ScaleSpec, scale_specs
 from iopkit.data.schemas import TABLES
-from iopkit.errors import ConfigError
+from iopkit.errors import ConfigError, InputError
 from iopkit.vocab import PATIENT_CONCERNS as CONCERNS
 
 __all__ = ["SCALE_BASELINES", "DISCHARGE_MIX", "synthesize"]
@@ -207,7 +207,7 @@ def _planned_cycle(program_id: str, seed: int) -> list[str]:
     options = SolverOptions(time_limit=5.0, seed=seed)  # one worker: the same cycle every run
     plan = plan_program(load_curriculum(), program_id, options=options)
     if not plan.ok:
-        raise ConfigError(f"no rotation found for {program_id}: {' '.join(plan.explanation)}")
+        raise InputError(f"no rotation found for {program_id}: {' '.join(plan.explanation)}")
     return list(plan.sequence)
 
 
@@ -246,7 +246,7 @@ def synthesize(
     so ``len(bundle.defects)`` is the number of rows the validator must reject directly.
     """
     if n_cohorts < 1 or episodes_per_cohort < 1:
-        raise ConfigError("n_cohorts and episodes_per_cohort must be at least 1")
+        raise InputError("n_cohorts and episodes_per_cohort must be at least 1")
     rng = np.random.default_rng(seed)
     if program is not None:
         prog = program
@@ -256,7 +256,7 @@ def synthesize(
     if skills is None and rotation == "plan":
         skills = _planned_cycle(prog.id, seed)
     elif rotation not in ("catalog", "plan"):
-        raise ConfigError(f"rotation must be 'catalog' or 'plan', not {rotation!r}")
+        raise InputError(f"rotation must be 'catalog' or 'plan', not {rotation!r}")
     aligned = skills is not None
     if skills is not None:
         core, electives = list(skills), []

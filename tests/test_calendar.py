@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from iopkit.calendar import build_calendar, date_rotation, patient_view, to_csv, to_ics, to_xlsx
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError
 from iopkit.rotation import SolverOptions, plan_program
 
 MON_FRI = [0, 1, 2, 3, 4]
@@ -70,7 +70,7 @@ def test_realign_drops_the_next_elective_after_a_closure() -> None:
     assert int(s["moved"].sum()) == 1
     # every core skill still in order: A B C D A B C D E
     assert s["skill_id"].tolist() == list("ABCDABCDE")
-    with pytest.raises(ConfigError, match="core column"):
+    with pytest.raises(InputError, match="core column"):
         date_rotation(list("AB"), weekdays=[0, 1], start=date(2026, 1, 5), weeks=1,
                       on_closure="realign")  # fmt: skip
 
@@ -94,7 +94,7 @@ def test_conflict_flags_a_moved_facilitator_day() -> None:
 def test_rotation_for_other_weekdays_is_refused() -> None:
     # a rotation planned for Mon/Tue, dated on a Mon/Wed/Fri program
     rot = pd.DataFrame({"slot": [0, 1], "weekday": [0, 1], "skill_id": ["A", "B"]})
-    with pytest.raises(ConfigError, match="planned for Tue, which are not program days"):
+    with pytest.raises(InputError, match="planned for Tue, which are not program days"):
         date_rotation(rot, weekdays=[0, 2, 4], start=date(2026, 1, 5), weeks=1)
 
 

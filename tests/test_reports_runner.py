@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError, SetupError
 from iopkit.reports.engine import atomic, kernel
 from iopkit.reports.engine.runner import KernelStartError, ReportError, report_name, run_report
 
@@ -79,7 +79,7 @@ def test_kernel_is_this_environments_python() -> None:
     assert exe.name.startswith("python")
     if exe.is_absolute():
         assert Path(sys.prefix).absolute() in exe.absolute().parents
-    with pytest.raises(ConfigError, match="no Jupyter kernel named 'nope'"):
+    with pytest.raises(SetupError, match="no Jupyter kernel named 'nope'"):
         kernel.kernel_argv("nope")
 
 
@@ -91,7 +91,7 @@ def test_foreign_kernelspec_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
         json.dumps({"argv": argv, "display_name": "system", "language": "python"})
     )
     monkeypatch.setattr(kernel, "project_kernel_dirs", lambda: [str(tmp_path / "kernels")])
-    with pytest.raises(ConfigError, match="not this environment's Python"):
+    with pytest.raises(SetupError, match="not this environment's Python"):
         kernel.kernel_argv("python3")
 
 

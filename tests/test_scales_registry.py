@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from iopkit.errors import ConfigError
+from iopkit.errors import ConfigError, UnknownIdError
 from iopkit.scales import get_scale, list_scales, load_scale_file
 from iopkit.scales.registry import DATA_DIR
 
@@ -122,7 +122,7 @@ def test_band_for_rounds_half_up():
 
 
 def test_unknown_scale_is_config_error():
-    with pytest.raises(ConfigError, match="known scales"):
+    with pytest.raises(UnknownIdError, match="known scales"):
         get_scale("beck")
 
 

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError
 
 if TYPE_CHECKING:
     from iopkit.curriculum import Curriculum
@@ -83,7 +83,7 @@ def _parse_fixed(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
         if "=" not in item:
-            raise ConfigError(f"--fix {item!r}: use SKILL_ID=DAY[,DAY] (e.g. sleep.edu.x=mon)")
+            raise InputError(f"--fix {item!r}: use SKILL_ID=DAY[,DAY] (e.g. sleep.edu.x=mon)")
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip()
     return out

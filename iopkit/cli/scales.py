@@ -11,7 +11,7 @@ from rich.table import Table
 
 from iopkit.cli._common import app, console, err_console, friendly_errors
 from iopkit.data.readers import read_table_lines, write_table
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError, UnknownIdError
 from iopkit.scales import get_scale, list_scales
 from iopkit.scales.engine import STATUSES, safety_from_scored, score
 from iopkit.scales.schema import Scale, Threshold
@@ -71,7 +71,7 @@ def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9"))
     """Show one scale: items, scoring, bands, cut-offs, safety rules, psychometrics, sources."""
     try:
         s = get_scale(scale_id)
-    except ConfigError as exc:
+    except UnknownIdError as exc:
         raise typer.BadParameter(str(exc), param_hint="ID") from None
 
     def p(text: str, style: str | None = None) -> None:
@@ -237,7 +237,7 @@ def score_cmd(
     for sid in scale:
         try:
             ids.append(get_scale(sid).id)
-        except ConfigError as exc:
+        except UnknownIdError as exc:
             raise typer.BadParameter(str(exc), param_hint="--scale") from None
     item_map = _parse_items(items, ids)
     codes = _parse_codes(missing_codes)

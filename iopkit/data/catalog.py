@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from iopkit.errors import ConfigError
+from iopkit.errors import UnknownIdError
 
 if TYPE_CHECKING:
     from iopkit.curriculum import Curriculum, Program
@@ -44,7 +44,7 @@ class ProgramRules:
 def scale_spec(scale_id: str) -> ScaleSpec:
     """Item count/range of one scale from :func:`iopkit.scales.get_scale`.
 
-    Raises ConfigError for an unknown scale (the registry lists known ids).
+    Raises UnknownIdError for an unknown scale (the registry lists known ids).
     """
     from iopkit.scales import get_scale
 
@@ -67,7 +67,7 @@ def scale_specs(
 
     An id the registry does not know is left out of the result with ``unknown="omit"`` (the
     default: the validator reports such rows as ``unknown_scale``, the generator draws only
-    known scales) or raises :class:`ConfigError` with ``unknown="raise"``. A registry that
+    known scales) or raises :class:`UnknownIdError` with ``unknown="raise"``. A registry that
     cannot be loaded always raises: its scales are never read as "unknown".
     """
     from iopkit.scales import list_scales
@@ -79,7 +79,7 @@ def scale_specs(
     for sid in ids:
         try:
             out[sid] = scale_spec(sid)
-        except ConfigError:  # the registry is loaded, so this can only mean "unknown id"
+        except UnknownIdError:
             if unknown == "raise":
                 raise
     return out

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError, UnknownIdError
 
 __all__ = [
     "ScaleFacts",
@@ -177,7 +177,7 @@ def _from_registry(scale_id: str) -> ScaleFacts | None:
 
     try:
         scale = get_scale(scale_id)
-    except ConfigError:  # a scale outside the registry: the caller passes its facts
+    except UnknownIdError:  # a scale outside the registry: the caller passes its facts
         return None
     rel = scale.reliability("test_retest")
     clin, func = scale.norm("clinical"), scale.norm("functional")

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.regression.quantile_regression import QuantReg
 
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError, UnknownIdError
 from iopkit.outcomes._common import direction_of, iso_dates, require_columns
 
 __all__ = [
@@ -214,7 +214,7 @@ def _bands(
 
         try:
             sc = get_scale(scale)
-        except ConfigError:  # a scale outside the registry: quartile bands below
+        except UnknownIdError:  # a scale outside the registry: quartile bands below
             sc = None
         if sc is not None and sc.bands is not None:
             return [(b.label, float(b.min), float(b.max)) for b in sc.bands.levels]

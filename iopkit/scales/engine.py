@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import InputError, UnknownIdError
 from iopkit.scales.registry import get_scale
 from iopkit.scales.schema import Scale
 
@@ -548,7 +548,7 @@ def safety_screen(
     sc = get_scale(scale) if isinstance(scale, str) else scale
     check = safety_check(sc)
     if check is None:
-        raise ConfigError(f"{sc.short_name} has no safety item or safety rule")
+        raise InputError(f"{sc.short_name} has no safety item or safety rule", rule="safety scale")
     need = [f"{item_prefix}{i}" for i in check.items]
     missing = [c for c in need if c not in frame.columns]
     if missing:
@@ -723,7 +723,7 @@ def score_assessments(
         r = np.flatnonzero(keys == key)
         try:
             sc = get_scale(str(key))
-        except ConfigError:
+        except UnknownIdError:
             reason[r] = f"unknown scale {key!r}" if key else f"no scale in column {scale_col!r}"
             continue
         need = [item_cols.get(i) for i in range(1, sc.items.count + 1)]
@@ -812,7 +812,7 @@ def score_long(
     for key in pd.unique(frame[scale_col].astype("string").str.strip().str.lower().dropna()):
         try:
             counts.append(get_scale(str(key)).items.count)
-        except ConfigError:  # unknown scale: reported row by row by score_assessments
+        except UnknownIdError:  # unknown scale: reported row by row by score_assessments
             continue
     width = max([*counts, int(item_no.max()) if len(item_no) else 0])
     wide = wide.reindex(columns=range(1, width + 1))

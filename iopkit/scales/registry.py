@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from iopkit.errors import ConfigError
+from iopkit.errors import ConfigError, UnknownIdError
 from iopkit.scales.schema import Scale
-from iopkit.yamlio import load_model
+from iopkit.yamlio import did_you_mean, load_model
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -41,10 +41,14 @@ def list_scales() -> list[Scale]:
 def get_scale(scale_id: str) -> Scale:
     """The scale with this id (case-insensitive, '-' ignored: 'PHQ-9' → 'phq9').
 
-    Raises ConfigError listing the known ids when the id is unknown.
+    Raises :class:`~iopkit.errors.UnknownIdError` listing the known ids when it is unknown.
     """
     key = scale_id.lower().replace("-", "").replace("_", "").strip()
     reg = _registry()
     if key not in reg:
-        raise ConfigError(f"unknown scale {scale_id!r}; known scales: {', '.join(reg)}")
+        raise UnknownIdError(
+            f"unknown scale {scale_id!r}{did_you_mean(key, reg)}; known scales: {', '.join(reg)}",
+            known=tuple(reg),
+            rule="unknown scale",
+        )
     return reg[key]

@@ -21,7 +21,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import default
 
-from iopkit.errors import ConfigError
+from iopkit.errors import SetupError
 
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS; keep room for "-ipc-N"
 
@@ -94,13 +94,13 @@ class ProjectKernelManager(AsyncKernelManager):
 def kernel_argv(kernel_name: str = "python3") -> list[str]:
     """The command line the named kernel would be started with; checks it is this env's Python.
 
-    Raises :class:`ConfigError` when the name is unknown here or the spec points outside
-    ``sys.prefix`` (e.g. a kernelspec copied from another virtualenv).
+    Raises :class:`~iopkit.errors.SetupError` when the name is unknown here or the spec
+    points outside ``sys.prefix`` (e.g. a kernelspec copied from another virtualenv).
     """
     try:
         spec = ProjectKernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
-        raise ConfigError(
+        raise SetupError(
             f"no Jupyter kernel named {kernel_name!r} in {project_kernel_dirs()[0]}; "
             "run `make install` (it installs the python3 kernelspec with --sys-prefix)"
         ) from None
@@ -111,7 +111,7 @@ def kernel_argv(kernel_name: str = "python3") -> list[str]:
         exe_path.is_absolute() and prefix in exe_path.absolute().parents
     )
     if not ours:
-        raise ConfigError(
+        raise SetupError(
             f"kernel {kernel_name!r} runs {exe}, not this environment's Python "
             f"({sys.executable}); reinstall it with `make install`"
         )
