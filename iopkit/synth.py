@@ -6,10 +6,11 @@ admission days, stays, attendance, delivered sessions, item-level assessments on
 program's measurement schedule, goals and events — deterministically for a seed (one
 :class:`numpy.random.Generator`, vectorised; 10,000 episodes take a few seconds).
 
-Calibration targets (``shared/reference/curriculum.md`` §3, "Synthetic-cohort targets" [D],
-anchored on Zimmerman 2021 completion 62–73 %, NHS Talking Therapies PHQ-9 15.4 (5.5) →
-9.4 (6.4) and GAD-7 14.0 (4.5) → 8.4 (5.7), Kaiser response 46 % / remission 22 %, PHP
-non-attendance 7 % of patient-days):
+Calibration targets (iopkit design decision [D], docs/data.md "Synthetic program",
+anchored on Zimmerman 2021 completion 62–73 % (J Clin Psychiatry 82(2):20m13815), NHS Talking
+Therapies 2022–23 PHQ-9 15.4 (5.5) → 9.4 (6.4) and GAD-7 14.0 (4.5) → 8.4 (5.7) (cbtwatch.com,
+secondary), Kaiser response 46 % / remission 22 % (doi 10.1176/appi.ps.201900295), PHP
+non-attendance 7 % of patient-days (doi 10.1176/appi.ps.201400416)):
 
 * PHQ-9 about 16 ± 5 at admission, about 9–10 ± 6 at discharge; GAD-7 13–14 ± 5 → 8–9 ± 6;
 * response (≥ 50 % reduction) 40–55 %, remission (PHQ-9 < 5) 20–30 % among completers;
@@ -48,7 +49,7 @@ from iopkit.vocab import PATIENT_CONCERNS as CONCERNS
 __all__ = ["SCALE_BASELINES", "DISCHARGE_MIX", "synthesize"]
 
 #: Discharge-type mix [D]: completion 68 % sits inside the published 62.3–72.9 %
-#: (Zimmerman 2021, J Clin Psychiatry 82(2):20m13815; curriculum.md §3).
+#: (Zimmerman 2021, J Clin Psychiatry 82(2):20m13815).
 DISCHARGE_MIX: dict[str, float] = {
     "completed": 0.68,
     "stepped_up": 0.08,
@@ -57,10 +58,11 @@ DISCHARGE_MIX: dict[str, float] = {
     "transferred": 0.02,
 }
 
-#: Admission mean and SD (points) where iopkit sets its own target. phq9/gad7: curriculum.md
-#: §3 synthetic targets (NHS TT 2022–23: PHQ-9 15.4 (5.5), GAD-7 14.0 (4.5)). isi, asrs,
+#: Admission mean and SD (points) where iopkit sets its own target. phq9/gad7: iopkit
+#: synthetic targets [D] (NHS TT 2022–23: PHQ-9 15.4 (5.5), GAD-7 14.0 (4.5)). isi, asrs,
 #: wsas, asq [D]: isi inside the moderate band 15–21 and asrs (6 items) above the screening
-#: sum ≥ 14 (scales.md §1.6, §1.7, §1.12). Other scales use the registry's clinical norm.
+#: sum ≥ 14 (ISI bands: Morin et al. 2011, Sleep 34:601; ASRS sum: Harvard HCP 2024
+#: update). Other scales use the registry's clinical norm.
 SCALE_BASELINES: dict[str, tuple[float, float]] = {
     "phq9": (16.0, 5.0),
     "gad7": (13.5, 4.5),

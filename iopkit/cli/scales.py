@@ -75,7 +75,7 @@ def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9"))
         raise typer.BadParameter(str(exc), param_hint="ID") from None
 
     def p(text: str, style: str | None = None) -> None:
-        # markup off: sources such as "[scales.md §1.8; D]" must print literally
+        # markup off: sources such as "[Mundt 2002; D]" must print literally
         console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
     p(f"{s.short_name} — {s.name} ({s.id}); {s.domain}", style="bold")

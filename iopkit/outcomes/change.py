@@ -1,8 +1,9 @@
 """Reliable change (Jacobson & Truax 1991 and variants) and clinically significant change.
 
-Conventions (``../shared/reference/scales.md`` §3, verified against the R package
+Conventions (Jacobson & Truax 1991, J Consult Clin Psychol 59:12; verified against the R package
 ``clinicalsignificance`` v3.0.0, ``R/calc_rci.R``, ``R/package-utils.R``, ``R/calc_cutoff.R``,
-``R/calc_recovered.R``, ``R/calc_percentage.R``):
+``R/calc_recovered.R``, ``R/calc_percentage.R``; Claus et al., J Stat Softw,
+doi 10.18637/jss.v111.i01):
 
 * complete cases only (both pre and post present); sample statistics use ``ddof=1`` (n − 1);
 * ``change = post − pre``; ``direction = −1`` when lower scores are better;
@@ -361,7 +362,7 @@ def percentage_change(
     improvement when higher is better and a deterioration when lower is better. (The R
     package codes "pre = 0 and post > 0 ⇒ improved" regardless of direction, which for a
     lower-is-better symptom scale would call a patient both improved and deteriorated; we
-    deviate there on purpose — scales.md §3.3.)
+    deviate there on purpose — iopkit design decision [D], docs/outcomes.md.)
     """
     index = pre.index if isinstance(pre, pd.Series) else None
     x1, x2 = as_float(pre), as_float(post)

@@ -367,7 +367,7 @@ def talking_therapies(
     [V, NHS Digital via PMC8411661 Table 1]: PHQ-9 caseness ≥ 10, reliable change ≥ 6;
     GAD-7 caseness ≥ 8, reliable change ≥ 4.
 
-    Combination rule — **[M] in the reference** (scales.md §0.6; confirm in the current NHS
+    Combination rule — **[M]**, no primary source located (confirm in the current NHS
     Talking Therapies manual) — chosen here:
 
     * ``case_at_baseline``: at or above caseness on at least one measure;

@@ -1,8 +1,8 @@
 """Small-cell suppression for aggregate tables (CMS/ResDAC cell-size rule).
 
-Rule [V, ResDAC/HHS; scales.md §3.6]: no displayed count of 1 … k−1 (k = 11 by default, i.e.
-1–10); zero may be shown; no hidden cell may be derivable from other cells, totals or
-percentages.
+Rule [V, ResDAC/HHS CMS cell-size suppression policy, resdac.org]: no displayed count of
+1 … k−1 (k = 11 by default, i.e. 1–10); zero may be shown; no hidden cell may be derivable
+from other cells, totals or percentages.
 
 Method:
 

@@ -7,7 +7,8 @@ cycle so that every core skill appears in **every** cyclic window of ``window`` 
 sessions that starts on an admission slot (optionally within an attendance margin, e.g.
 85 % of the stay), then optimises lexicographically (:mod:`iopkit.rotation.solve`).
 Background: design pattern B (self-contained topics, cycle ≤ stay × attendance) and
-pattern A (module-boundary entry) in shared/reference/curriculum.md §2.
+pattern A (module-boundary entry): iopkit design decision [D], docs/rotation.md; programs
+such as McLean BHP, GHS Psych IOP and NIATx open groups (niatx.wisc.edu) use pattern B.
 
 Modules, one concern each:
 

@@ -31,7 +31,8 @@ def module_blocks(
 
     With ``opening_module`` (e.g. the mindfulness module), that module's block is repeated
     before every other module, as in Linehan's cycle (2 weeks of core mindfulness before
-    each of DT, ER and IE; shared/reference/curriculum.md §1.1).
+    each of DT, ER and IE; Linehan 2015, DBT Skills Training Manual, 2nd ed., Guilford;
+    doi 10.1186/s40479-020-0119-y table 1).
     """
     order: list[str] = []
     blocks: dict[str, list[str]] = {}
@@ -91,7 +92,7 @@ def baseline_rotations(curriculum: Curriculum, problem: RotationProblem) -> dict
     ``round_robin``: every pool skill once, in catalog (module) order. ``module_blocks``:
     DBT-style — the pool grouped by module, modules in sequence, the mindfulness module
     (``dbt.mf``) repeated before every other module when the pool has it (Linehan 2015,
-    curriculum.md §1.1).
+    DBT Skills Training Manual, 2nd ed., Guilford).
     """
     module = {s: curriculum.skill(s).module_id for s in problem.skills}
     opening = "dbt.mf" if "dbt.mf" in module.values() else None

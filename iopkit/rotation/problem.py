@@ -3,8 +3,8 @@ and what it answers (:class:`RotationPlan`).
 
 The problem holds plain data only (no curriculum objects); :mod:`iopkit.rotation.program`
 builds one from a program of ``curriculum/``. Design background: pattern B (self-contained
-topics, cycle ≤ stay × attendance) and pattern A (module-boundary entry) in
-shared/reference/curriculum.md §2.
+topics, cycle ≤ stay × attendance) and pattern A (module-boundary entry): iopkit design
+decision [D], docs/rotation.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pydantic schema of a scale entry (one YAML file per scale in ``iopkit/scales/data/``).
 
-Every number in an entry carries ``source`` (a citation from
-``shared/reference/scales.md``) and ``certainty`` — the reference's tag:
+Every number in an entry carries ``source`` (the primary source: paper, manual, DOI, URL or
+repository file) and ``certainty`` — the evidence tag:
 ``V`` stated in the named source, ``3P`` third-party compilation, ``M`` general knowledge
 (verify before relying on it), ``C`` calculated, ``D`` an iopkit design choice.
 Unknown keys are rejected, so a typo in a data file fails loudly at load time.
@@ -395,7 +395,8 @@ class Scale(_Strict):
 
         Returns the first entry of ``preferred_type`` ('test_retest', 'alpha',
         'inter_rater'), else the first entry of any type (check ``.type``), else None.
-        scales.md §6.8: RCIs from α and from test–retest differ — keep ``.type`` in reports.
+        RCIs from α and from test–retest differ (Jacobson & Truax 1991, J Consult Clin
+        Psychol 59:12; Maassen 2004, J Int Neuropsychol Soc 10:888) — keep ``.type`` in reports.
         """
         for r in self.reliabilities:
             if preferred_type is None or r.type == preferred_type:
