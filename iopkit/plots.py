@@ -268,7 +268,7 @@ def reliable_change_plot(
     """Jacobson–Truax plot: discharge vs admission score with the reliable-change band.
 
     The grey band around the diagonal holds changes smaller than ``rc_points`` (the
-    reliable-change threshold in scale points, e.g. 1.96·S_diff); dashed lines mark the
+    reliable-change threshold in scale points, z·S_diff with z = 1.959964); dashed lines mark the
     clinical ``cutoff``. Points are coloured by ``category`` when given.
     """
     cols = [baseline, endpoint] + ([category] if category else [])

@@ -80,13 +80,17 @@ def test_modality_sessions_counts_sessions_and_people() -> None:
 
 
 def test_reliable_change_points_is_jacobson_truax_threshold(demo: ReportData) -> None:
-    """1.96 · S_diff with S_diff = √2 · SD · √(1 − r) (Jacobson & Truax 1991)."""
+    """z · S_diff with S_diff = √2 · SD · √(1 − r) (Jacobson & Truax 1991) and the exact
+    z = qnorm(0.975) = 1.959964 (R), not the rounded 1.96."""
     from iopkit.outcomes import episode_outcomes, scale_facts
 
     o = episode_outcomes(demo.scores, demo["episodes"], scale="phq9")
     r = scale_facts("phq9").reliability
-    expected = 1.96 * math.sqrt(2) * float(o["rci_sd"].iloc[0]) * math.sqrt(1 - r)
-    assert tables.reliable_change_points(o) == pytest.approx(expected, rel=1e-9)
+    expected = 1.959963984540054 * math.sqrt(2) * float(o["rci_sd"].iloc[0]) * math.sqrt(1 - r)
+    assert tables.reliable_change_points(o) == pytest.approx(expected, rel=1e-12)
+    assert tables.reliable_change_points(o, critical_value=1.96) == pytest.approx(
+        expected / 1.959963984540054 * 1.96, rel=1e-12
+    )
 
 
 def test_category_table_always_has_both_strata(demo: ReportData) -> None:

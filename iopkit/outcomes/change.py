@@ -92,6 +92,43 @@ def s_diff(sd: float, reliability: float) -> float:
     return float(np.sqrt(2 * se_measurement(sd, reliability) ** 2))
 
 
+def reliable_change_threshold(
+    outcomes: pd.DataFrame,
+    *,
+    confidence: float = 0.95,
+    critical_value: float | None = None,
+    reliability: float | None = None,
+) -> float:
+    """Reliable-change threshold in scale points, ``z · S_diff`` (Jacobson & Truax 1991,
+    doi 10.1037/0022-006X.59.1.12), for :func:`iopkit.outcomes.episode_outcomes` of one scale.
+
+    S_diff uses the RCI SD the outcomes were computed with (their ``rci_sd`` column) and the
+    scale's reliability from the registry (``reliability`` overrides it, as in
+    ``episode_outcomes``); ``z`` is :func:`z_critical` at ``confidence`` unless
+    ``critical_value`` is given. Outcomes with one SD per group (``sd_by``) have one
+    threshold per group and are refused (InputError), as are outcomes without any RCI SD.
+    """
+    from iopkit.outcomes._common import scale_facts
+
+    require_columns(outcomes, ["scale", "rci_sd"], table="outcomes")
+    scales = outcomes["scale"].dropna().unique()
+    sds = outcomes["rci_sd"].dropna().unique()
+    if len(scales) != 1 or len(sds) == 0:
+        raise InputError(
+            "no episode with a reliable-change SD for one scale; cannot draw the RC band",
+            rule="reliable-change threshold",
+        )
+    if len(sds) > 1:
+        raise InputError(
+            f"the outcomes carry {len(sds)} RCI SDs (one per sd_by group), so there is no "
+            "single reliable-change threshold; compute the outcomes without sd_by",
+            rule="reliable-change threshold",
+        )
+    r = scale_facts(str(scales[0]), reliability=reliability).need("reliability")
+    z = z_critical(confidence) if critical_value is None else float(critical_value)
+    return float(z * s_diff(float(sds[0]), r))
+
+
 def se_prediction(sd: float, reliability: float) -> float:
     """Standard error of prediction SD·√(1 − r²) (used by GLN and HLL)."""
     return float(sd) * np.sqrt(1 - _check_reliability(reliability) ** 2)

@@ -200,33 +200,18 @@ def category_table(outcomes: pd.DataFrame) -> pd.DataFrame:
 
 
 def reliable_change_points(
-    outcomes: pd.DataFrame, *, critical_value: float = 1.96, reliability: float | None = None
+    outcomes: pd.DataFrame,
+    *,
+    critical_value: float | None = None,
+    reliability: float | None = None,
 ) -> float:
-    """Reliable-change threshold in scale points, ``critical_value · S_diff`` (Jacobson &
-    Truax 1991; :func:`iopkit.outcomes.s_diff`), for the outcomes of one scale.
+    """The RC band's half-width in points: :func:`iopkit.outcomes.reliable_change_threshold`
+    (exact critical value by default)."""
+    from iopkit.outcomes import reliable_change_threshold
 
-    S_diff uses the RCI SD that :func:`iopkit.outcomes.episode_outcomes` used (its ``rci_sd``
-    column) and the scale's reliability from :func:`iopkit.outcomes.scale_facts`
-    (``reliability`` overrides it, as in ``episode_outcomes``). Outcomes with one SD per group
-    (``sd_by``) have one threshold per group and are refused.
-    """
-    from iopkit.outcomes import s_diff, scale_facts
-
-    scales = outcomes["scale"].dropna().unique()
-    sds = outcomes["rci_sd"].dropna().unique()
-    if len(scales) != 1 or len(sds) == 0:
-        raise InputError(
-            "no episode with a reliable-change SD for one scale; cannot draw the RC band",
-            rule="reliable-change threshold",
-        )
-    if len(sds) > 1:
-        raise InputError(
-            f"the outcomes carry {len(sds)} RCI SDs (one per sd_by group), so there is no "
-            "single reliable-change threshold; compute the outcomes without sd_by",
-            rule="reliable-change threshold",
-        )
-    r = scale_facts(str(scales[0]), reliability=reliability).need("reliability")
-    return float(critical_value * s_diff(float(sds[0]), r))
+    return reliable_change_threshold(
+        outcomes, critical_value=critical_value, reliability=reliability
+    )
 
 
 def goals_overview(goals: pd.DataFrame) -> pd.DataFrame:
