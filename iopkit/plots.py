@@ -189,13 +189,27 @@ def patient_scores(
     scale_label: str = "score",
     x_label: str = "Date",
     title: str | None = None,
+    expected: pd.DataFrame | None = None,
+    expected_label: str = "expected range for this baseline",
 ) -> Figure:
-    """One patient's scores over time against the scale's severity bands."""
+    """One patient's scores over time against the scale's severity bands.
+
+    ``expected`` (columns ``x``, ``expected``, ``lower``, ``upper`` — e.g.
+    :meth:`iopkit.outcomes.ExpectedCurves.path`) draws the expected band behind the line.
+    """
     _need(scores, [x, y], "patient_scores")
     fig, ax = _figure(7.0, 3.6)
     _shade_bands(ax, bands)
+    if expected is not None and len(expected):
+        _need(expected, [x, "expected", "lower", "upper"], "expected")
+        ax.fill_between(expected[x], expected["lower"], expected["upper"], color="0.55",
+                        alpha=0.35, lw=0, zorder=1, label=expected_label)  # fmt: skip
+        ax.plot(expected[x], expected["expected"], color="0.3", lw=1, ls="--", zorder=2,
+                label="expected (median)")  # fmt: skip
     d = scores[[x, y]].dropna().sort_values(x)
-    ax.plot(d[x], d[y], color=colors(1)[0], lw=2, marker="o")
+    ax.plot(d[x], d[y], color=colors(1)[0], lw=2, marker="o", zorder=3, label="patient")
+    if expected is not None and len(expected):
+        ax.legend(loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize=8, frameon=False)
     ax.set_xlabel(x_label)
     ax.set_ylabel(f"{scale_label} total (points)")
     ax.set_title(title or f"{scale_label} over the stay")

@@ -138,3 +138,27 @@ def test_errors_name_the_rule(curves):
         recovery_status(long)
     with pytest.raises(InputError, match="coverage"):
         expected_recovery(long, eps, coverage=80)
+
+
+def test_path_by_date_for_one_patient(curves):
+    p = curves.path(20.0, "2025-01-06", "2025-02-03")
+    assert list(p.columns) == ["date", "weeks", "expected", "lower", "upper"]
+    assert len(p) == 29 and p["weeks"].iloc[0] == 0 and p["weeks"].iloc[-1] == 4
+    same = curves.expected([20.0], [4.0]).iloc[0]
+    assert p.iloc[-1][["expected", "lower", "upper"]].tolist() == pytest.approx(same.tolist())
+    assert (p["lower"] <= p["expected"]).all() and (p["expected"] <= p["upper"]).all()
+    with pytest.raises(InputError, match="before admission"):
+        curves.path(20.0, "2025-02-03", "2025-01-06")
+
+
+def test_patient_figure_draws_the_band_behind_the_line(curves):
+    from iopkit import plots
+
+    p = curves.path(20.0, "2025-01-06", "2025-02-03")
+    mine = pd.DataFrame({"date": pd.to_datetime(["2025-01-06", "2025-01-20", "2025-02-03"]),
+                         "score": [20, 16, 12]})
+    fig = plots.patient_scores(mine, scale_label="PHQ-9", expected=p)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["expected range for this baseline", "expected (median)", "patient"]
+    assert ax.collections[0].get_zorder() < ax.lines[-1].get_zorder()  # band behind the line

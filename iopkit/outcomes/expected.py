@@ -104,6 +104,22 @@ class ExpectedCurves:
         pred = np.sort(x @ coef, axis=1)  # rearrangement: quantiles never cross
         return pd.DataFrame({"expected": pred[:, 1], "lower": pred[:, 0], "upper": pred[:, 2]})
 
+    def path(
+        self, baseline: float, admit_date: str | pd.Timestamp, until: str | pd.Timestamp
+    ) -> pd.DataFrame:
+        """The expected path of one patient, by date: ``date, weeks, expected, lower, upper``
+        from admission to ``until`` (daily points), for the patient's own ``baseline``.
+
+        What the patient report draws behind the patient's scores.
+        """
+        start, end = pd.Timestamp(admit_date), pd.Timestamp(until)
+        if end < start:
+            raise InputError(f"the path ends ({end:%Y-%m-%d}) before admission", rule="dates")
+        dates = pd.date_range(start, end, freq="D")
+        weeks = ((dates - start).days / 7.0).to_numpy(dtype=float)
+        e = self.expected(np.full(weeks.size, float(baseline)), weeks)
+        return pd.concat([pd.DataFrame({"date": dates, "weeks": weeks}), e], axis=1)
+
 
 def expected_recovery(
     scores: pd.DataFrame,
