@@ -42,12 +42,22 @@ _TEXT_DATE_FORMATS = (
 
 
 def cell_problems(
-    rows: np.ndarray, values: Iterable, rule: str, messages: Iterable[str] | str
+    rows: np.ndarray,
+    values: Iterable,
+    rule: str,
+    messages: Iterable[str] | str,
+    severity: str = "error",
 ) -> pd.DataFrame:
-    """Problems at row positions ``rows``: one ``message`` for all, or one per row."""
+    """Problems at row positions ``rows``: one ``message`` for all, or one per row.
+
+    ``severity``: ``error`` rejects the row, ``warning`` keeps it
+    (:data:`iopkit.data.bundle.SEVERITIES`).
+    """
     rows = np.asarray(rows, dtype=np.int64)
     msgs = [messages] * len(rows) if isinstance(messages, str) else list(messages)
-    return pd.DataFrame({"row": rows, "value": list(values), "rule": rule, "message": msgs})
+    return pd.DataFrame(
+        {"row": rows, "value": list(values), "rule": rule, "message": msgs, "severity": severity}
+    )
 
 
 def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:

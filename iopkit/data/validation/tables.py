@@ -32,7 +32,15 @@ from iopkit.data.validation.cells import (
     vocab_hint,
 )
 
-__all__ = ["TableState", "check_table", "convert_table", "key_pass", "schema_pass"]
+__all__ = [
+    "TableState",
+    "check_table",
+    "convert_table",
+    "key_pass",
+    "read_codes",
+    "schema_pass",
+    "soften_descriptive",
+]
 
 
 @dataclass
@@ -55,15 +63,19 @@ class TableState:
         if len(frame):
             frame = frame.copy()
             frame["column"] = column
+            if "severity" not in frame.columns:
+                frame["severity"] = "error"
             self.problems.append(frame)
 
     def bad(self) -> np.ndarray:
-        """Rejected rows by position (any problem, or every row after a table problem)."""
+        """Rejected rows by position (any error, or every row after a table problem);
+        warnings keep their row."""
         mask = np.zeros(len(self.raw), dtype=bool)
         if self.table_problems:
             mask[:] = True
         for p in self.problems:
-            mask[p["row"].to_numpy(dtype=np.int64)] = True
+            err = (p["severity"] == "error").to_numpy()
+            mask[p["row"].to_numpy(dtype=np.int64)[err]] = True
         return mask
 
 
@@ -111,6 +123,61 @@ def convert_table(name: str, raw: pd.DataFrame, dayfirst: bool | None) -> TableS
             typed[c], probs = parse_ints(raw[c])
             t.add(probs, c)
     return t
+
+
+#: Rules a descriptive column's bad value is blanked for (type, vocabulary, range); a
+#: reference, key or date problem still rejects the row.
+_SOFTENED_RULES = frozenset({"type", "vocabulary", "range"})
+
+
+def read_codes(t: TableState, file: str, notes: list[str]) -> None:
+    """Read standard codes (e.g. HL7 FHIR AdministrativeGender ``F``/``M``, any case) as the
+    contract's vocabulary values (:attr:`ColumnSpec.codes`); a note says how many were read."""
+    for col in TABLES[t.name].columns:
+        if not col.codes or col.name not in t.raw.columns:
+            continue
+        vocab = set(col.vocab or ())
+        values = t.typed[col.name]
+        mapped = pd.Series(
+            [col.codes.get(v.strip().lower()) if isinstance(v, str) else None for v in values],
+            index=values.index,
+            dtype=object,
+        )
+        change = mapped.notna() & ~values.isin(vocab)
+        if not change.any():
+            continue
+        t.typed.loc[change, col.name] = mapped[change]
+        pairs = (
+            pd.DataFrame({"code": values[change].astype(str), "value": mapped[change]})
+            .value_counts(sort=False)
+            .reset_index()
+        )
+        listing = ", ".join(
+            f"{c!r} → {v!r} ({n})" for c, v, n in pairs.itertuples(index=False, name=None)
+        )
+        notes.append(f"{file}: {col.name}: standard codes read as {listing}")
+
+
+def soften_descriptive(t: TableState) -> None:
+    """A bad value in an optional, descriptive column (:attr:`ColumnSpec.descriptive`) is a
+    warning: the accepted row keeps every other value and this cell is blanked."""
+    spec = TABLES[t.name]
+    for p in t.problems:
+        col = p["column"].iloc[0]
+        col_spec = spec.column(col) if isinstance(col, str) else None
+        if col_spec is None or not col_spec.descriptive:
+            continue
+        soft = (p["rule"].isin(_SOFTENED_RULES) & (p["severity"] == "error")).to_numpy()
+        if not soft.any():
+            continue
+        p.loc[soft, "severity"] = "warning"
+        p.loc[soft, "message"] = (
+            p.loc[soft, "message"] + "; blanked (optional column: the row is kept)"
+        )
+        rows = p.loc[soft, "row"].to_numpy(dtype=np.int64)
+        blank = None if col_spec.kind not in ("int", "date") else pd.NA
+        idx = t.typed.index[rows]
+        t.typed.loc[idx, col] = blank
 
 
 def schema_pass(t: TableState, rows: np.ndarray) -> None:
@@ -266,7 +333,17 @@ def check_table(
                 else row_of_line[int(rec["source_line"])]
             )
             col = rec["column"] if isinstance(rec["column"], str) else None
-            t.add(cell_problems([int(r)], [rec["value"]], rec["rule"], rec["message"]), col)
+            severity = rec.get("severity")
+            t.add(
+                cell_problems(
+                    [int(r)],
+                    [rec["value"]],
+                    rec["rule"],
+                    rec["message"],
+                    severity if isinstance(severity, str) else "error",
+                ),
+                col,
+            )
     extra_cols = [
         c for c in t.raw.columns if TABLES[name].column(c) is None and not _is_item_column(name, c)
     ]
@@ -275,6 +352,8 @@ def check_table(
             f"{bundle.files.get(name, name)}: extra column(s) kept as they are: "
             + ", ".join(map(str, extra_cols))
         )
+    read_codes(t, bundle.files.get(name, name), notes)
     key_pass(t, line)
     schema_pass(t, np.arange(len(t.raw)))
+    soften_descriptive(t)
     return t

@@ -1,0 +1,99 @@
+"""Real clinic exports (issue 11): optional columns keep their rows, free text is redacted,
+parsing is faithful. Bundles here are hand-written, shaped like a clinic's export."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from iopkit.data import load_bundle, validate_bundle, write_rejects
+from iopkit.data.bundle import Bundle
+
+PROGRAM = "adult_mood_anxiety_3d"  # meets mon, wed, fri
+MONDAY = "2025-01-06"
+
+
+def _export(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _cohort_export(sexes: list[str]) -> dict[str, str]:
+    """One cohort, one patient per entry of ``sexes``: an episode, one attendance row and one
+    PHQ-9 each (25 clinical rows for five patients)."""
+    n = len(sexes)
+    items = ",".join(f"item_{i}" for i in range(1, 10))
+    return {
+        "cohorts": f"cohort_id,program_id,name,start_date\nC01,{PROGRAM},Group A,{MONDAY}\n",
+        "patients": "patient_id,birth_year,sex,primary_concern\n"
+        + "".join(f"P{i:05d},1980,{s},depression\n" for i, s in enumerate(sexes, 1)),
+        "episodes": "episode_id,patient_id,cohort_id,admit_date,planned_weeks\n"
+        + "".join(f"E{i:05d},P{i:05d},C01,{MONDAY},6\n" for i in range(1, n + 1)),
+        "attendance": "episode_id,date,status\n"
+        + "".join(f"E{i:05d},{MONDAY},present\n" for i in range(1, n + 1)),
+        "assessments": f"episode_id,date,scale,{items}\n"
+        + "".join(f"E{i:05d},{MONDAY},phq9,{','.join(['1'] * 9)}\n" for i in range(1, n + 1)),
+    }
+
+
+def test_fhir_sex_codes_and_a_typo_keep_every_clinical_row(tmp_path) -> None:
+    folder = _export(tmp_path, _cohort_export(["F", "M", "f", "m", "femal"]))
+    r = validate_bundle(load_bundle(folder))
+    c = r.counts.set_index("table")
+    assert r.ok and (c["rows_in"] == c["accepted"] + c["rejected"]).all()
+    assert c.loc["patients", "accepted"] == 5
+    for table in ("episodes", "attendance", "assessments"):
+        assert c.loc[table, "accepted"] == 5 and c.loc[table, "rejected"] == 0
+    assert r.tables["patients"]["sex"].tolist()[:4] == ["female", "male", "female", "male"]
+    assert pd.isna(r.tables["patients"]["sex"].iloc[4])  # the typo is blanked, row kept
+    assert len(r.problems) == 1 and c.loc["patients", "warnings"] == 1
+    w = r.warnings.iloc[0]
+    assert w["file"].endswith("patients.csv") and w["source_line"] == 6
+    assert (w["column"], w["value"], w["rule"]) == ("sex", "femal", "vocabulary")
+    assert "did you mean" in w["message"] and "blanked" in w["message"]
+    assert any("HL7" in n or "'F' → 'female'" in n for n in r.notes), r.notes
+    written = write_rejects(r, tmp_path / "out")
+    problems = pd.read_csv(tmp_path / "out" / "problems.csv")
+    assert problems["severity"].tolist() == ["warning"]
+    assert problems["source_line"].tolist() == [6]
+    assert [p.name for p in written] == ["problems.csv"]  # no rejects: nothing rejected
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "rule"),
+    [
+        ("birth_year", "19800", "range"),
+        ("birth_year", "nineteen", "type"),
+        ("referral_source", "gp", "vocabulary"),
+        ("other_concerns", "anxiety;burnout", "vocabulary"),
+    ],
+)
+def test_descriptive_columns_warn_and_blank(column, value, rule) -> None:
+    tables = {
+        t: pd.read_csv(io.StringIO(text), dtype=str)
+        for t, text in _cohort_export(["female"] * 2).items()
+    }
+    tables["patients"][column] = None
+    tables["patients"].at[0, column] = value
+    r = validate_bundle(Bundle(tables=tables))
+    assert r.ok, r.problems
+    assert r.problems[["column", "value", "rule", "severity"]].values.tolist() == [
+        [column, value, rule, "warning"]
+    ]
+    assert pd.isna(r.tables["patients"][column].iloc[0])
+
+
+def test_keys_and_required_columns_still_reject_and_cascade(tmp_path) -> None:
+    export = _cohort_export(["F", "M"])
+    export["patients"] = export["patients"].replace("P00002,1980,M,depression", "P00002,1980,M,")
+    r = validate_bundle(load_bundle(_export(tmp_path, export)))
+    c = r.counts.set_index("table")
+    assert c.loc["patients", "rejected"] == 1 and c.loc["episodes", "rejected"] == 1
+    assert c.loc["attendance", "rejected"] == 1 and c.loc["assessments", "rejected"] == 1
+    assert set(r.problems["severity"]) == {"error"}
