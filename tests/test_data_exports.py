@@ -97,3 +97,52 @@ def test_keys_and_required_columns_still_reject_and_cascade(tmp_path) -> None:
     assert c.loc["patients", "rejected"] == 1 and c.loc["episodes", "rejected"] == 1
     assert c.loc["attendance", "rejected"] == 1 and c.loc["assessments", "rejected"] == 1
     assert set(r.problems["severity"]) == {"error"}
+
+
+GOAL = "Call Jane Doe on 555-867-5309 or jane.doe@example.com"
+
+
+def _with_free_text(tmp_path: Path) -> Path:
+    export = _cohort_export(["F", "M"])
+    export["goals"] = (
+        "episode_id,set_date,goal_no,horizon,goal,status\n"
+        f'E00001,{MONDAY},1,weekly,"{GOAL}",pending\n'
+        f"E00002,{MONDAY},1,weekly,walk 20-30 minutes 3 times a week,pending\n"
+        f'E00009,{MONDAY},1,weekly,"SSN 123-45-6789",pending\n'  # no such episode: rejected
+    )
+    export["events"] = (
+        "episode_id,date,kind,note\n"
+        f"E00001,{MONDAY},family_session,mother (DOB 3 April 1961) attended\n"
+    )
+    return _export(tmp_path, export)
+
+
+def test_identifiers_in_free_text_are_redacted_everywhere(tmp_path) -> None:
+    bundle = load_bundle(_with_free_text(tmp_path))
+    r = validate_bundle(bundle)
+    goals = r.tables["goals"]["goal"]
+    assert "555-867-5309" not in goals.iloc[0] and "jane.doe@example.com" not in goals.iloc[0]
+    assert "[redacted telephone number]" in goals.iloc[0]
+    assert "[redacted email address]" in goals.iloc[0]
+    assert goals.iloc[1] == "walk 20-30 minutes 3 times a week"  # not an identifier
+    assert "1961" not in r.tables["events"]["note"].iloc[0]
+    c = r.counts.set_index("table")
+    assert c.loc["goals", "accepted"] == 2 and c.loc["goals", "rejected"] == 1
+    assert c.loc["goals", "warnings"] == 2 and c.loc["events", "warnings"] == 1
+    hits = r.problems[r.problems["rule"] == "identifier_in_text"]
+    assert set(hits["severity"]) == {"warning"}
+    assert hits[["table", "source_line", "column"]].values.tolist() == [
+        ["goals", 2, "goal"],
+        ["goals", 4, "goal"],
+        ["events", 2, "note"],
+    ]
+    first = hits.iloc[0]["message"]
+    assert "telephone number" in first and "email address" in first
+    write_rejects(r, tmp_path / "out")
+    for path in (tmp_path / "out").rglob("*.csv"):
+        text = path.read_text()
+        for secret in ("555-867-5309", "jane.doe@example.com", "123-45-6789", "1961"):
+            assert secret not in text, (path, secret)
+    assert "goal" in pd.read_csv(tmp_path / "out" / "rejects" / "goals.csv").columns
+    # the caller's bundle is not changed behind their back
+    assert GOAL in bundle["goals"]["goal"].tolist()

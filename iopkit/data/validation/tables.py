@@ -31,6 +31,7 @@ from iopkit.data.validation.cells import (
     parse_ints,
     vocab_hint,
 )
+from iopkit.privacy import redact_text
 
 __all__ = [
     "TableState",
@@ -38,6 +39,7 @@ __all__ = [
     "convert_table",
     "key_pass",
     "read_codes",
+    "redact_free_text",
     "schema_pass",
     "soften_descriptive",
 ]
@@ -178,6 +180,38 @@ def soften_descriptive(t: TableState) -> None:
         blank = None if col_spec.kind not in ("int", "date") else pd.NA
         idx = t.typed.index[rows]
         t.typed.loc[idx, col] = blank
+
+
+def redact_free_text(t: TableState) -> None:
+    """Identifiers in free text (:attr:`ColumnSpec.free_text`: goal text, event notes) are
+    redacted with :func:`iopkit.privacy.redact_text` in the accepted row and in the rejects;
+    each value is a warning (rule ``identifier_in_text``) naming the kinds found, never the
+    identifier itself."""
+    spec = TABLES[t.name]
+    for col in spec.columns:
+        if not col.free_text or col.name not in t.raw.columns:
+            continue
+        rows, shown, msgs = [], [], []
+        redacted = t.raw[col.name].to_numpy(dtype=object).copy()
+        for i, v in enumerate(redacted):
+            if not isinstance(v, str):
+                continue
+            text, findings = redact_text(v)
+            if findings:
+                kinds = ", ".join(dict.fromkeys(f.kind for f in findings))
+                redacted[i] = text
+                rows.append(i)
+                shown.append(text)
+                msgs.append(
+                    f"free text holds an identifier ({kinds}); redacted — "
+                    "keep identifying details out of this column"
+                )
+        if not rows:
+            continue
+        t.raw = t.raw.copy()  # never change the caller's bundle
+        t.raw[col.name] = pd.Series(redacted, index=t.raw.index, dtype=object)
+        t.typed.loc[t.typed.index[rows], col.name] = shown
+        t.add(cell_problems(rows, shown, "identifier_in_text", msgs, "warning"), col.name)
 
 
 def schema_pass(t: TableState, rows: np.ndarray) -> None:
@@ -356,4 +390,5 @@ def check_table(
     key_pass(t, line)
     schema_pass(t, np.arange(len(t.raw)))
     soften_descriptive(t)
+    redact_free_text(t)
     return t
