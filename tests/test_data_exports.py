@@ -146,3 +146,24 @@ def test_identifiers_in_free_text_are_redacted_everywhere(tmp_path) -> None:
     assert "goal" in pd.read_csv(tmp_path / "out" / "rejects" / "goals.csv").columns
     # the caller's bundle is not changed behind their back
     assert GOAL in bundle["goals"]["goal"].tolist()
+
+
+@pytest.mark.parametrize("value", ["1e1", "1.979e3", "2E1", "0x1F", "inf"])
+def test_exponent_or_other_notation_is_not_a_whole_number(value) -> None:
+    from iopkit.data.validation.cells import parse_ints
+
+    out, probs = parse_ints(pd.Series(["6", " 7 ", "8.0", value], dtype=object))
+    assert out.tolist()[:3] == [6, 7, 8] and pd.isna(out[3])
+    assert probs["row"].tolist() == [3] and probs["rule"].tolist() == ["type"]
+    assert probs["value"].tolist() == [value]
+
+
+def test_exponent_in_planned_weeks_rejects_the_episode(tmp_path) -> None:
+    export = _cohort_export(["F", "M"])
+    export["episodes"] = export["episodes"].replace(f"{MONDAY},6\nE00002", f"{MONDAY},6e0\nE00002")
+    r = validate_bundle(load_bundle(_export(tmp_path, export)))
+    p = r.problems[r.problems["rule"] == "type"]
+    assert p[["table", "source_line", "column", "value"]].values.tolist() == [
+        ["episodes", 2, "planned_weeks", "6e0"]
+    ]
+    assert r.counts.set_index("table").loc["episodes", "rejected"] == 1

@@ -63,8 +63,9 @@ def cell_problems(
 def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     """Whole numbers from text or numbers; returns (Int64 series, problems by position).
 
-    Problems: ``type`` for text that is not a number and for numbers with a fraction
-    (3.5 is never rounded).
+    Problems: ``type`` for text that is not a number, for numbers with a fraction (3.5 is
+    never rounded) and for text in another notation (``1e1``, ``1.979e3``, ``inf``: only
+    decimal digits are read as a whole number).
     """
     pos = np.arange(len(s))
     if pd.api.types.is_bool_dtype(s):
@@ -77,15 +78,35 @@ def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     num = pd.Series(np.asarray(num, dtype="float64"), index=s.index)
     present = s.notna().to_numpy()
     bad_text = present & num.isna().to_numpy()
+    # text must be written as a decimal number: 1e1 and 1.979e3 are not read as 10 and 1979
+    obj = s.to_numpy(dtype=object)
+    is_text = np.array([isinstance(v, str) for v in obj], dtype=bool)
+    notation = np.zeros(len(s), dtype=bool)
+    if is_text.any():
+        decimal = (
+            pd.Series(obj[is_text], dtype=object)
+            .str.fullmatch(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*")
+            .to_numpy(dtype=bool)
+        )
+        notation[np.flatnonzero(is_text)[~decimal]] = True
+        notation &= present & ~bad_text
     values = num.to_numpy()
     # inf, 1e400 and 99999999999999999999999 are not whole numbers a table can hold (Int64)
     huge = present & ~bad_text & ~(np.abs(values) < 2.0**53)
     bad_text |= huge
+    notation &= ~huge
     finite = np.where(bad_text, 0.0, values)  # inf/NaN already reported; keep numpy quiet
-    frac = present & ~bad_text & (np.abs(finite - np.round(finite)) > 1e-9)
-    out = num.where(~(bad_text | frac))
+    frac = present & ~bad_text & ~notation & (np.abs(finite - np.round(finite)) > 1e-9)
+    out = num.where(~(bad_text | frac | notation))
     probs = pd.concat(
         [
+            cell_problems(
+                pos[notation],
+                s[notation],
+                "type",
+                "not a whole number as written (exponent or other notation); "
+                "write the digits, e.g. 1979",
+            ),
             cell_problems(pos[bad_text & ~huge], s[bad_text & ~huge], "type", "not a whole number"),
             cell_problems(
                 pos[huge], s[huge], "type", "not a whole number in range (|value| < 2^53)"
