@@ -167,3 +167,17 @@ def test_exponent_in_planned_weeks_rejects_the_episode(tmp_path) -> None:
         ["episodes", 2, "planned_weeks", "6e0"]
     ]
     assert r.counts.set_index("table").loc["episodes", "rejected"] == 1
+
+
+def test_ids_differing_only_by_case_are_a_warning(tmp_path) -> None:
+    export = _cohort_export(["F", "M", "F"])
+    export["patients"] = export["patients"].replace("P00003,", "p00002,")
+    export["episodes"] = export["episodes"].replace("P00003,", "p00002,")
+    r = validate_bundle(load_bundle(_export(tmp_path, export)))
+    assert r.ok
+    w = r.warnings
+    assert w[["table", "source_line", "column", "value", "rule"]].values.tolist() == [
+        ["patients", 4, "patient_id", "p00002", "case_only_id"]
+    ]
+    assert "'P00002' on line 3" in w.iloc[0]["message"]
+    assert r.counts.set_index("table").loc["patients", "accepted"] == 3

@@ -35,6 +35,7 @@ from iopkit.privacy import redact_text
 
 __all__ = [
     "TableState",
+    "case_only_keys",
     "check_table",
     "convert_table",
     "key_pass",
@@ -339,6 +340,32 @@ def key_pass(t: TableState, line: np.ndarray) -> None:
         )
 
 
+def case_only_keys(t: TableState, line: np.ndarray) -> None:
+    """Ids that differ only by case (``P00002`` and ``p00002``) in a table's single-column key:
+    a warning on every row after the first spelling (ids are compared exactly, so these stay
+    two ids, which is rarely what the export meant)."""
+    key = TABLES[t.name].key
+    if len(key) != 1 or t.table_problems or not len(t.raw):
+        return
+    ids = t.typed[key[0]]
+    text = ids[ids.map(lambda v: isinstance(v, str))]
+    folded = text.str.casefold()
+    if folded.nunique() == text.nunique():
+        return
+    first = text.groupby(folded.to_numpy()).transform("first")
+    other = (text != first).to_numpy()
+    if not other.any():
+        return
+    first_pos = pd.Series(np.arange(len(ids))[ids.index.get_indexer(text.index)], index=text.index)
+    first_row = first_pos.groupby(folded.to_numpy()).transform("min").to_numpy()
+    rows = first_pos.to_numpy()[other]
+    msgs = [
+        f"differs only by case from {f!r} on line {line[r0]}; read as a different id"
+        for f, r0 in zip(first.to_numpy()[other], first_row[other], strict=True)
+    ]
+    t.add(cell_problems(rows, text.to_numpy()[other], "case_only_id", msgs, "warning"), key[0])
+
+
 def _is_item_column(table: str, col: object) -> bool:
     return table == "assessments" and (
         str(col) in (LONG_ITEM, LONG_RESPONSE)
@@ -388,6 +415,7 @@ def check_table(
         )
     read_codes(t, bundle.files.get(name, name), notes)
     key_pass(t, line)
+    case_only_keys(t, line)
     schema_pass(t, np.arange(len(t.raw)))
     soften_descriptive(t)
     redact_free_text(t)
