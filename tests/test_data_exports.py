@@ -4,6 +4,7 @@ parsing is faithful. Bundles here are hand-written, shaped like a clinic's expor
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -181,3 +182,57 @@ def test_ids_differing_only_by_case_are_a_warning(tmp_path) -> None:
     ]
     assert "'P00002' on line 3" in w.iloc[0]["message"]
     assert r.counts.set_index("table").loc["patients", "accepted"] == 3
+
+
+def test_ragged_row_is_kept_whole_in_rejects_and_problems(tmp_path) -> None:
+    export = _cohort_export(["F", "M"])
+    tail = ",".join(f"extra{i}" for i in range(30))  # the raw row is far over 80 characters
+    export["attendance"] = export["attendance"].replace(
+        f"E00002,{MONDAY},present", f"E00002,{MONDAY},present,{tail}"
+    )
+    r = validate_bundle(load_bundle(_export(tmp_path, export)))
+    p = r.problems[r.problems["rule"] == "field_count"].iloc[0]
+    assert p["value"] == f"E00002,{MONDAY},present,{tail}" and p["source_line"] == 3
+    assert "extra_fields" not in r.tables["attendance"].columns
+    assert not any("extra column" in n for n in r.notes)
+    write_rejects(r, tmp_path / "out")
+    rej = pd.read_csv(tmp_path / "out" / "rejects" / "attendance.csv", dtype=str)
+    assert rej.loc[0, "status"] == "present" and rej.loc[0, "extra_fields"] == tail
+    problems = pd.read_csv(tmp_path / "out" / "problems.csv", dtype=str)
+    assert tail in problems.loc[problems["rule"] == "field_count", "value"].iloc[0]
+
+
+def test_field_over_the_csv_limit_is_a_message_naming_file_and_line(tmp_path) -> None:
+    import csv
+
+    from iopkit.errors import InputError
+
+    export = _cohort_export(["F", "M"])
+    long = "x" * (csv.field_size_limit() + 10)
+    export["events"] = (
+        f"episode_id,date,kind,note\nE00001,{MONDAY},family_session,ok\n"
+        f'E00002,{MONDAY},family_session,"{long}"\n'
+    )
+    with pytest.raises(InputError) as err:
+        load_bundle(_export(tmp_path, export))
+    e = err.value
+    assert e.file.endswith("events.csv") and e.row == 3 and e.rule == "csv_syntax"
+    assert "131,072" in str(e) and "line 3" in str(e)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+def test_named_pipe_as_a_table_file_is_refused_not_hung(tmp_path) -> None:
+    from iopkit.data.readers import read_table
+    from iopkit.errors import InputError
+
+    folder = _export(tmp_path, _cohort_export(["F"]))
+    os.mkfifo(folder / "goals.csv")
+    with pytest.raises(InputError, match="not a regular file") as err:
+        load_bundle(folder)
+    assert err.value.file.endswith("goals.csv")
+    pipe = tmp_path / "items.csv"
+    os.mkfifo(pipe)
+    with pytest.raises(InputError, match="not a regular file"):
+        read_table(pipe)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_bundle(tmp_path / "items.csv")

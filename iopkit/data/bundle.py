@@ -25,6 +25,12 @@ PROBLEM_COLUMNS: tuple[str, ...] = (
 SEVERITIES: tuple[str, ...] = ("error", "warning")
 
 
+#: Column that keeps, for a CSV row with more fields than the header, the fields beyond the
+#: header (joined by the file's separator), so the rejected row is kept whole in ``rejects/``.
+#: Such rows are always rejected (``field_count``); accepted tables never carry the column.
+EXTRA_FIELDS = "extra_fields"
+
+
 def empty_problems() -> pd.DataFrame:
     """An empty problems frame with the standard columns."""
     frame = pd.DataFrame({c: pd.Series(dtype=object) for c in PROBLEM_COLUMNS})

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from iopkit.data.bundle import PROBLEM_COLUMNS, Bundle, empty_problems
+from iopkit.data.bundle import EXTRA_FIELDS, PROBLEM_COLUMNS, Bundle, empty_problems
 from iopkit.data.schemas import TABLE_ORDER
 from iopkit.data.validation.cells import shown_value
 from iopkit.data.validation.tables import TableState
@@ -100,7 +100,7 @@ def assemble_result(
             p["value"] = [shown_value(v) for v in p["value"]]
             prob_frames.append(p)
         bad = t.bad()
-        typed = t.typed.loc[~bad].copy()
+        typed = t.typed.loc[~bad].drop(columns=EXTRA_FIELDS, errors="ignore")
         typed.index = pd.Index(line[~bad], name="source_line")
         accepted[name] = typed
         rej = t.raw.loc[bad].copy()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from iopkit.data.bundle import Bundle
+from iopkit.data.bundle import EXTRA_FIELDS, Bundle
 from iopkit.data.schemas import (
     LONG_ITEM,
     LONG_RESPONSE,
@@ -406,7 +406,9 @@ def check_table(
                 col,
             )
     extra_cols = [
-        c for c in t.raw.columns if TABLES[name].column(c) is None and not _is_item_column(name, c)
+        c
+        for c in t.raw.columns
+        if TABLES[name].column(c) is None and not _is_item_column(name, c) and c != EXTRA_FIELDS
     ]
     if extra_cols:
         notes.append(
