@@ -236,3 +236,37 @@ def test_named_pipe_as_a_table_file_is_refused_not_hung(tmp_path) -> None:
         read_table(pipe)
     with pytest.raises(InputError, match="not a regular file"):
         load_bundle(tmp_path / "items.csv")
+
+
+def test_unterminated_quote_names_the_line_it_opened(tmp_path) -> None:
+    export = _cohort_export(["F", "M", "F", "M"])
+    export["attendance"] = (
+        "episode_id,date,status\n"
+        f"E00001,{MONDAY},present\n"
+        f'E00002,{MONDAY},"present\n'  # the quote opens on line 3 and is never closed
+        f"E00003,{MONDAY},present\n"
+        f"E00004,{MONDAY},present\n"
+    )
+    r = validate_bundle(load_bundle(_export(tmp_path, export)))
+    p = r.problems[r.problems["table"] == "attendance"]
+    assert set(p["source_line"]) == {3} and "unclosed_quote" in set(p["rule"])
+    msg = p.loc[p["rule"] == "unclosed_quote", "message"].iloc[0]
+    assert "quote opened on line 3 is never closed: lines 3–5" in msg
+    c = r.counts.set_index("table").loc["attendance"]
+    assert (c["accepted"], c["rejected"]) == (1, 1)
+
+
+def test_a_stray_quote_closed_later_names_where_it_opened(tmp_path) -> None:
+    export = _cohort_export(["F", "M", "F", "M"])
+    export["attendance"] = (
+        "episode_id,date,status\n"
+        f"E00001,{MONDAY},present\n"
+        f'E00002,{MONDAY},"present\n'  # opened on line 3 ...
+        f'E00003,{MONDAY}",present\n'  # ... closed on line 4: one row of 4 fields
+        f"E00004,{MONDAY},present\n"
+    )
+    r = validate_bundle(load_bundle(_export(tmp_path, export)))
+    p = r.problems[r.problems["rule"] == "field_count"]
+    assert p["source_line"].tolist() == [3]
+    assert "a quote opened on line 3 is not closed until line 4" in p.iloc[0]["message"]
+    assert r.counts.set_index("table").loc["attendance", "accepted"] == 2

@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,7 +182,8 @@ def read_csv_text(
                     "column": None,
                     "value": sep.join(record),
                     "rule": "field_count",
-                    "message": f"row has {len(record)} fields, the header has {len(header)}",
+                    "message": f"row has {len(record)} fields, the header has {len(header)}"
+                    + _open_quote_hint(record, line, reader.line_num),
                 }
             )
             extra = record[len(header) :]
@@ -192,6 +194,24 @@ def read_csv_text(
         lines.append(line)
     if header is None:
         raise InputError("file is empty (no header line)", file=file, rule="header")
+    if lines and reader.line_num > lines[-1] and _quote_left_open(text, lines[-1]):
+        # csv reads an unclosed quote to the end of the file without complaint
+        last, end = int(lines[-1]), reader.line_num
+        if problems and problems[-1]["source_line"] == last:
+            problems.pop()
+        problems.append(
+            {
+                "table": table,
+                "file": file,
+                "source_line": last,
+                "column": None,
+                "value": sep.join(rows[-1])
+                + (sep + extras[len(rows) - 1] if extras.get(len(rows) - 1) else ""),
+                "rule": "unclosed_quote",
+                "message": f"a quote opened on line {last} is never closed: lines {last}–{end} "
+                "were read as one row; close the quote or remove it",
+            }
+        )
     frame = (
         pd.DataFrame(rows, columns=header, dtype=object)
         if rows
@@ -229,6 +249,34 @@ def _records(reader: Any, file: str) -> Iterator[tuple[int, list[str]]]:
             raise InputError(msg, file=file, row=line, rule="csv_syntax") from None
         yield line, record
         line = reader.line_num + 1
+
+
+def _quote_left_open(text: str, line: int) -> bool:
+    """True when the text from ``line`` (1-based, as :attr:`csv.reader.line_num` counts
+    lines) to the end holds an odd number of quote characters (``""`` counts twice)."""
+    start = 0
+    if line > 1:
+        breaks = list(itertools.islice(re.finditer(r"\r\n|\r|\n", text), line - 1))
+        if len(breaks) < line - 1:
+            return False
+        start = breaks[-1].end()
+    return text.count('"', start) % 2 == 1
+
+
+def _open_quote_hint(record: list[str], line: int, end: int) -> str:
+    """For a ragged record spanning several lines: where the quoted field that swallowed
+    the line breaks opened (usually a quote never closed), else ``""``."""
+    if end <= line:
+        return ""
+    opened = line
+    for f in record:
+        if "\n" in f or "\r" in f:
+            return (
+                f"; a quote opened on line {opened} is not closed until line {end} "
+                f"(lines {opened}–{end} were read as one row: is a closing quote missing?)"
+            )
+        opened += f.count("\n")
+    return ""
 
 
 def require_regular_file(path: Path) -> None:
