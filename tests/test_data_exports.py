@@ -270,3 +270,21 @@ def test_a_stray_quote_closed_later_names_where_it_opened(tmp_path) -> None:
     assert p["source_line"].tolist() == [3]
     assert "a quote opened on line 3 is not closed until line 4" in p.iloc[0]["message"]
     assert r.counts.set_index("table").loc["attendance", "accepted"] == 2
+
+
+def test_admission_after_the_as_of_date_is_a_problem(tmp_path) -> None:
+    import datetime as dt
+
+    export = _cohort_export(["F", "M"])
+    export["episodes"] = export["episodes"].replace(
+        f"E00002,P00002,C01,{MONDAY}", "E00002,P00002,C01,2035-01-08"
+    )
+    folder = _export(tmp_path, export)
+    unchecked = validate_bundle(load_bundle(folder)).problems
+    assert "future_admission" not in set(unchecked["rule"])  # no as-of date: not checked
+    r = validate_bundle(load_bundle(folder), as_of=dt.date(2025, 3, 1))
+    p = r.problems[r.problems["rule"] == "future_admission"]
+    assert p[["table", "source_line", "column", "value"]].values.tolist() == [
+        ["episodes", 3, "admit_date", "2035-01-08"]
+    ]
+    assert "2025-03-01" in p.iloc[0]["message"]
