@@ -24,6 +24,7 @@ __all__ = [
     "PatientConcern",
     "REFERRAL_SOURCES",
     "SEX",
+    "SEX_CODES",
     "SKILL_CONCERNS",
     "SkillConcern",
     "WEEKDAYS",
@@ -97,3 +98,11 @@ Occasion = Literal["admission", "weekly", "discharge"]
 OCCASIONS: tuple[str, ...] = get_args(Occasion)
 #: patients.sex: not fixed by architecture.md; iopkit's own choice [D], docs/data.md.
 SEX: tuple[str, ...] = ("female", "male", "other", "unknown")
+#: Standard codes read as :data:`SEX` values without any profile (keys lower case; matched
+#: case-insensitively): HL7 FHIR R4 AdministrativeGender, codes female/male/other/unknown and
+#: their one-letter forms F/M/O/U as nearly every EHR and REDCap project exports them
+#: (http://hl7.org/fhir/R4/valueset-administrative-gender.html).
+SEX_CODES: dict[str, str] = {
+    **{v: v for v in SEX},
+    **{v[0]: v for v in SEX},
+}

@@ -17,8 +17,18 @@ PROBLEM_COLUMNS: tuple[str, ...] = (
     "column",
     "value",
     "rule",
+    "severity",
     "message",
 )
+#: ``severity`` of a problem: an ``error`` rejects its row; a ``warning`` keeps it (an
+#: optional, descriptive value blanked; an identifier redacted from free text).
+SEVERITIES: tuple[str, ...] = ("error", "warning")
+
+
+#: Column that keeps, for a CSV row with more fields than the header, the fields beyond the
+#: header (joined by the file's separator), so the rejected row is kept whole in ``rejects/``.
+#: Such rows are always rejected (``field_count``); accepted tables never carry the column.
+EXTRA_FIELDS = "extra_fields"
 
 
 def empty_problems() -> pd.DataFrame:
@@ -33,6 +43,7 @@ def problems_frame(rows: list[dict]) -> pd.DataFrame:
     if not rows:
         return empty_problems()
     frame = pd.DataFrame(rows).reindex(columns=list(PROBLEM_COLUMNS))
+    frame["severity"] = frame["severity"].astype(object).where(frame["severity"].notna(), "error")
     frame["source_line"] = pd.array(frame["source_line"], dtype="Int64")
     return frame
 

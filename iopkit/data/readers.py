@@ -17,7 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from iopkit.data.sources.text import check_header, decode_bytes, read_csv_text
+from iopkit.data.sources.text import (
+    check_header,
+    decode_bytes,
+    read_csv_text,
+    require_regular_file,
+)
 from iopkit.errors import InputError
 
 __all__ = ["READERS", "read_table", "read_table_lines", "write_table"]
@@ -54,8 +59,7 @@ def read_table_lines(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(2, "No such file", str(path))
-    if path.is_dir():
-        raise InputError("is a folder, not a table file", file=str(path), rule="readable")
+    require_regular_file(path)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise InputError(

@@ -11,6 +11,7 @@ fixed list), ``list`` (``;``-separated vocabulary values), ``date`` (calendar da
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -26,6 +27,7 @@ from iopkit.vocab import (
     GOAL_STATUS,
     REFERRAL_SOURCES,
     SEX,
+    SEX_CODES,
 )
 from iopkit.vocab import PATIENT_CONCERNS as CONCERNS
 
@@ -41,6 +43,12 @@ class ColumnSpec:
     min: float | None = None
     max: float | None = None
     doc: str = ""
+    #: optional and descriptive: a bad value is blanked with a warning, the row is kept
+    descriptive: bool = False
+    #: standard codes read as vocabulary values (lower-case code -> value; any case matches)
+    codes: Mapping[str, str] | None = None
+    #: free text scanned for identifiers (phone, e-mail, SSN-like, date of birth); redacted
+    free_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,11 +92,31 @@ TABLES: dict[str, TableSpec] = {
         key=("patient_id",),
         columns=(
             C("patient_id", "id", True, doc="pseudonymous patient id, e.g. P00001"),
-            C("birth_year", "int", min=1900, max=2100, doc="year only; never a date of birth"),
-            C("sex", "vocab", vocab=SEX),
+            C(
+                "birth_year",
+                "int",
+                min=1900,
+                max=2100,
+                doc="year only; never a date of birth",
+                descriptive=True,
+            ),
+            C(
+                "sex",
+                "vocab",
+                vocab=SEX,
+                descriptive=True,
+                codes=SEX_CODES,
+                doc="also HL7 FHIR AdministrativeGender codes F/M/O/U (any case)",
+            ),
             C("primary_concern", "vocab", True, vocab=CONCERNS),
-            C("other_concerns", "list", vocab=CONCERNS, doc="`;`-separated concerns"),
-            C("referral_source", "vocab", vocab=REFERRAL_SOURCES),
+            C(
+                "other_concerns",
+                "list",
+                vocab=CONCERNS,
+                doc="`;`-separated concerns",
+                descriptive=True,
+            ),
+            C("referral_source", "vocab", vocab=REFERRAL_SOURCES, descriptive=True),
         ),
     ),
     "episodes": TableSpec(
@@ -147,7 +175,7 @@ TABLES: dict[str, TableSpec] = {
             C("set_date", "date", True),
             C("goal_no", "int", True, min=1, max=99),
             C("horizon", "vocab", vocab=GOAL_HORIZONS),
-            C("goal", "str", doc="goal text (no identifying details)"),
+            C("goal", "str", doc="goal text (no identifying details)", free_text=True),
             C("status", "vocab", vocab=GOAL_STATUS),
             C("review_date", "date"),
         ),
@@ -160,7 +188,7 @@ TABLES: dict[str, TableSpec] = {
             C("episode_id", "id", True),
             C("date", "date", True),
             C("kind", "vocab", True, vocab=EVENT_KINDS),
-            C("note", "str"),
+            C("note", "str", doc="free text (no identifying details)", free_text=True),
         ),
         parents={"episode_id": "episodes"},
     ),

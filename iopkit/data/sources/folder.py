@@ -26,6 +26,7 @@ from iopkit.data.sources.text import (
     dates_as_text,
     encoding_label,
     read_csv_file,
+    require_regular_file,
 )
 from iopkit.errors import InputError
 
@@ -60,6 +61,7 @@ def read_folder(folder: Path, *, encoding: str | None = None, strict: bool = Fal
             problems += probs
             files[table] = str(csv_path)
         elif pq_path.exists():
+            require_regular_file(pq_path)
             try:
                 frame = pd.read_parquet(pq_path)
             except Exception as exc:  # pyarrow raises several types for unreadable files

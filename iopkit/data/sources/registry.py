@@ -30,6 +30,7 @@ import pandas as pd
 
 from iopkit.data.bundle import Bundle, problems_frame
 from iopkit.data.schemas import REQUIRED_TABLES, TABLE_ORDER
+from iopkit.data.sources.text import require_regular_file
 from iopkit.errors import InputError
 from iopkit.privacy import check_identifiers
 
@@ -179,6 +180,7 @@ class SourceRegistry:
         suffix = path.suffix.lower()
         if not path.exists():
             raise InputError("source not found", file=str(path), rule="missing_source")
+        require_regular_file(path)
         if suffix in self._by_key:
             return self._by_key[suffix], text
         raise InputError(

@@ -12,12 +12,16 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from iopkit.data.bundle import EXTRA_FIELDS
 from iopkit.data.schemas import TABLES
 from iopkit.errors import InputError
 
@@ -31,6 +35,7 @@ __all__ = [
     "encoding_label",
     "read_csv_file",
     "read_csv_text",
+    "require_regular_file",
     "sniff_delimiter",
 ]
 
@@ -148,7 +153,9 @@ def read_csv_text(
 
     Blank lines are skipped but counted, so ``lines`` match what the user sees in an editor
     (header = line 1). A row with a different number of fields than the header is kept
-    (padded with blanks or with extra fields dropped) and reported, so the validator rejects it.
+    (padded with blanks; fields beyond the header kept in column
+    :data:`~iopkit.data.bundle.EXTRA_FIELDS`) and reported with the whole row as its value,
+    so the validator rejects it and the rejects keep every field.
     ``delimiter`` None: sniffed from the header (:func:`sniff_delimiter`); the one used is
     kept in ``frame.attrs["delimiter"]``.
     """
@@ -158,10 +165,8 @@ def read_csv_text(
     rows: list[list[str]] = []
     lines: list[int] = []
     problems: list[dict] = []
-    start = 1
-    for record in reader:
-        line = start
-        start = reader.line_num + 1
+    extras: dict[int, str] = {}
+    for line, record in _records(reader, file):
         if not record or all(not f.strip() for f in record):
             continue
         if header is None:
@@ -175,16 +180,38 @@ def read_csv_text(
                     "file": file,
                     "source_line": line,
                     "column": None,
-                    "value": ",".join(record)[:80],
+                    "value": sep.join(record),
                     "rule": "field_count",
-                    "message": f"row has {len(record)} fields, the header has {len(header)}",
+                    "message": f"row has {len(record)} fields, the header has {len(header)}"
+                    + _open_quote_hint(record, line, reader.line_num),
                 }
             )
+            extra = record[len(header) :]
             record = (record + [""] * len(header))[: len(header)]
+            if extra:  # kept whole: the extra fields travel with the row into the rejects
+                extras[len(rows)] = sep.join(extra)
         rows.append(record)
         lines.append(line)
     if header is None:
         raise InputError("file is empty (no header line)", file=file, rule="header")
+    if lines and reader.line_num > lines[-1] and _quote_left_open(text, lines[-1]):
+        # csv reads an unclosed quote to the end of the file without complaint
+        last, end = int(lines[-1]), reader.line_num
+        if problems and problems[-1]["source_line"] == last:
+            problems.pop()
+        problems.append(
+            {
+                "table": table,
+                "file": file,
+                "source_line": last,
+                "column": None,
+                "value": sep.join(rows[-1])
+                + (sep + extras[len(rows) - 1] if extras.get(len(rows) - 1) else ""),
+                "rule": "unclosed_quote",
+                "message": f"a quote opened on line {last} is never closed: lines {last}–{end} "
+                "were read as one row; close the quote or remove it",
+            }
+        )
     frame = (
         pd.DataFrame(rows, columns=header, dtype=object)
         if rows
@@ -193,8 +220,76 @@ def read_csv_text(
     for col in frame.columns:
         s = frame[col]
         frame[col] = s.where(s.str.strip().ne(""), None)
+    if extras:
+        frame[EXTRA_FIELDS] = pd.Series(extras, dtype=object).reindex(frame.index)
     frame.attrs["delimiter"] = sep
     return frame, np.asarray(lines, dtype=np.int64), problems
+
+
+def _records(reader: Any, file: str) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record began, fields) for each row of a :func:`csv.reader`; a parse
+    error (a field longer than :func:`csv.field_size_limit`, 131,072 characters by default)
+    is an InputError naming that line, never a traceback."""
+    line = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            if "field larger than field limit" in str(exc):
+                msg = (
+                    f"a field starting on line {line} is longer than {limit:,} characters "
+                    "(the CSV field size limit): often a quote opened there and never closed; "
+                    "otherwise shorten the text"
+                )
+            else:
+                msg = f"cannot parse the CSV row starting on line {line}: {exc}"
+            raise InputError(msg, file=file, row=line, rule="csv_syntax") from None
+        yield line, record
+        line = reader.line_num + 1
+
+
+def _quote_left_open(text: str, line: int) -> bool:
+    """True when the text from ``line`` (1-based, as :attr:`csv.reader.line_num` counts
+    lines) to the end holds an odd number of quote characters (``""`` counts twice)."""
+    start = 0
+    if line > 1:
+        breaks = list(itertools.islice(re.finditer(r"\r\n|\r|\n", text), line - 1))
+        if len(breaks) < line - 1:
+            return False
+        start = breaks[-1].end()
+    return text.count('"', start) % 2 == 1
+
+
+def _open_quote_hint(record: list[str], line: int, end: int) -> str:
+    """For a ragged record spanning several lines: where the quoted field that swallowed
+    the line breaks opened (usually a quote never closed), else ``""``."""
+    if end <= line:
+        return ""
+    opened = line
+    for f in record:
+        if "\n" in f or "\r" in f:
+            return (
+                f"; a quote opened on line {opened} is not closed until line {end} "
+                f"(lines {opened}–{end} were read as one row: is a closing quote missing?)"
+            )
+        opened += f.count("\n")
+    return ""
+
+
+def require_regular_file(path: Path) -> None:
+    """Refuse a folder or a special file (named pipe, device, socket) given as a table file:
+    reading a FIFO would wait for a writer forever."""
+    if path.is_dir():
+        raise InputError("is a folder, not a table file", file=str(path), rule="unreadable")
+    if path.exists() and not path.is_file():
+        raise InputError(
+            "is not a regular file (a named pipe, device or socket); export the table to a file",
+            file=str(path),
+            rule="unreadable",
+        )
 
 
 def check_header(header: list[str], file: str) -> None:
@@ -213,8 +308,7 @@ def read_csv_file(
     path: Path, table: str, encoding: str | None = None
 ) -> tuple[pd.DataFrame, np.ndarray, list[dict], str]:
     """Read one CSV file; returns (frame, lines, problems, encoding used)."""
-    if path.is_dir():
-        raise InputError("is a folder, not a CSV file", file=str(path), rule="unreadable")
+    require_regular_file(path)
     text, used = decode_bytes(path.read_bytes(), str(path), encoding)
     frame, lines, problems = read_csv_text(text, str(path), table)
     return frame, lines, problems, used

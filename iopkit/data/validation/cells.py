@@ -42,19 +42,30 @@ _TEXT_DATE_FORMATS = (
 
 
 def cell_problems(
-    rows: np.ndarray, values: Iterable, rule: str, messages: Iterable[str] | str
+    rows: np.ndarray,
+    values: Iterable,
+    rule: str,
+    messages: Iterable[str] | str,
+    severity: str = "error",
 ) -> pd.DataFrame:
-    """Problems at row positions ``rows``: one ``message`` for all, or one per row."""
+    """Problems at row positions ``rows``: one ``message`` for all, or one per row.
+
+    ``severity``: ``error`` rejects the row, ``warning`` keeps it
+    (:data:`iopkit.data.bundle.SEVERITIES`).
+    """
     rows = np.asarray(rows, dtype=np.int64)
     msgs = [messages] * len(rows) if isinstance(messages, str) else list(messages)
-    return pd.DataFrame({"row": rows, "value": list(values), "rule": rule, "message": msgs})
+    return pd.DataFrame(
+        {"row": rows, "value": list(values), "rule": rule, "message": msgs, "severity": severity}
+    )
 
 
 def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     """Whole numbers from text or numbers; returns (Int64 series, problems by position).
 
-    Problems: ``type`` for text that is not a number and for numbers with a fraction
-    (3.5 is never rounded).
+    Problems: ``type`` for text that is not a number, for numbers with a fraction (3.5 is
+    never rounded) and for text in another notation (``1e1``, ``1.979e3``, ``inf``: only
+    decimal digits are read as a whole number).
     """
     pos = np.arange(len(s))
     if pd.api.types.is_bool_dtype(s):
@@ -67,15 +78,35 @@ def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     num = pd.Series(np.asarray(num, dtype="float64"), index=s.index)
     present = s.notna().to_numpy()
     bad_text = present & num.isna().to_numpy()
+    # text must be written as a decimal number: 1e1 and 1.979e3 are not read as 10 and 1979
+    obj = s.to_numpy(dtype=object)
+    is_text = np.array([isinstance(v, str) for v in obj], dtype=bool)
+    notation = np.zeros(len(s), dtype=bool)
+    if is_text.any():
+        decimal = (
+            pd.Series(obj[is_text], dtype=object)
+            .str.fullmatch(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*")
+            .to_numpy(dtype=bool)
+        )
+        notation[np.flatnonzero(is_text)[~decimal]] = True
+        notation &= present & ~bad_text
     values = num.to_numpy()
     # inf, 1e400 and 99999999999999999999999 are not whole numbers a table can hold (Int64)
     huge = present & ~bad_text & ~(np.abs(values) < 2.0**53)
     bad_text |= huge
+    notation &= ~huge
     finite = np.where(bad_text, 0.0, values)  # inf/NaN already reported; keep numpy quiet
-    frac = present & ~bad_text & (np.abs(finite - np.round(finite)) > 1e-9)
-    out = num.where(~(bad_text | frac))
+    frac = present & ~bad_text & ~notation & (np.abs(finite - np.round(finite)) > 1e-9)
+    out = num.where(~(bad_text | frac | notation))
     probs = pd.concat(
         [
+            cell_problems(
+                pos[notation],
+                s[notation],
+                "type",
+                "not a whole number as written (exponent or other notation); "
+                "write the digits, e.g. 1979",
+            ),
             cell_problems(pos[bad_text & ~huge], s[bad_text & ~huge], "type", "not a whole number"),
             cell_problems(
                 pos[huge], s[huge], "type", "not a whole number in range (|value| < 2^53)"

@@ -13,6 +13,7 @@ column, value, rule, message); every row is either accepted or rejected, and
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
@@ -36,6 +37,7 @@ def validate_bundle(
     scales: Mapping[str, ScaleSpec] | None = None,
     programs: Mapping[str, ProgramRules] | None = None,
     skills: Iterable[str] | None = None,
+    as_of: dt.date | None = None,
 ) -> ValidationResult:
     """Validate every table of a bundle; see the module docstring for the rules.
 
@@ -44,7 +46,8 @@ def validate_bundle(
     ambiguous ones). ``strict``: raise :class:`~iopkit.errors.InputError` on the first
     problem. ``scales``, ``programs`` and ``skills`` default to the scale registry and the
     curriculum; when the curriculum cannot be loaded, program-day, program and skill checks
-    are skipped and a note says so.
+    are skipped and a note says so. ``as_of``: the day the export describes; an admission
+    after it is a ``future_admission`` problem (None: not checked).
     """
     notes: list[str] = list(bundle.notes)
     programs, skill_set = resolve_catalog(programs, skills, notes)
@@ -63,6 +66,7 @@ def validate_bundle(
         skills=skill_set,
         scales=scales,
         notes=notes,
+        as_of=as_of,
     )
     for name in names:
         t = tables[name]

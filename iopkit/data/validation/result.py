@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from iopkit.data.bundle import PROBLEM_COLUMNS, Bundle, empty_problems
+from iopkit.data.bundle import EXTRA_FIELDS, PROBLEM_COLUMNS, Bundle, empty_problems
 from iopkit.data.schemas import TABLE_ORDER
 from iopkit.data.validation.cells import shown_value
 from iopkit.data.validation.tables import TableState
@@ -29,7 +29,9 @@ class ValidationResult:
     ``tables``: accepted rows per table, typed (dates ``datetime64``, whole numbers ``Int64``),
     index = source line. ``rejects``: rejected rows per table as read, with ``source_line``,
     ``rules`` and ``reasons``. ``problems``: one row per problem. ``counts``: per table
-    rows_in, accepted, rejected. ``notes``: decisions and skipped checks, in words.
+    rows_in, accepted, rejected (``rows_in == accepted + rejected``) and warnings (problems that
+    kept their row: a descriptive value blanked, free text redacted). ``notes``: decisions
+    and skipped checks, in words.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -43,6 +45,11 @@ class ValidationResult:
     def ok(self) -> bool:
         """True when no row was rejected."""
         return int(self.counts["rejected"].sum()) == 0 if len(self.counts) else True
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """Problems that kept their row (``severity == "warning"``)."""
+        return self.problems[self.problems["severity"] == "warning"]
 
     @property
     def n_rejected(self) -> int:
@@ -75,7 +82,12 @@ def assemble_result(
         frames = [p for p in t.problems if len(p)]
         if t.table_problems:
             frames.append(
-                pd.DataFrame([{**tp, "row": -1, "value": None} for tp in t.table_problems])
+                pd.DataFrame(
+                    [
+                        {**tp, "row": -1, "value": None, "severity": "error"}
+                        for tp in t.table_problems
+                    ]
+                )
             )
         if frames:
             p = pd.concat(frames, ignore_index=True)
@@ -88,7 +100,7 @@ def assemble_result(
             p["value"] = [shown_value(v) for v in p["value"]]
             prob_frames.append(p)
         bad = t.bad()
-        typed = t.typed.loc[~bad].copy()
+        typed = t.typed.loc[~bad].drop(columns=EXTRA_FIELDS, errors="ignore")
         typed.index = pd.Index(line[~bad], name="source_line")
         accepted[name] = typed
         rej = t.raw.loc[bad].copy()
@@ -96,7 +108,7 @@ def assemble_result(
         if frames and bad.any():
             p = prob_frames[-1]
             per_row = (
-                p[p["row"] >= 0]
+                p[(p["row"] >= 0) & (p["severity"] == "error")]
                 .groupby("row")
                 .agg(
                     rules=("rule", lambda s: ";".join(dict.fromkeys(s))),
@@ -127,6 +139,7 @@ def assemble_result(
                 "rows_in": n_in,
                 "accepted": len(typed),
                 "rejected": len(rej),
+                "warnings": int((p["severity"] == "warning").sum()) if frames else 0,
             }
         )
         assert n_in == len(typed) + len(rej), f"{name}: rows_in != accepted + rejected"
@@ -139,8 +152,9 @@ def assemble_result(
         .drop(columns="_o")
         .reset_index(drop=True)
     )
-    if strict and len(problems):
-        p = problems.iloc[0]
+    errors = problems[problems["severity"] == "error"]
+    if strict and len(errors):
+        p = errors.iloc[0]
         raise InputError(
             f"{p['message']}" + (f" (value {p['value']!r})" if p["value"] is not None else ""),
             file=p["file"],
@@ -152,7 +166,9 @@ def assemble_result(
         tables=accepted,
         rejects=rejects,
         problems=problems,
-        counts=pd.DataFrame(counts, columns=["table", "file", "rows_in", "accepted", "rejected"]),
+        counts=pd.DataFrame(
+            counts, columns=["table", "file", "rows_in", "accepted", "rejected", "warnings"]
+        ),
         notes=notes,
         files=dict(bundle.files),
     )

@@ -15,6 +15,7 @@ against the registry, attendance and sessions on the program's weekdays.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -64,6 +65,8 @@ class RuleContext:
     skills: set[str] | None
     scales: Mapping[str, ScaleSpec] | None
     notes: list[str]
+    #: the day the export describes; admissions after it are problems (None: not checked)
+    as_of: dt.date | None = None
 
 
 CrossRule = Callable[[TableState, RuleContext], None]
@@ -187,6 +190,25 @@ def known_program(t: TableState, ctx: RuleContext) -> None:
         listing = ", ".join(sorted(ctx.programs))
         message = f"not a program in curriculum/programs ({listing})"
         _known(t, "program_id", ctx.programs, "unknown_program", message)
+
+
+@cross_rule("episodes")
+def future_admission(t: TableState, ctx: RuleContext) -> None:
+    """An admission after the as-of date (``future_admission``): an export describes the
+    past, so such a date is a typo (a wrong year) or a booking, not an episode."""
+    if ctx.as_of is None:
+        return
+    admit = t.typed["admit_date"]
+    rows = np.flatnonzero((admit > pd.Timestamp(ctx.as_of)).to_numpy())
+    t.add(
+        cell_problems(
+            rows,
+            t.raw["admit_date"].to_numpy(dtype=object)[rows],
+            "future_admission",
+            f"admission after the as-of date {ctx.as_of.isoformat()}",
+        ),
+        "admit_date",
+    )
 
 
 @cross_rule("sessions")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from iopkit.data.bundle import Bundle
+from iopkit.data.bundle import EXTRA_FIELDS, Bundle
 from iopkit.data.schemas import (
     LONG_ITEM,
     LONG_RESPONSE,
@@ -31,8 +31,19 @@ from iopkit.data.validation.cells import (
     parse_ints,
     vocab_hint,
 )
+from iopkit.privacy import redact_text
 
-__all__ = ["TableState", "check_table", "convert_table", "key_pass", "schema_pass"]
+__all__ = [
+    "TableState",
+    "case_only_keys",
+    "check_table",
+    "convert_table",
+    "key_pass",
+    "read_codes",
+    "redact_free_text",
+    "schema_pass",
+    "soften_descriptive",
+]
 
 
 @dataclass
@@ -55,15 +66,19 @@ class TableState:
         if len(frame):
             frame = frame.copy()
             frame["column"] = column
+            if "severity" not in frame.columns:
+                frame["severity"] = "error"
             self.problems.append(frame)
 
     def bad(self) -> np.ndarray:
-        """Rejected rows by position (any problem, or every row after a table problem)."""
+        """Rejected rows by position (any error, or every row after a table problem);
+        warnings keep their row."""
         mask = np.zeros(len(self.raw), dtype=bool)
         if self.table_problems:
             mask[:] = True
         for p in self.problems:
-            mask[p["row"].to_numpy(dtype=np.int64)] = True
+            err = (p["severity"] == "error").to_numpy()
+            mask[p["row"].to_numpy(dtype=np.int64)[err]] = True
         return mask
 
 
@@ -111,6 +126,93 @@ def convert_table(name: str, raw: pd.DataFrame, dayfirst: bool | None) -> TableS
             typed[c], probs = parse_ints(raw[c])
             t.add(probs, c)
     return t
+
+
+#: Rules a descriptive column's bad value is blanked for (type, vocabulary, range); a
+#: reference, key or date problem still rejects the row.
+_SOFTENED_RULES = frozenset({"type", "vocabulary", "range"})
+
+
+def read_codes(t: TableState, file: str, notes: list[str]) -> None:
+    """Read standard codes (e.g. HL7 FHIR AdministrativeGender ``F``/``M``, any case) as the
+    contract's vocabulary values (:attr:`ColumnSpec.codes`); a note says how many were read."""
+    for col in TABLES[t.name].columns:
+        if not col.codes or col.name not in t.raw.columns:
+            continue
+        vocab = set(col.vocab or ())
+        values = t.typed[col.name]
+        mapped = pd.Series(
+            [col.codes.get(v.strip().lower()) if isinstance(v, str) else None for v in values],
+            index=values.index,
+            dtype=object,
+        )
+        change = mapped.notna() & ~values.isin(vocab)
+        if not change.any():
+            continue
+        t.typed.loc[change, col.name] = mapped[change]
+        pairs = (
+            pd.DataFrame({"code": values[change].astype(str), "value": mapped[change]})
+            .value_counts(sort=False)
+            .reset_index()
+        )
+        listing = ", ".join(
+            f"{c!r} → {v!r} ({n})" for c, v, n in pairs.itertuples(index=False, name=None)
+        )
+        notes.append(f"{file}: {col.name}: standard codes read as {listing}")
+
+
+def soften_descriptive(t: TableState) -> None:
+    """A bad value in an optional, descriptive column (:attr:`ColumnSpec.descriptive`) is a
+    warning: the accepted row keeps every other value and this cell is blanked."""
+    spec = TABLES[t.name]
+    for p in t.problems:
+        col = p["column"].iloc[0]
+        col_spec = spec.column(col) if isinstance(col, str) else None
+        if col_spec is None or not col_spec.descriptive:
+            continue
+        soft = (p["rule"].isin(_SOFTENED_RULES) & (p["severity"] == "error")).to_numpy()
+        if not soft.any():
+            continue
+        p.loc[soft, "severity"] = "warning"
+        p.loc[soft, "message"] = (
+            p.loc[soft, "message"] + "; blanked (optional column: the row is kept)"
+        )
+        rows = p.loc[soft, "row"].to_numpy(dtype=np.int64)
+        blank = None if col_spec.kind not in ("int", "date") else pd.NA
+        idx = t.typed.index[rows]
+        t.typed.loc[idx, col] = blank
+
+
+def redact_free_text(t: TableState) -> None:
+    """Identifiers in free text (:attr:`ColumnSpec.free_text`: goal text, event notes) are
+    redacted with :func:`iopkit.privacy.redact_text` in the accepted row and in the rejects;
+    each value is a warning (rule ``identifier_in_text``) naming the kinds found, never the
+    identifier itself."""
+    spec = TABLES[t.name]
+    for col in spec.columns:
+        if not col.free_text or col.name not in t.raw.columns:
+            continue
+        rows, shown, msgs = [], [], []
+        redacted = t.raw[col.name].to_numpy(dtype=object).copy()
+        for i, v in enumerate(redacted):
+            if not isinstance(v, str):
+                continue
+            text, findings = redact_text(v)
+            if findings:
+                kinds = ", ".join(dict.fromkeys(f.kind for f in findings))
+                redacted[i] = text
+                rows.append(i)
+                shown.append(text)
+                msgs.append(
+                    f"free text holds an identifier ({kinds}); redacted — "
+                    "keep identifying details out of this column"
+                )
+        if not rows:
+            continue
+        t.raw = t.raw.copy()  # never change the caller's bundle
+        t.raw[col.name] = pd.Series(redacted, index=t.raw.index, dtype=object)
+        t.typed.loc[t.typed.index[rows], col.name] = shown
+        t.add(cell_problems(rows, shown, "identifier_in_text", msgs, "warning"), col.name)
 
 
 def schema_pass(t: TableState, rows: np.ndarray) -> None:
@@ -238,6 +340,32 @@ def key_pass(t: TableState, line: np.ndarray) -> None:
         )
 
 
+def case_only_keys(t: TableState, line: np.ndarray) -> None:
+    """Ids that differ only by case (``P00002`` and ``p00002``) in a table's single-column key:
+    a warning on every row after the first spelling (ids are compared exactly, so these stay
+    two ids, which is rarely what the export meant)."""
+    key = TABLES[t.name].key
+    if len(key) != 1 or t.table_problems or not len(t.raw):
+        return
+    ids = t.typed[key[0]]
+    text = ids[ids.map(lambda v: isinstance(v, str))]
+    folded = text.str.casefold()
+    if folded.nunique() == text.nunique():
+        return
+    first = text.groupby(folded.to_numpy()).transform("first")
+    other = (text != first).to_numpy()
+    if not other.any():
+        return
+    first_pos = pd.Series(np.arange(len(ids))[ids.index.get_indexer(text.index)], index=text.index)
+    first_row = first_pos.groupby(folded.to_numpy()).transform("min").to_numpy()
+    rows = first_pos.to_numpy()[other]
+    msgs = [
+        f"differs only by case from {f!r} on line {line[r0]}; read as a different id"
+        for f, r0 in zip(first.to_numpy()[other], first_row[other], strict=True)
+    ]
+    t.add(cell_problems(rows, text.to_numpy()[other], "case_only_id", msgs, "warning"), key[0])
+
+
 def _is_item_column(table: str, col: object) -> bool:
     return table == "assessments" and (
         str(col) in (LONG_ITEM, LONG_RESPONSE)
@@ -266,15 +394,31 @@ def check_table(
                 else row_of_line[int(rec["source_line"])]
             )
             col = rec["column"] if isinstance(rec["column"], str) else None
-            t.add(cell_problems([int(r)], [rec["value"]], rec["rule"], rec["message"]), col)
+            severity = rec.get("severity")
+            t.add(
+                cell_problems(
+                    [int(r)],
+                    [rec["value"]],
+                    rec["rule"],
+                    rec["message"],
+                    severity if isinstance(severity, str) else "error",
+                ),
+                col,
+            )
     extra_cols = [
-        c for c in t.raw.columns if TABLES[name].column(c) is None and not _is_item_column(name, c)
+        c
+        for c in t.raw.columns
+        if TABLES[name].column(c) is None and not _is_item_column(name, c) and c != EXTRA_FIELDS
     ]
     if extra_cols:
         notes.append(
             f"{bundle.files.get(name, name)}: extra column(s) kept as they are: "
             + ", ".join(map(str, extra_cols))
         )
+    read_codes(t, bundle.files.get(name, name), notes)
     key_pass(t, line)
+    case_only_keys(t, line)
     schema_pass(t, np.arange(len(t.raw)))
+    soften_descriptive(t)
+    redact_free_text(t)
     return t
