@@ -77,13 +77,15 @@ def validate(
         ("rows in", "right"),
         ("accepted", "right"),
         ("rejected", "right"),
+        ("warnings", "right"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in result.counts.itertuples():
-        style = "red" if row.rejected else None
+        style = "red" if row.rejected else ("yellow" if row.warnings else None)
         table.add_row(
-            row.table, str(row.rows_in), str(row.accepted), str(row.rejected), style=style
-        )
+            row.table, str(row.rows_in), str(row.accepted), str(row.rejected),
+            str(row.warnings), style=style,
+        )  # fmt: skip
     console.print(table)
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
@@ -101,8 +103,9 @@ def validate(
                 f", column {p.column!r}" if isinstance(p.column, str) else ""
             )
             value = f" (value {p.value!r})" if isinstance(p.value, str) else ""
+            tag = "warning: " if p.severity == "warning" else ""
             console.print(
-                escape(f"  {where}: {p.message}{value} [rule: {p.rule}]"),
+                escape(f"  {where}: {tag}{p.message}{value} [rule: {p.rule}]"),
                 highlight=False,
                 soft_wrap=True,
             )
