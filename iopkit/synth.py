@@ -26,8 +26,8 @@ registry's clinical norm or :data:`SCALE_BASELINES`. Skills taught: by default
 and bit-for-bit deterministic, and a time-limited solve is neither — but cycles the
 program's core skills in catalog order, once per minimum stay, filling the remaining slots
 with the program's electives in catalog order. ``rotation="plan"`` follows the cycle
-planned by :func:`iopkit.rotation.plan_program` (single worker, 5 s limit; identical runs
-unless the solver stops on its time limit), and ``skills=`` takes any cycle of skill ids.
+planned by :func:`iopkit.rotation.plan_program` (single worker, a limit of 5 units of
+CP-SAT deterministic time: identical runs on a busy or a quiet machine), and ``skills=`` takes any cycle of skill ids.
 """
 
 from __future__ import annotations
@@ -206,7 +206,8 @@ def _planned_cycle(program_id: str, seed: int) -> list[str]:
     """The skills cycle planned by :func:`iopkit.rotation.plan_program` (CP-SAT, ≤ ~5 s)."""
     from iopkit.rotation import SolverOptions, plan_program
 
-    options = SolverOptions(time_limit=5.0, seed=seed)  # one worker: the same cycle every run
+    # one worker and deterministic time: the same cycle every run, whatever the machine's load
+    options = SolverOptions(time_limit=5.0, seed=seed, deterministic=True)
     plan = plan_program(load_curriculum(), program_id, options=options)
     if not plan.ok:
         raise InputError(f"no rotation found for {program_id}: {' '.join(plan.explanation)}")

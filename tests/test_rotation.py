@@ -431,3 +431,16 @@ def test_plan_cli_is_reproducible_by_default(tmp_path) -> None:
         assert r.exit_code == 0, r.output
     first = (tmp_path / "a" / "rotation.csv").read_text()
     assert first == (tmp_path / "b" / "rotation.csv").read_text()
+
+
+def test_deterministic_time_gives_the_same_plan_under_any_load() -> None:
+    """SolverOptions(deterministic=True) budgets CP-SAT's deterministic time, not wall
+    seconds: with one worker, a short limit stops at the same point on every run (a wall
+    clock limit stops wherever the machine's load left the search)."""
+    from iopkit.curriculum import load_curriculum
+    from iopkit.rotation import SolverOptions, plan_program
+
+    cur = load_curriculum()
+    opts = SolverOptions(time_limit=0.3, seed=0, deterministic=True)
+    plans = [plan_program(cur, "adult_mood_anxiety_3d", options=opts) for _ in range(2)]
+    assert plans[0].sequence == plans[1].sequence and plans[0].status == plans[1].status

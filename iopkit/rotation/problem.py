@@ -30,6 +30,10 @@ class SolverOptions:
     """How CP-SAT solves a :class:`RotationProblem` (not what is asked).
 
     Attributes:
+        deterministic: count ``time_limit`` in CP-SAT's deterministic time units
+            (``max_deterministic_time``, about a second of work each) instead of wall-clock
+            seconds, so a one-worker plan is the same on a busy or a quiet machine (the
+            synthetic generator uses it); a wall-clock cap of 20 × the limit stays as a guard.
         time_limit: solver seconds; a plan never takes much longer than 2 × this (the
             diagnosis of an infeasible request gets a second budget).
         num_workers: CP-SAT workers. 1 (default) gives the same rotation for the same
@@ -55,6 +59,7 @@ class SolverOptions:
     """
 
     time_limit: float = 10.0
+    deterministic: bool = False
     num_workers: int = 1
     seed: int = 0
     diagnose: bool = True

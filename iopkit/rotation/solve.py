@@ -148,7 +148,11 @@ def _tiled_hint(problem: RotationProblem, options: SolverOptions) -> dict[int, s
 def _solver(options: SolverOptions, seconds: float) -> cp_model.CpSolver:
     """A CP-SAT solver with ``options``' workers, seed and subsolvers, for ``seconds``."""
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, float(seconds))
+    if options.deterministic:
+        solver.parameters.max_deterministic_time = max(0.05, float(seconds))
+        solver.parameters.max_time_in_seconds = 20 * max(0.05, float(seconds)) + 30
+    else:
+        solver.parameters.max_time_in_seconds = max(0.05, float(seconds))
     solver.parameters.num_workers = options.num_workers
     solver.parameters.random_seed = int(options.seed)
     for name in options.subsolvers[: options.num_workers]:
@@ -190,6 +194,7 @@ def _solve_lex(
     if seq:
         built.add_hint(seq)
     t_end = t_start + options.time_limit
+    work = 0.0  # deterministic time used so far (options.deterministic)
     stages: list[_Stage] = []
     solution: dict | None = None
     last_status = cp_model.UNKNOWN
@@ -197,7 +202,8 @@ def _solve_lex(
     if not active:
         active = ["feasibility"]
     for k, name in enumerate(active):
-        left = t_end - time.perf_counter()
+        clock = work if options.deterministic else time.perf_counter() - t_start
+        left = t_end - t_start - clock
         # each stage may use most of what is left; later stages keep a share in reserve
         budget = left if k == len(active) - 1 else left * 0.6 / (len(active) - k - 1) ** 0.5
         expr = sum(built.stage_terms(name)) if name != "feasibility" else 0
@@ -212,6 +218,7 @@ def _solve_lex(
         t0 = time.perf_counter()
         status = solver.solve(m)
         secs = time.perf_counter() - t0
+        work += solver.response_proto.deterministic_time
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if solution is None:  # first stage: the model itself is infeasible / unknown
                 return status, built, stages, {}
