@@ -27,7 +27,8 @@ and bit-for-bit deterministic, and a time-limited solve is neither — but cycle
 program's core skills in catalog order, once per minimum stay, filling the remaining slots
 with the program's electives in catalog order. ``rotation="plan"`` follows the cycle
 planned by :func:`iopkit.rotation.plan_program` (single worker, a limit of 5 units of
-CP-SAT deterministic time: identical runs on a busy or a quiet machine), and ``skills=`` takes any cycle of skill ids.
+CP-SAT deterministic time: identical runs on a busy or a quiet machine), and ``skills=``
+takes any cycle of skill ids.
 """
 
 from __future__ import annotations
