@@ -110,6 +110,6 @@ def show_safety(frame: pd.DataFrame, caption: str = "Positive safety answers") -
     days = frame.attrs.get("review_within_days")
     note(
         f"**{len(frame)} positive or unanswered safety answer(s)** in {n} assessments screened; "
-        f"follow-up not recorded within {days} day(s) for {missing}."
+        f"no safety review recorded within {days} day(s) for {missing}."
     )
     show(frame, caption, max_rows=max(len(frame), 1))
