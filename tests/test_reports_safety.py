@@ -77,3 +77,40 @@ def test_every_positive_item9_of_a_discharged_episode_is_in_every_report(tmp_pat
         assert h2[0] == "1. Safety", (name, h2)
         figures = json.loads((tmp_path / "out" / name / "figures.json").read_text())["figures"]
         assert figures["n_safety_events"] == 4 and figures["n_safety_follow_up_missing"] == 4
+
+
+@pytest.mark.slow
+def test_one_patient_whose_only_phq9_has_item9_3_publishes_every_report(tmp_path: Path) -> None:
+    """Cohort, patient and program reports publish with notes; all show the safety row."""
+    from iopkit.data import write_bundle
+    from iopkit.synth import synthesize
+
+    bundle = synthesize(n_cohorts=1, seed=5, episodes_per_cohort=1)
+    t = bundle.tables
+    eid = str(t["episodes"]["episode_id"].iloc[0])
+    a = t["assessments"]
+    phq = a[(a["scale"] == "phq9") & (a["episode_id"] == eid)]
+    keep = phq.index[:1]
+    a = a[(a["scale"] != "phq9") | a.index.isin(keep)].reset_index(drop=True)
+    a.loc[a["scale"] == "phq9", "item_9"] = 3
+    t["assessments"] = a
+    t.pop("goals", None)  # an optional table absent
+    src = write_bundle(bundle, tmp_path / "data")
+    cohort = str(t["episodes"]["cohort_id"].iloc[0])
+    html = _run(src, eid, cohort, tmp_path / "out")
+    notes = {}
+    for name, page in html.items():
+        part = _safety_part(page)
+        assert "item 9 = 3" in part and "yes" in part, (name, part[:600])  # escalation
+        figures = json.loads((tmp_path / "out" / name / "figures.json").read_text())["figures"]
+        assert figures["n_safety_events"] == 1
+        notes[name] = figures.get("notes", [])
+        assert figures.get("n_notes", 0) == len(notes[name])
+        for n in notes[name]:
+            assert n.split(": not shown — ")[1] in _text(page)
+    assert any("goals" in n for n in notes["progress"])
+    assert notes["outcomes"] and notes["program"]
+    index = (tmp_path / "out" / "index.html").read_text()
+    for name in html:
+        if notes[name]:
+            assert f"published with {len(notes[name])} note" in index

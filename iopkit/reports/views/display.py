@@ -23,7 +23,7 @@ from IPython.display import HTML, Markdown, display
 from matplotlib.figure import Figure
 
 from iopkit.errors import InputError
-from iopkit.reports.engine.figures import record
+from iopkit.reports.engine.figures import N_NOTES_KEY, NOTES_KEY, record
 
 #: Most rows a report table shows before it is cut (the count of the rest is stated).
 MAX_ROWS = 60
@@ -83,8 +83,8 @@ def figure(fig: Figure) -> None:
 def add_note(text: str) -> None:
     """Record one note of the running report (``figures.json``: ``notes``, ``n_notes``)."""
     NOTES.append(text)
-    record("notes", list(NOTES))
-    record("n_notes", len(NOTES))
+    record(NOTES_KEY, list(NOTES))
+    record(N_NOTES_KEY, len(NOTES))
 
 
 @contextmanager
