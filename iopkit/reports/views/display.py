@@ -15,6 +15,7 @@ never run inside ``section``: if it cannot be computed, the report fails.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -113,3 +114,18 @@ def show_safety(frame: pd.DataFrame, caption: str = "Positive safety answers") -
         f"no safety review recorded within {days} day(s) for {missing}."
     )
     show(frame, caption, max_rows=max(len(frame), 1))
+
+
+#: The banner of a report on synthetic data (``data_source`` ``synthetic:*``).
+SYNTHETIC_BANNER = "Synthetic data — no real patient"
+
+
+def source_banner(source: str) -> None:
+    """Display a banner on a report whose data source is synthetic (``synthetic:*``), so fake
+    data is never taken for a real patient; nothing for a real source."""
+    if str(source).strip().lower().startswith("synthetic:"):
+        display(HTML(
+            "<div class='iopkit-synthetic' style='border:2px solid #b2182b;color:#b2182b;"
+            "font-weight:bold;padding:6px 10px;margin:6px 0;'>"
+            f"{SYNTHETIC_BANNER} ({html.escape(str(source))})</div>"
+        ))
