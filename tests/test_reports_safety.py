@@ -110,6 +110,7 @@ def test_one_patient_whose_only_phq9_has_item9_3_publishes_every_report(tmp_path
             assert n.split(": not shown — ")[1] in _text(page)
     assert any("goals" in n for n in notes["progress"])
     assert notes["outcomes"] and notes["program"]
+    assert not any("oordination" in n for n in notes["outcomes"])  # a section of its own
     index = (tmp_path / "out" / "index.html").read_text()
     for name in html:
         if notes[name]:
