@@ -229,6 +229,7 @@ def test_every_template_executes_on_a_small_bundle(executed: dict) -> None:
         html = (out / name / "report.html").read_text()
         assert "open_source(" not in html and "import " not in html  # code hidden
         assert "<img" in html or name == "progress"  # figures embedded
+        assert "Synthetic data — no real patient" not in html  # a real folder: no banner
     assert {p.name for p in (out / "plan").iterdir()} >= {
         "calendar.ics", "calendar.xlsx", "sessions.csv", "coverage.csv", "rotation.csv"
     }  # the same files as `iopkit plan` (CohortPlan.write)
@@ -284,5 +285,8 @@ def test_committed_template_runs_top_to_bottom_without_papermill(
     assert "text/markdown" in kinds  # the header line at least
     if name != "patient_progress":
         assert "image/png" in kinds  # figures drawn inline, as in JupyterLab
+    if name != "curriculum_plan":  # synthetic default: the report says so on its first page
+        html = "".join(str(o.get("data", {}).get("text/html", "")) for c in code for o in c.outputs)
+        assert "Synthetic data — no real patient" in html
     if name == "curriculum_plan":  # exports land in the working folder (output_dir ".")
         assert (tmp_path / "calendar.ics").is_file()

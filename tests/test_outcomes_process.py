@@ -292,3 +292,66 @@ def test_pipeline_with_scales_engine():
     f = mbc_flags(scored, eps).set_index(["episode_id", "flag"])
     assert f.loc[("E1", "safety"), "raised"] and f.loc[("E3", "safety"), "raised"]
     assert not f.loc[("E5", "safety"), "raised"]
+
+
+# --- safety_events: every positive safety answer, active and discharged ----------------------
+def _phq9(eid: str, day: str, item9: float | None) -> dict:
+    row = {"episode_id": eid, "date": day, "scale": "phq9"}
+    row.update({f"item_{i}": 1 for i in range(1, 9)})
+    row["item_9"] = item9
+    return row
+
+
+def test_safety_events_lists_every_positive_answer_of_discharged_episodes_too():
+    from iopkit.outcomes.flags import SAFETY_EVENT_COLUMNS, safety_events
+
+    days = ["2025-01-06", "2025-01-13", "2025-01-20", "2025-01-27"]
+    a = pd.DataFrame(
+        [_phq9("E1", d, 1) for d in days]  # E1 is discharged
+        + [_phq9("E2", "2025-01-06", 0), _phq9("E2", "2025-01-13", 3)]
+        + [_phq9("E3", "2025-01-07", None)]  # unanswered: listed, never cleared
+        + [{"episode_id": "E3", "date": "2025-01-08", "scale": "asq", "item_1": 1,
+            "item_2": 0, "item_3": 0, "item_4": 0, "item_5": 0}]
+    )
+    ev = pd.DataFrame(
+        {"episode_id": ["E1", "E1", "E2"], "date": ["2025-01-06", "2025-01-21", "2025-01-20"],
+         "kind": ["safety_review", "safety_review", "safety_review"]}
+    )
+    out = safety_events(a, EPISODES, ev)
+    assert list(out.columns) == list(SAFETY_EVENT_COLUMNS)
+    e1 = out[out["episode_id"] == "E1"]
+    assert list(e1["date"].dt.strftime("%Y-%m-%d")) == days
+    assert set(e1["episode_status"]) == {"discharged"}
+    assert list(e1["answer"]) == ["item 9 = 1"] * 4
+    assert not e1["escalation"].any()
+    # review same day and next day count (default 1 day); a week later does not
+    assert list(e1["follow_up_missing"]) == [False, True, False, True]
+    assert e1["follow_up"].iloc[1] == "follow-up not recorded"
+    e2 = out[out["episode_id"] == "E2"]
+    assert len(e2) == 1 and bool(e2["escalation"].iloc[0]) and e2["follow_up_missing"].all()
+    e3 = out[out["episode_id"] == "E3"].set_index("scale")
+    assert e3.at["phq9", "status"] == "unanswered — review"
+    assert e3.at["asq", "status"] == "positive" and pd.isna(e3.at["asq", "escalation"])
+    assert out.attrs["n_screened"] == len(a)
+    # a longer interval finds the E2 review six days later; the period restricts by date
+    wide = safety_events(a, EPISODES, ev, review_within_days=7)
+    assert not wide.loc[wide["episode_id"] == "E2", "follow_up_missing"].any()
+    jan = safety_events(a, EPISODES, ev, start="2025-01-10", end="2025-01-20")
+    assert len(jan) == 3 and jan.attrs["n_screened"] == 3
+    # no events table: every positive is "follow-up not recorded"
+    assert safety_events(a, EPISODES)["follow_up_missing"].all()
+
+
+def test_safety_events_has_no_parameter_that_hides_a_positive():
+    from iopkit.outcomes.flags import safety_events
+
+    params = set(inspect.signature(safety_events).parameters)
+    assert params == {"assessments", "episodes", "events", "start", "end",
+                      "review_within_days", "review_kinds", "item_prefix"}
+    a = pd.DataFrame([_phq9("E2", "2025-01-06", 2)])
+    for kw in ({"review_within_days": -1}, {"review_within_days": 1.5},
+               {"review_kinds": ()}, {"review_kinds": ("safety_reviw",)}):
+        with pytest.raises(InputError):
+            safety_events(a, EPISODES, **kw)
+    with pytest.raises(InputError, match="item_9"):
+        safety_events(a.drop(columns="item_9"), EPISODES)

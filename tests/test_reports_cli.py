@@ -68,3 +68,24 @@ def test_committed_schedules_expand(bundle_dir: Path, tmp_path: Path) -> None:
     outcome_jobs = [j for j in weekly.jobs if j.name.startswith("outcomes-")]
     assert outcome_jobs and all(Path(j.template).is_file() for j in weekly.jobs)
     assert {j.params["data_source"] for j in weekly.jobs} == {str(bundle_dir)}
+
+
+@pytest.mark.parametrize("template", ["patient_progress", "cohort_outcomes", "program_outcomes"])
+def test_report_requires_data_source(tmp_path: Path, template: str) -> None:
+    """No silent stand-in: without data_source the command refuses, naming the parameter."""
+    res = runner.invoke(app, ["report", template, "--out", str(tmp_path)])
+    assert res.exit_code == 1, res.output
+    assert "data_source is required" in res.output and "Traceback" not in res.output
+    assert not any(tmp_path.iterdir())  # nothing ran
+
+
+def test_run_requires_data_source_in_every_job(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"name: s\nout: {tmp_path / 'out'}\njobs:\n"
+        "  - template: program_outcomes\n    name: program\n    params: {start_date: ''}\n"
+    )
+    res = runner.invoke(app, ["run", str(path), "--no-progress"])
+    assert res.exit_code == 1, res.output
+    assert "job program" in res.output and "data_source is required" in res.output
+    assert not (tmp_path / "out").exists()

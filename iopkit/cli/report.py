@@ -37,6 +37,22 @@ def _summary_and_exit(summary: object) -> None:
         raise typer.Exit(code=summary.exit_code)
 
 
+def require_data_source(template: str | Path, params: dict[str, object], where: str) -> None:
+    """Refuse a job without ``data_source`` when its template declares one: from the command
+    line a report never falls back to the template's synthetic default silently (issue 12).
+    ``data_source=synthetic:demo`` runs on synthetic data on purpose (the report says so)."""
+    from iopkit.errors import InputError
+    from iopkit.reports.engine.params import declared_parameters
+
+    if "data_source" in declared_parameters(template) and not params.get("data_source"):
+        raise InputError(
+            f"{where}: parameter data_source is required (a bundle folder, .xlsx, .sqlite, "
+            "database URL, or synthetic:demo to run on synthetic data on purpose)",
+            column="data_source",
+            rule="data_source required",
+        )
+
+
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
     from iopkit.reports.engine.params import parse_cli_pairs
 
@@ -66,6 +82,7 @@ def report(
 
     path = resolve_template(template, Path.cwd())
     params = parse_cli_pairs(param)
+    require_data_source(path, params, f"iopkit report {template}")
     try:
         result = run_report(
             path, params, out, name=name, timeout=timeout, kernel=kernel, from_text=True
@@ -88,12 +105,22 @@ def run(
 ) -> None:
     """Run a batch of reports from a schedule: parallel, resumable, with manifest and index."""
     import iopkit.reports.grids  # noqa: F401 - registers the data-driven schedule grids
-    from iopkit.reports.engine.batch import run_schedule
+    from iopkit.reports.engine.batch import run_jobs
     from iopkit.reports.engine.lock import RunLockedError
+    from iopkit.reports.engine.schedule import load_schedule
 
+    loaded = load_schedule(schedule, variables=_parse_vars(var), out=out)
+    for job in loaded.jobs:
+        require_data_source(job.template, job.params, f"{schedule}: job {job.name}")
     try:
-        summary = run_schedule(
-            schedule, workers, resume, out=out, variables=_parse_vars(var), progress=progress
+        summary = run_jobs(
+            loaded.jobs,
+            loaded.out,
+            workers=workers or loaded.workers,
+            resume=resume,
+            title=f"iopkit reports — {loaded.name}",
+            schedule_path=loaded.path,
+            progress=progress,
         )
     except RunLockedError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -14,6 +14,10 @@ Flags (each row names its ``rule`` and ``source``):
   the reduction from baseline is < ``min_reduction`` (default 20 %).
 * ``outreach`` — ≥ ``absences`` (default 2) consecutive unexcused absences ending at the
   latest scheduled day.
+
+:func:`safety_events` is the other view of safety: every positive (or unanswered) safety
+answer of every assessment in a period, for active and discharged episodes alike, with the
+follow-up recorded in the ``events`` table.
 """
 
 from __future__ import annotations
@@ -29,9 +33,16 @@ from iopkit.outcomes.change import z_critical
 from iopkit.outcomes.process import flag_runs
 from iopkit.scales import get_scale
 from iopkit.scales.engine import safety_check, safety_screen
-from iopkit.vocab import ATTENDANCE_STATUS
+from iopkit.vocab import ATTENDANCE_STATUS, EVENT_KINDS
 
-__all__ = ["mbc_flags", "FLAG_KINDS"]
+__all__ = [
+    "mbc_flags",
+    "FLAG_KINDS",
+    "safety_events",
+    "REVIEW_KINDS",
+    "REVIEW_WITHIN_DAYS",
+    "SAFETY_EVENT_COLUMNS",
+]
 
 FLAG_KINDS = ("safety", "reliable_worsening", "not_on_track", "outreach")
 
@@ -363,5 +374,166 @@ def mbc_flags(
     out.attrs.update(
         iopkit_table="mbc_flags",
         note="per-episode safety rows: never suppress, never aggregate away",
+    )
+    return out
+
+
+#: ``events.kind`` values that count as the follow-up of a positive safety answer
+#: (iopkit.vocab.EVENT_KINDS; a documented safety review) [D].
+REVIEW_KINDS: tuple[str, ...] = ("safety_review",)
+#: Days after a positive answer within which the safety review must be recorded (0 = same
+#: day; default 1 = same or next day) [D]: iopkit's choice, configurable per report.
+REVIEW_WITHIN_DAYS = 1
+
+#: Columns of :func:`safety_events`.
+SAFETY_EVENT_COLUMNS = (
+    "episode_id", "cohort_id", "episode_status", "date", "scale", "answer", "status",
+    "escalation", "follow_up", "follow_up_date", "follow_up_missing", "rule", "source",
+)
+
+
+def safety_events(
+    assessments: pd.DataFrame,
+    episodes: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    review_within_days: int = REVIEW_WITHIN_DAYS,
+    review_kinds: Sequence[str] = REVIEW_KINDS,
+    item_prefix: str = "item_",
+) -> pd.DataFrame:
+    """Every positive safety answer in the period: one row per (assessment, scale).
+
+    Every scale of ``assessments`` whose registry file has a safety item or rule is screened
+    with :func:`iopkit.scales.engine.safety_screen` (PHQ-9 item 9 ≥ 1, Simon et al. 2013,
+    doi 10.1176/appi.ps.201200587; ASQ yes to any of items 1–4, NIMH ASQ toolkit 2017) — at
+    every assessment of every episode in ``episodes``, active or discharged, not only the
+    latest. A row with a safety item unanswered is listed too (``status`` "unanswered —
+    review"): a missing answer never clears the flag. No parameter removes a positive:
+    ``start``/``end`` (inclusive ISO dates, None = open) only state the period.
+
+    Columns :data:`SAFETY_EVENT_COLUMNS`: ``answer`` ("item 9 = 1"), ``escalation``
+    (a critical item at or above its registry ``escalate_at``, PHQ-9 item 9 ≥ 2; <NA> for a
+    rule without an escalation level), ``follow_up`` ("safety review recorded YYYY-MM-DD" or
+    "follow-up not recorded") from ``events`` rows of ``review_kinds`` dated from the answer's
+    day to ``review_within_days`` days after it; ``follow_up_missing`` is itself a flag.
+    ``attrs["n_screened"]``: assessments of a safety scale screened in the period.
+    """
+    require_columns(assessments, ["episode_id", "date", "scale"], table="assessments")
+    require_columns(episodes, ["episode_id"], table="episodes")
+    if isinstance(review_within_days, bool) or not isinstance(review_within_days, int | np.integer):
+        raise InputError(
+            f"review_within_days must be a whole number of days, got {review_within_days!r}",
+            rule="review interval",
+        )
+    if review_within_days < 0:
+        raise InputError(
+            f"review_within_days must be 0 or more, got {review_within_days}",
+            rule="review interval",
+        )
+    unknown_kinds = [k for k in review_kinds if k not in EVENT_KINDS]
+    if unknown_kinds or not review_kinds:
+        raise InputError(
+            f"review_kinds {list(review_kinds)!r}: each must be one of {', '.join(EVENT_KINDS)}",
+            rule="events.kind vocabulary",
+        )
+    lo = pd.Timestamp(start) if start is not None and str(start) != "" else None
+    hi = pd.Timestamp(end) if end is not None and str(end) != "" else None
+    if lo is not None and hi is not None and lo > hi:
+        raise InputError(f"start {start} is after end {end}", rule="period")
+    eps = episodes.drop_duplicates("episode_id").set_index("episode_id")
+    discharged = (
+        iso_dates(eps, "discharge_date", "episodes").notna()
+        if "discharge_date" in eps.columns
+        else pd.Series(False, index=eps.index)
+    )
+    a = assessments[assessments["episode_id"].isin(eps.index)].copy()
+    a["_date"] = iso_dates(a, "date", "assessments")
+    if lo is not None:
+        a = a[a["_date"] >= lo]
+    if hi is not None:
+        a = a[a["_date"] <= hi]
+    ev = None
+    if events is not None and len(events):
+        require_columns(events, ["episode_id", "date", "kind"], table="events")
+        ev = events[events["kind"].isin(list(review_kinds))].copy()
+        ev["_date"] = iso_dates(ev, "date", "events")
+        ev = ev.sort_values("_date", kind="stable")
+    kinds_text = " or ".join(k.replace("_", " ") for k in review_kinds)
+    rows: list[dict] = []
+    n_screened = 0
+    for sid in a["scale"].dropna().astype(str).unique():
+        sc = get_scale(sid)
+        check = safety_check(sc)
+        if check is None:
+            continue
+        sub = a[a["scale"] == sid]
+        n_screened += len(sub)
+        screen = safety_screen(sub, sc, item_prefix=item_prefix)
+        hit = screen["positive"] | screen["unknown"]
+        sub, screen = sub[hit.to_numpy()], screen[hit.to_numpy()]
+        cols = [f"{item_prefix}{i}" for i in check.items]
+        vals = sub[cols].apply(pd.to_numeric, errors="coerce")
+        for (_, r), pos, (_, v) in zip(
+            sub.iterrows(), screen["positive"].to_numpy(), vals.iterrows(), strict=True
+        ):
+            answer = ", ".join(
+                f"item {i} = {'unanswered' if pd.isna(x) else int(x)}"
+                for i, x in zip(check.items, v.to_numpy(), strict=True)
+            )
+            levels = [
+                (c.item, c.escalate_at) for c in sc.critical_items if c.escalate_at is not None
+            ]
+            if levels:
+                answered = [v[f"{item_prefix}{i}"] for i, _ in levels]
+                escalation: object = any(
+                    pd.notna(x) and x >= lvl for x, (_, lvl) in zip(answered, levels, strict=True)
+                )
+                if not escalation and all(pd.isna(x) for x in answered):
+                    escalation = pd.NA
+            else:
+                escalation = pd.NA
+            eid, day = r["episode_id"], r["_date"]
+            review = None
+            if ev is not None:
+                m = (ev["episode_id"] == eid) & (ev["_date"] >= day) & (
+                    ev["_date"] <= day + pd.Timedelta(days=review_within_days)
+                )
+                if m.any():
+                    review = ev.loc[m, "_date"].iloc[0]
+            rows.append(
+                {
+                    "episode_id": eid,
+                    "cohort_id": eps.at[eid, "cohort_id"] if "cohort_id" in eps.columns else None,
+                    "episode_status": "discharged" if discharged[eid] else "active",
+                    "date": day,
+                    "scale": sid,
+                    "answer": answer,
+                    "status": "positive" if pos else "unanswered — review",
+                    "escalation": escalation,
+                    "follow_up": (
+                        f"{kinds_text} recorded {review:%Y-%m-%d}"
+                        if review is not None
+                        else "follow-up not recorded"
+                    ),
+                    "follow_up_date": review,
+                    "follow_up_missing": review is None,
+                    "rule": check.text,
+                    "source": check.source,
+                }
+            )
+    out = pd.DataFrame(rows, columns=list(SAFETY_EVENT_COLUMNS))
+    out["escalation"] = out["escalation"].astype("boolean")
+    out["follow_up_missing"] = out["follow_up_missing"].astype(bool)
+    out["date"] = pd.to_datetime(out["date"])
+    out["follow_up_date"] = pd.to_datetime(out["follow_up_date"])
+    out = out.sort_values(["date", "episode_id", "scale"], kind="stable").reset_index(drop=True)
+    out.attrs.update(
+        iopkit_table="safety_events",
+        n_screened=int(n_screened),
+        review_within_days=review_within_days,
+        review_kinds=tuple(review_kinds),
+        note="per-assessment safety rows: never suppress, never aggregate away",
     )
     return out

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # nbformat is imported by the runner only: ``record`` runs in every report
     import nbformat  # kernel, and importing nbformat there costs ~1 s (jsonschema formats)
 
 MIMETYPE = "application/vnd.iopkit.figures+json"
+#: Figure keys of a report's notes: sections that could not be computed, one line each
+#: (``iopkit.reports.views.display.section``); a report with notes is "published with N notes".
+NOTES_KEY, N_NOTES_KEY = "notes", "n_notes"
 _MAX_ITEMS = 200
 
 
@@ -73,3 +77,15 @@ def strip_figures(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "outputs" in cell:
             cell.outputs = [o for o in cell.outputs if MIMETYPE not in o.get("data", {})]
     return copy
+
+
+def report_notes(figures: Mapping[str, Any]) -> list[str]:
+    """The notes a report recorded (empty when it published without any)."""
+    notes = figures.get(NOTES_KEY) or []
+    return [str(n) for n in notes] if isinstance(notes, list) else [str(notes)]
+
+
+def published_text(figures: Mapping[str, Any]) -> str:
+    """"published" or "published with N note(s)"."""
+    n = len(report_notes(figures))
+    return "published" if n == 0 else f"published with {n} note{'s' if n != 1 else ''}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from iopkit.reports.engine import atomic
+from iopkit.reports.engine.figures import N_NOTES_KEY, NOTES_KEY, published_text, report_notes
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;max-width:70rem;
@@ -26,7 +27,9 @@ code{font-size:.85em}
 
 def _figure_text(figures: Mapping[str, Any], limit: int = 4) -> str:
     items = [
-        (k, v) for k, v in figures.items() if isinstance(v, str | int | float) and v is not None
+        (k, v)
+        for k, v in figures.items()
+        if isinstance(v, str | int | float) and v is not None and k not in (NOTES_KEY, N_NOTES_KEY)
     ][:limit]
     return "; ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in items)
 
@@ -64,15 +67,20 @@ def render_index(title: str, jobs: Sequence[Mapping[str, Any]], summary: Mapping
         by_template.setdefault(Path(j["template"]).stem, []).append(j)
     for template, group in by_template.items():
         parts.append(f"<h2>{esc(template.replace('_', ' ').capitalize())}</h2><table>"
-                     "<tr><th>report</th><th>parameters</th><th>key figures</th>"
+                     "<tr><th>report</th><th>status</th><th>parameters</th><th>key figures</th>"
                      "<th>time</th></tr>")
         for j in sorted(group, key=lambda r: r["name"]):
             params = ", ".join(
                 f"{k}={v}" for k, v in j.get("params", {}).items() if "/" not in str(v)
             )
+            figs = j.get("figures") or {}
+            notes = "".join(f"<li>{esc(n)}</li>" for n in report_notes(figs))
+            status = esc(published_text(figs))
+            if notes:
+                status += f"<ul class='muted'>{notes}</ul>"
             parts.append(
                 f"<tr><td><a href='{esc(j['outputs']['html'])}'>{esc(j['name'])}</a></td>"
-                f"<td class='muted'>{esc(params)}</td>"
+                f"<td class='ok'>{status}</td><td class='muted'>{esc(params)}</td>"
                 f"<td class='muted'>{esc(_figure_text(j.get('figures') or {}))}</td>"
                 f"<td class='muted'>{float(j.get('duration_s') or 0):.1f} s</td></tr>"
             )

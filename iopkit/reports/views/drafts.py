@@ -16,6 +16,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from iopkit.errors import InputError
+
 BLANK = "____"
 
 
@@ -26,15 +28,23 @@ def _bullets(items: list[str], empty: str) -> str:
 def discharge_plan(
     *,
     episode_id: str,
-    skills: pd.DataFrame,
-    titles: Mapping[str, str],
-    events: pd.DataFrame,
-    flags: pd.DataFrame,
-    latest: pd.DataFrame,
+    skills: pd.DataFrame | None,
+    titles: Mapping[str, str] | None,
+    events: pd.DataFrame | None,
+    flags: pd.DataFrame | None,
+    latest: pd.DataFrame | None,
 ) -> str:
     """Markdown draft. ``skills``: :func:`iopkit.calendar.patient_view` rows (skill_id, core,
     status, make_up); ``events``: the episode's events; ``flags``: its raised flags;
-    ``latest``: one row per scale with ``scale_label, endpoint, band``."""
+    ``latest``: one row per scale with ``scale_label, endpoint, band``. An input that a
+    section above could not compute (None) raises InputError naming it: no partial draft."""
+    absent = [n for n, v in (("skills", skills), ("titles", titles), ("events", events),
+                             ("flags", flags), ("latest", latest)) if v is None]
+    if absent:
+        raise InputError(
+            f"the draft needs {', '.join(absent)}, which could not be computed above",
+            rule="discharge-plan inputs",
+        )
     attended = skills[skills["status"].isin(["attended", "met"])]["skill_id"].tolist()
     missing = skills[skills["core"] & skills["status"].isin(["missed", "not taught", "expected"])]
     rp = [titles.get(s, s) for s in attended if s.startswith("rp.")]

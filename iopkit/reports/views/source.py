@@ -34,6 +34,12 @@ class ReportData:
     notes: list[str]
 
     def __getitem__(self, table: str) -> pd.DataFrame:
+        """The accepted rows of ``table``; InputError when the source has no such table
+        (optional tables such as goals or events may be absent)."""
+        if table not in self.tables:
+            raise InputError(
+                f"the data source has no {table} table", rule="optional table absent"
+            )
         return self.tables[table]
 
     @property

@@ -429,3 +429,73 @@ def fixed_line(fixed_effects: pd.DataFrame, *, time: str = "weeks") -> tuple[flo
     if "Intercept" not in fe.index or time not in fe.index:
         raise InputError(f"fixed effects need terms 'Intercept' and {time!r}", rule="model terms")
     return float(fe["Intercept"]), float(fe[time])
+
+
+#: Column labels of the safety table (plain words; the domain columns are
+#: :data:`iopkit.outcomes.flags.SAFETY_EVENT_COLUMNS`).
+SAFETY_LABELS = {
+    "episode_id": "episode",
+    "cohort_id": "cohort",
+    "episode_status": "episode status",
+    "date": "date",
+    "scale": "scale",
+    "answer": "answer",
+    "status": "result",
+    "escalation": "escalation",
+    "follow_up": "follow-up",
+}
+
+
+def safety_table(
+    data: ReportData,
+    *,
+    episode_id: str | None = None,
+    cohort_id: str | None = None,
+    start_date: str = "",
+    end_date: str = "",
+    review_within_days: int | None = None,
+) -> pd.DataFrame:
+    """Every positive safety answer of the report's episodes in the period, as a table.
+
+    Rows from :func:`iopkit.outcomes.flags.safety_events` on the source's full assessments
+    and events (so a review the day after the period still counts), restricted to one
+    episode or one cohort when given — active and discharged episodes alike. Nothing is
+    suppressed or aggregated: a report shows every row. ``attrs``: ``n_screened``,
+    ``n_follow_up_missing``, ``review_within_days``.
+    """
+    from iopkit.outcomes.flags import REVIEW_WITHIN_DAYS, safety_events
+    from iopkit.reports.views.source import scale_label
+
+    eps = data["episodes"]
+    if episode_id:
+        eps = eps[eps["episode_id"].astype(str) == str(episode_id)]
+    if cohort_id:
+        eps = eps[eps["cohort_id"].astype(str) == str(cohort_id)]
+    days = REVIEW_WITHIN_DAYS if review_within_days is None else review_within_days
+    ev = safety_events(
+        data["assessments"], eps, data.tables.get("events"),
+        start=start_date or None, end=end_date or None, review_within_days=days,
+    )
+    out = ev[list(SAFETY_LABELS)].copy()
+    out["scale"] = out["scale"].map(scale_label)
+    out["escalation"] = ev["escalation"].map({True: "yes", False: "no"}).fillna("–")
+    if episode_id:
+        out = out.drop(columns=["episode_id", "cohort_id"])
+    elif cohort_id:
+        out = out.drop(columns=["cohort_id"])
+    out = out.rename(columns=SAFETY_LABELS)
+    out.attrs.update(
+        n_screened=ev.attrs["n_screened"],
+        n_follow_up_missing=int(ev["follow_up_missing"].sum()),
+        review_within_days=days,
+    )
+    return out
+
+
+def clinical_cutoff(outcomes: pd.DataFrame) -> float:
+    """The clinical cut-off of the outcome scale (the ``cutoff`` column of
+    :func:`iopkit.outcomes.episode_outcomes`); InputError when no episode carries one."""
+    cut = outcomes["cutoff"].dropna() if "cutoff" in outcomes.columns else pd.Series([])
+    if cut.empty:
+        raise InputError("no episode with outcomes carries a clinical cut-off", rule="cut-off")
+    return float(cut.iloc[0])
