@@ -18,7 +18,7 @@ from iopkit.data.sources.synthetic import DEMO_SETTINGS
 from iopkit.data.validation import rules
 from iopkit.data.validation.cells import cell_problems
 from iopkit.data.validation.tables import TableState
-from iopkit.errors import ConfigError, InputError
+from iopkit.errors import ConfigError, InputError, UnknownIdError
 from iopkit.synth import synthesize
 
 
@@ -153,7 +153,7 @@ def test_a_new_rule_is_a_new_function(synth) -> None:
 # --- scale specs ----------------------------------------------------------------------------
 def test_scale_specs_say_what_happens_to_unknown_ids() -> None:
     assert set(scale_specs(["phq9", "nosuch"])) == {"phq9"}
-    with pytest.raises(ConfigError, match="nosuch"):
+    with pytest.raises(UnknownIdError, match="nosuch"):
         scale_specs(["phq9", "nosuch"], unknown="raise")
 
 

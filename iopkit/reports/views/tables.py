@@ -499,3 +499,46 @@ def clinical_cutoff(outcomes: pd.DataFrame) -> float:
     if cut.empty:
         raise InputError("no episode with outcomes carries a clinical cut-off", rule="cut-off")
     return float(cut.iloc[0])
+
+
+# --- expected recovery (iopkit.outcomes.expected) ---------------------------------------------
+def expected_curves(data: ReportData, scale: str) -> Any:
+    """Expected recovery curves of ``scale`` fitted on the source's own completed episodes
+    (:func:`iopkit.outcomes.expected_recovery`); InputError when too few completed."""
+    from iopkit.outcomes import expected_recovery, with_weeks
+
+    long = with_weeks(data.scores, data["episodes"], scale=scale)
+    return expected_recovery(long, data["episodes"], scale=scale)
+
+
+def expected_path(data: ReportData, curves: Any, episode_id: str, scale: str) -> pd.DataFrame:
+    """One episode's expected band by date, for its own baseline (``ExpectedCurves.path``)."""
+    from iopkit.outcomes import recovery_status, with_weeks
+
+    long = with_weeks(data.scores, data["episodes"], scale=scale)
+    mine = long[long["episode_id"] == episode_id]
+    status = recovery_status(mine, curves)
+    if not len(status):
+        raise InputError(
+            f"episode {episode_id} has no {scale} score after its baseline yet; the expected "
+            "band needs a baseline and a later score",
+            rule="expected band",
+        )
+    admit = data["episodes"].set_index("episode_id").loc[episode_id, "admit_date"]
+    return curves.path(float(status["baseline"].iloc[0]), admit, mine["date"].max())
+
+
+def not_on_track(data: ReportData, curves: Any, episodes: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """Active episodes whose latest score lies outside the expected band on the worse side
+    (:func:`iopkit.outcomes.recovery_status`), with the expected range for their week."""
+    from iopkit.outcomes import recovery_status, with_weeks
+
+    active = episodes[episodes["discharge_date"].isna()]
+    long = with_weeks(data.scores, active, scale=scale)
+    status = recovery_status(long, curves)
+    late = status[status["is_latest"] & status["not_on_track"].fillna(False).astype(bool)]
+    out = late[["episode_id", "date", "weeks", "baseline", "score", "expected", "lower", "upper"]]
+    out = out.rename(columns={"weeks": "weeks since admission", "score": "latest score"})
+    out.attrs.update(n_active=int(len(active)), model=curves.model,
+                     training=curves.training_window)  # fmt: skip
+    return out.round(1).reset_index(drop=True)
