@@ -190,3 +190,18 @@ def test_suppression_parameter_check() -> None:
     for bad in (-3, 2.5, True, "11"):
         with pytest.raises(InputError, match="suppress_below"):
             checks.suppression(bad)  # type: ignore[arg-type]
+
+
+def test_expected_recovery_views(demo: ReportData) -> None:
+    """The patient's expected band and the cohort's not-on-track list come from
+    iopkit.outcomes.expected (curves fitted on the bundle's completed episodes)."""
+    curves = tables.expected_curves(demo, "phq9")
+    assert curves.n_episodes >= 30 and "quantile regression" in curves.model
+    path = tables.expected_path(demo, curves, "E00123", "phq9")
+    assert {"date", "expected", "lower", "upper"} <= set(path.columns)
+    assert (path["lower"] <= path["upper"]).all()
+    eps = demo["episodes"]
+    late = tables.not_on_track(demo, curves, eps, "phq9")
+    assert late.attrs["n_active"] == int(eps["discharge_date"].isna().sum())
+    assert (late["latest score"] > late["upper"]).all()  # worse than the band (lower = better)
+    assert set(late["episode_id"]) <= set(eps.loc[eps["discharge_date"].isna(), "episode_id"])

@@ -541,4 +541,5 @@ def not_on_track(data: ReportData, curves: Any, episodes: pd.DataFrame, scale: s
     out = out.rename(columns={"weeks": "weeks since admission", "score": "latest score"})
     out.attrs.update(n_active=int(len(active)), model=curves.model,
                      training=curves.training_window)  # fmt: skip
-    return out.round(1).reset_index(drop=True)
+    numeric = ["weeks since admission", "baseline", "latest score", "expected", "lower", "upper"]
+    return out.round(dict.fromkeys(numeric, 1)).reset_index(drop=True)
