@@ -162,3 +162,20 @@ def test_patient_figure_draws_the_band_behind_the_line(curves):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["expected range for this baseline", "expected (median)", "patient"]
     assert ax.collections[0].get_zorder() < ax.lines[-1].get_zorder()  # band behind the line
+
+
+def test_fixed_rule_is_one_function_shared_with_the_flags():
+    """[D] at week ≥ 4 a reduction < 20 % is not on track; <NA> before week 4 or when the
+    baseline is 0. mbc_flags and recovery_status(method="fixed_rule") both call it."""
+    import inspect
+
+    from iopkit.outcomes import flags
+    from iopkit.outcomes.expected import fixed_rule
+
+    flag, due, red = fixed_rule([20, 20, 20, 0], [18, 10, 19, 3], [4, 4, 2, 6])
+    assert list(flag.fillna(False)) == [True, False, False, False]
+    assert pd.isna(flag[2]) and pd.isna(flag[3]) and list(due) == [True, True, False, True]
+    assert red[0] == pytest.approx(0.10)
+    higher, _, _ = fixed_rule([20], [23], [5], lower_is_better=False)  # +15 % < 20 %
+    assert bool(higher[0])
+    assert "fixed_rule(" in inspect.getsource(flags.mbc_flags)

@@ -43,11 +43,38 @@ __all__ = [
     "ON_TRACK_METHODS",
     "ExpectedCurves",
     "expected_recovery",
+    "fixed_rule",
     "recovery_status",
 ]
 
 ON_TRACK_METHODS = ("expected_curve", "fixed_rule")
 _TERMS = ("Intercept", "baseline", "log1p_weeks", "baseline:log1p_weeks")
+
+
+def fixed_rule(
+    baseline: Sequence[float] | np.ndarray,
+    score: Sequence[float] | np.ndarray,
+    weeks: Sequence[float] | np.ndarray,
+    *,
+    lower_is_better: bool = True,
+    week: float = 4,
+    min_reduction: float = 0.20,
+) -> tuple[pd.arrays.BooleanArray, np.ndarray, np.ndarray]:
+    """The fixed early non-response rule [D] (iopkit design decision, docs/outcomes.md): not
+    on track when, at ``weeks`` ≥ ``week``, the reduction from baseline is < ``min_reduction``.
+
+    Returns ``(not_on_track, due, reduction)`` per element: not_on_track is <NA> when not
+    yet due or the baseline is 0 (reduction undefined). The one copy of this rule: the MBC
+    flags and :func:`recovery_status` both call it.
+    """
+    base = np.asarray(baseline, dtype=float)
+    d = direction_of(lower_is_better)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reduction = d * (np.asarray(score, dtype=float) - base) / base
+    due = np.asarray(weeks, dtype=float) >= week
+    flag = pd.array(reduction < min_reduction, dtype="boolean")
+    flag[~due | (base == 0)] = pd.NA
+    return flag, due, reduction
 
 
 def _design(baseline: np.ndarray, weeks: np.ndarray) -> np.ndarray:
@@ -309,11 +336,10 @@ def recovery_status(
         model, window, n = curves.model, curves.training_window, curves.n_episodes
     else:
         base = out["baseline"].to_numpy(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reduction = d * (out["score"].to_numpy(float) - base) / base
-        due = out["weeks"].to_numpy(float) >= fixed_week
-        flag = pd.array(reduction < min_reduction, dtype="boolean")
-        flag[~due | (base == 0)] = pd.NA
+        flag, due, _ = fixed_rule(
+            base, out["score"], out["weeks"], lower_is_better=lib, week=fixed_week,
+            min_reduction=min_reduction,
+        )  # fmt: skip
         out["reason"] = np.select(
             [~due, base == 0],
             [f"not yet due (week < {fixed_week:g})", "baseline 0: reduction undefined"],

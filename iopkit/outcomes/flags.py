@@ -30,6 +30,7 @@ import pandas as pd
 from iopkit.errors import InputError
 from iopkit.outcomes._common import check_vocab, iso_dates, require_columns, scale_facts
 from iopkit.outcomes.change import z_critical
+from iopkit.outcomes.expected import fixed_rule
 from iopkit.outcomes.process import flag_runs
 from iopkit.scales import get_scale
 from iopkit.scales.engine import safety_check, safety_screen
@@ -274,40 +275,18 @@ def mbc_flags(
                 wsrc,
             )
         weeks_in = (ld - active.set_index(id_col).at[eid, admit_col]).days / 7
-        if weeks_in < week:
-            add(
-                eid,
-                "not_on_track",
-                pd.NA,
-                f"not yet due (week {weeks_in:.1f} < {week})",
-                None,
-                ld,
-                nrule,
-                "iopkit default [D]",
-            )
+        flag, due, red = fixed_rule(
+            [b], [lt], [weeks_in], lower_is_better=bool(facts.lower_is_better), week=week,
+            min_reduction=min_reduction,
+        )  # fmt: skip
+        if not due[0]:
+            status, value = f"not yet due (week {weeks_in:.1f} < {week})", None
         elif b == 0:
-            add(
-                eid,
-                "not_on_track",
-                pd.NA,
-                "baseline 0: reduction undefined",
-                None,
-                ld,
-                nrule,
-                "iopkit default [D]",
-            )
+            status, value = "baseline 0: reduction undefined", None
         else:
-            red = d * (lt - b) / b
-            add(
-                eid,
-                "not_on_track",
-                bool(red < min_reduction),
-                "evaluated",
-                f"reduction {red:.0%} by week {weeks_in:.1f}",
-                ld,
-                nrule,
-                "iopkit default [D]",
-            )
+            status, value = "evaluated", f"reduction {red[0]:.0%} by week {weeks_in:.1f}"
+        raised = pd.NA if pd.isna(flag[0]) else bool(flag[0])
+        add(eid, "not_on_track", raised, status, value, ld, nrule, "iopkit default [D]")
     # --- outreach -----------------------------------------------------------------------
     orule = f"≥ {absences} consecutive unexcused absences ending at the latest scheduled day"
     if attendance is None:
