@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 
@@ -42,15 +43,25 @@ def require_data_source(template: str | Path, params: dict[str, object], where: 
     line a report never falls back to the template's synthetic default silently (issue 12).
     ``data_source=synthetic:demo`` runs on synthetic data on purpose (the report says so)."""
     from iopkit.errors import InputError
-    from iopkit.reports.engine.params import declared_parameters
 
-    if "data_source" in declared_parameters(template) and not params.get("data_source"):
+    path = Path(template)
+    stamp = path.stat().st_mtime_ns if path.is_file() else 0
+    if not params.get("data_source") and "data_source" in _declared(str(template), stamp):
         raise InputError(
             f"{where}: parameter data_source is required (a bundle folder, .xlsx, .sqlite, "
             "database URL, or synthetic:demo to run on synthetic data on purpose)",
             column="data_source",
             rule="data_source required",
         )
+
+
+@functools.cache
+def _declared(template: str, stamp: int) -> frozenset[str]:
+    """Parameter names a template declares, read once per template version (``stamp``:
+    its modification time) — a schedule's jobs mostly share a few templates."""
+    from iopkit.reports.engine.params import declared_parameters
+
+    return frozenset(declared_parameters(template))
 
 
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
@@ -105,22 +116,20 @@ def run(
 ) -> None:
     """Run a batch of reports from a schedule: parallel, resumable, with manifest and index."""
     import iopkit.reports.grids  # noqa: F401 - registers the data-driven schedule grids
-    from iopkit.reports.engine.batch import run_jobs
+    from iopkit.reports.engine.batch import run_schedule
     from iopkit.reports.engine.lock import RunLockedError
-    from iopkit.reports.engine.schedule import load_schedule
 
-    loaded = load_schedule(schedule, variables=_parse_vars(var), out=out)
-    for job in loaded.jobs:
-        require_data_source(job.template, job.params, f"{schedule}: job {job.name}")
     try:
-        summary = run_jobs(
-            loaded.jobs,
-            loaded.out,
-            workers=workers or loaded.workers,
-            resume=resume,
-            title=f"iopkit reports — {loaded.name}",
-            schedule_path=loaded.path,
+        summary = run_schedule(
+            schedule,
+            workers,
+            resume,
+            out=out,
+            variables=_parse_vars(var),
             progress=progress,
+            check_job=lambda job: require_data_source(
+                job.template, job.params, f"{schedule}: job {job.name}"
+            ),
         )
     except RunLockedError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

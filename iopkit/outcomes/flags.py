@@ -454,25 +454,17 @@ def safety_events(
         sub, screen = sub[hit.to_numpy()], screen[hit.to_numpy()]
         cols = [f"{item_prefix}{i}" for i in check.items]
         vals = sub[cols].apply(pd.to_numeric, errors="coerce")
-        for (_, r), pos, (_, v) in zip(
-            sub.iterrows(), screen["positive"].to_numpy(), vals.iterrows(), strict=True
+        for (_, r), pos, escalation, (_, v) in zip(
+            sub.iterrows(),
+            screen["positive"].to_numpy(),
+            screen["escalated"].astype(object).to_numpy(),
+            vals.iterrows(),
+            strict=True,
         ):
             answer = ", ".join(
                 f"item {i} = {'unanswered' if pd.isna(x) else int(x)}"
                 for i, x in zip(check.items, v.to_numpy(), strict=True)
             )
-            levels = [
-                (c.item, c.escalate_at) for c in sc.critical_items if c.escalate_at is not None
-            ]
-            if levels:
-                answered = [v[f"{item_prefix}{i}"] for i, _ in levels]
-                escalation: object = any(
-                    pd.notna(x) and x >= lvl for x, (_, lvl) in zip(answered, levels, strict=True)
-                )
-                if not escalation and all(pd.isna(x) for x in answered):
-                    escalation = pd.NA
-            else:
-                escalation = pd.NA
             eid, day = r["episode_id"], r["_date"]
             review = None
             if ev is not None:

@@ -539,7 +539,9 @@ def safety_screen(
     frame: pd.DataFrame, scale: Scale | str, *, item_prefix: str = "item_"
 ) -> pd.DataFrame:
     """Safety result per row of ``frame`` (item columns ``item_1…``): ``positive``,
-    ``unknown`` (bool), indexed like ``frame``.
+    ``unknown`` (bool) and ``escalated`` (a critical item at or above its ``escalate_at``,
+    PHQ-9 item 9 ≥ 2; <NA> when the scale has no escalation level or it is unanswered),
+    indexed like ``frame``.
 
     Only the items the rule reads must be present (InputError names a missing one); the
     other items of the scale may be absent — the rule reads answered values whatever the
@@ -561,7 +563,22 @@ def safety_screen(
     items = frame.reindex(columns=cols)
     res = _score_one(items, sc, cols, frozenset(), MISSING_TEXT)  # type: ignore[arg-type]
     positive, unknown = safety_from_scored(res, sc)
-    return pd.DataFrame({"positive": positive, "unknown": unknown}, index=frame.index)
+    escalated = pd.array(np.zeros(len(frame), dtype=bool), dtype="boolean")
+    levels = [c for c in sc.critical_items if c.escalate_at is not None]
+    if levels:
+        esc = np.logical_or.reduce(
+            [np.asarray(res[f"{sc.id}_{c.name}_escalate"], dtype=bool) for c in levels]
+        )
+        unanswered = np.logical_and.reduce(
+            [np.asarray(res[f"{sc.id}_{c.name}_missing"], dtype=bool) for c in levels]
+        )
+        escalated = pd.array(esc, dtype="boolean")
+        escalated[~esc & unanswered] = pd.NA
+    else:
+        escalated[:] = pd.NA  # the scale has no escalation level (ASQ)
+    return pd.DataFrame(
+        {"positive": positive, "unknown": unknown, "escalated": escalated}, index=frame.index
+    )
 
 
 # --------------------------------------------------------------------------------------

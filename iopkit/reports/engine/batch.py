@@ -354,9 +354,17 @@ def run_schedule(
     console: Console | None = None,
     progress: bool = True,
     executor_factory: ExecutorFactory = process_pool,
+    check_job: Callable[[Job], None] | None = None,
 ) -> RunSummary:
-    """Load a schedule file and run its jobs (see :func:`run_jobs`)."""
+    """Load a schedule file and run its jobs (see :func:`run_jobs`).
+
+    ``check_job`` is called on every expanded job before anything runs (it raises to refuse
+    the whole run, e.g. the command line's "data_source is required").
+    """
     schedule = load_schedule(path, variables=variables, out=out)
+    if check_job is not None:
+        for job in schedule.jobs:
+            check_job(job)
     return run_jobs(
         schedule.jobs,
         schedule.out,
