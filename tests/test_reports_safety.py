@@ -115,3 +115,36 @@ def test_one_patient_whose_only_phq9_has_item9_3_publishes_every_report(tmp_path
     for name in html:
         if notes[name]:
             assert f"published with {len(notes[name])} note" in index
+
+
+@pytest.mark.slow
+def test_required_tables_only_still_publish_every_report(tmp_path: Path) -> None:
+    """A hand-made export with cohorts, patients, episodes and assessments only (no sessions,
+    attendance, goals or events): every report publishes, with a note per section it cannot
+    compute, and every positive answer is shown (item 9 = 3, then 1)."""
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "cohorts.csv").write_text(
+        "cohort_id,program_id,name,start_date,facilitators\n"
+        "C1,adult_mood_anxiety_3d,Tiny,2025-01-06,\n", encoding="utf-8")
+    (src / "patients.csv").write_text(
+        "patient_id,birth_year,sex,primary_concern,other_concerns,referral_source\n"
+        "P1,1990,F,depression,,\n", encoding="utf-8")
+    (src / "episodes.csv").write_text(
+        "episode_id,patient_id,cohort_id,admit_date,discharge_date,discharge_type,planned_weeks\n"
+        "E1,P1,C1,2025-01-06,,,6\n", encoding="utf-8")
+    items = ",".join(f"item_{i}" for i in range(1, 10))
+    (src / "assessments.csv").write_text(
+        f"episode_id,date,scale,{items}\n"
+        "E1,2025-01-06,phq9,3,3,2,2,1,2,1,1,3\n"
+        "E1,2025-01-13,phq9,2,2,2,2,1,1,1,1,1\n", encoding="utf-8")
+    html = _run(src, "E1", "C1", tmp_path / "out")
+    for name, page in html.items():
+        text = _text(page)
+        start = text.index("1. Safety")
+        part = text[start:re.search(r"2\. [A-Z]", text[start:]).start() + start]
+        assert "item 9 = 3" in part and "item 9 = 1" in part, (name, part[:600])
+        figures = json.loads((tmp_path / "out" / name / "figures.json").read_text())["figures"]
+        assert figures["n_safety_events"] == 2
+    progress = json.loads((tmp_path / "out" / "progress" / "figures.json").read_text())
+    assert any("attendance table" in n for n in progress["figures"]["notes"])

@@ -7,7 +7,7 @@ every notebook cell stays a call or two. DataFrame in, DataFrame out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -543,3 +543,29 @@ def not_on_track(data: ReportData, curves: Any, episodes: pd.DataFrame, scale: s
                      training=curves.training_window)  # fmt: skip
     numeric = ["weeks since admission", "baseline", "latest score", "expected", "lower", "upper"]
     return out.round(dict.fromkeys(numeric, 1)).reset_index(drop=True)
+
+
+def stay_view(data: ReportData, curriculum: Any, episode: Mapping[str, Any]) -> pd.DataFrame:
+    """Skills of one stay: :func:`iopkit.calendar.patient_view` over the cohort's delivered
+    sessions, projected from the planned rotation for an active episode
+    (:func:`iopkit.rotation.stay_sessions`). ``attrs["projected_after"]``: the last delivered
+    date when later sessions are projected, else None. InputError without a sessions table."""
+    from iopkit.calendar import patient_view
+    from iopkit.rotation import stay_sessions
+
+    program = curriculum.program(episode["program_id"])
+    eid = episode["episode_id"]
+    att = data["attendance"][data["attendance"]["episode_id"] == eid]
+    sessions = stay_sessions(curriculum, data["sessions"], cohort_id=episode["cohort_id"],
+                             program_id=program.id, admit_date=episode["admit_date"],
+                             min_sessions=program.min_sessions)  # fmt: skip
+    view = patient_view(
+        sessions, admit_date=episode["admit_date"], core=curriculum.core_skills(program.id),
+        min_sessions=program.min_sessions, attendance=att,
+        discharge_date=episode["discharge_date"],
+    )  # fmt: skip
+    planned = sessions["planned"].to_numpy(bool)
+    view.attrs["projected_after"] = (
+        sessions.loc[~planned, "date"].max() if planned.any() else None
+    )
+    return view
