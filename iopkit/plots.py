@@ -209,7 +209,9 @@ def patient_scores(
     d = scores[[x, y]].dropna().sort_values(x)
     ax.plot(d[x], d[y], color=colors(1)[0], lw=2, marker="o", zorder=3, label="patient")
     if expected is not None and len(expected):
-        ax.legend(loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize=8, frameon=False)
+        # below the axes (under the date labels): never over the data or the band labels
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.36), ncol=3, fontsize=8,
+                  frameon=False)  # fmt: skip
     ax.set_xlabel(x_label)
     ax.set_ylabel(f"{scale_label} total (points)")
     ax.set_title(title or f"{scale_label} over the stay")

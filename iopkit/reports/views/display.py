@@ -109,9 +109,14 @@ def show_safety(frame: pd.DataFrame, caption: str = "Positive safety answers") -
         return
     missing = int(frame.attrs.get("n_follow_up_missing", 0))
     days = frame.attrs.get("review_within_days")
+    follow = (
+        f"a safety review is recorded within {days} day(s) for every one"
+        if missing == 0
+        else f"**no safety review recorded within {days} day(s) for {missing}**"
+    )
     note(
         f"**{len(frame)} positive or unanswered safety answer(s)** in {n} assessments screened; "
-        f"no safety review recorded within {days} day(s) for {missing}."
+        f"{follow}."
     )
     show(frame, caption, max_rows=max(len(frame), 1))
 
