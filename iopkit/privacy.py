@@ -25,10 +25,12 @@ __all__ = [
     "TextFinding",
     "check_identifiers",
     "find_identifiers_in_text",
+    "has_url_password",
     "identifier_category",
     "is_direct_identifier",
     "name_tokens",
     "redact_text",
+    "redact_url",
 ]
 
 _CAMEL_1 = re.compile(r"([a-z])([A-Z])")
@@ -239,3 +241,35 @@ def redact_text(text: str) -> tuple[str, list[TextFinding]]:
         pos = f.end
     out.append(text[pos:])
     return "".join(out), findings
+
+
+# --- secrets in URLs -----------------------------------------------------------------------
+# RFC 3986 §3.2.1 (userinfo = user[:password]@host); the password is everything between the
+# first ':' of the userinfo and the LAST '@' before the host, so a password holding '@', ':'
+# or '/' is still hidden whole. Matched anywhere in a text (a message, a log line).
+#: up to the last '@' of a whitespace- or quote-delimited token
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>\S*?)@(?=[^@\s'\"]*(?:[\s'\"]|$))"
+)
+#: any remaining ``user:pw@`` (a token that holds several URLs)
+_URL_PASSWORD_ANY = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)@")
+
+
+def has_url_password(text: str) -> bool:
+    """Whether ``text`` holds a URL with a password in its userinfo (``user:pw@host``)."""
+    return _URL_PASSWORD_ANY.search(text) is not None
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``.
+
+    Use it on anything shown or stored that may hold a database URL: messages, report
+    parameters, manifests, logs. ``postgresql://iop:s3cr@t@db/iop`` →
+    ``postgresql://iop:***@db/iop``.
+    """
+
+    def hide(m: re.Match[str]) -> str:
+        return f"{m.group('head')}***@"
+
+    out = _URL_PASSWORD.sub(hide, text)
+    return _URL_PASSWORD_ANY.sub(hide, out)

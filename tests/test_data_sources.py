@@ -283,7 +283,7 @@ def test_dates_that_are_reported(value, rule) -> None:
 
 
 def test_database_password_never_appears_in_messages() -> None:
-    from iopkit.data.sources.sql import redact_url
+    from iopkit.privacy import redact_url
 
     assert (
         redact_url("postgresql://iop:s3cret@db.example/iop")

@@ -125,3 +125,21 @@ def test_identifiers_in_free_text(text: str, kinds: list[str]) -> None:
 def test_redaction_keeps_the_rest_of_the_text() -> None:
     text, found = redact_text("Call 555-867-5309 before group")
     assert text == "Call [redacted telephone number] before group" and len(found) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://iop:s3cret@db.example/iop", "postgresql://iop:***@db.example/iop"),
+        ("postgresql://iop:s3cr@t@db/iop", "postgresql://iop:***@db/iop"),
+        ("mysql+pymysql://u:p:w/x@h:5432/d?x=1", "mysql+pymysql://u:***@h:5432/d?x=1"),
+        ("see 'postgresql://a:b@c@h/d' and mysql://c:d@e/f.", "see 'postgresql://a:***@h/d' and mysql://c:***@e/f."),
+        ("postgresql://u@h/d", "postgresql://u@h/d"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_redact_url_hides_every_password_whole(text: str, shown: str) -> None:
+    from iopkit.privacy import has_url_password, redact_url
+
+    assert redact_url(text) == shown
+    assert has_url_password(text) == (shown != text)

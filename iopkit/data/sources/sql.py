@@ -6,7 +6,6 @@ row number + 1. A password in a URL never reaches a message (:func:`redact_url`)
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,9 @@ from iopkit.data.sources.registry import (
 )
 from iopkit.data.sources.text import dates_as_text
 from iopkit.errors import InputError
+from iopkit.privacy import redact_url
 
-__all__ = ["SQLITE_HANDLER", "URL_HANDLER", "WRITER", "read_sql", "redact_url"]
+__all__ = ["SQLITE_HANDLER", "URL_HANDLER", "WRITER", "read_sql"]
 
 #: SQLite file suffixes read as a bundle.
 SQLITE_SUFFIXES: tuple[str, ...] = (".sqlite", ".sqlite3", ".db")
@@ -72,11 +72,6 @@ def read_sql(url: str, *, strict: bool = False) -> Bundle:
     files = {t: f"{redact_url(url)} table {t}" for t in tables}
     lines = {t: np.arange(2, len(f) + 2, dtype=np.int64) for t, f in tables.items()}
     return finish_bundle(tables, files, lines, [], [], redact_url(url), strict)
-
-
-def redact_url(url: str) -> str:
-    """Hide a password in a database URL before it goes into a message."""
-    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
 
 
 def _write_sqlite(tables: dict[str, pd.DataFrame], dest: Path) -> Path:
