@@ -460,3 +460,22 @@ def test_duplicate_index_and_non_string_column_labels():
     assert out.index.tolist() == [5, 5, 1]
     assert out["phq9_total"].tolist()[:2] == [9, 18]
     assert out["phq9_reason"].iloc[2] == "8=x is not a number"
+
+
+def test_scoring_in_row_chunks_equals_scoring_at_once(monkeypatch) -> None:
+    """Large inputs are scored in chunks of rows (bounded memory); the joined result equals
+    one pass, categoricals (band, status, reason with chunk-specific texts) included."""
+    import iopkit.scales.engine as engine
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 4, size=(53, 9)).astype(object)
+    x[rng.random((53, 9)) < 0.08] = None
+    x[5, 2], x[40, 0], x[41, 8] = "n/a", 9, "x"
+    frame = pd.DataFrame(x, columns=[f"phq9_{i}" for i in range(1, 10)])
+    whole = engine.score(frame, "phq9")
+    monkeypatch.setattr(engine, "SCORE_CHUNK_ROWS", 7)
+    chunked = engine.score(frame, "phq9")
+    pd.testing.assert_frame_equal(chunked, whole, check_categorical=False)
+    for col in ("phq9_band", "phq9_status", "phq9_reason"):
+        assert chunked[col].astype(object).equals(whole[col].astype(object))
+    assert chunked["phq9_band"].cat.ordered

@@ -23,8 +23,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 from iopkit.errors import InputError
 from iopkit.outcomes._common import iso_dates, numeric_scores, require_columns
-from iopkit.outcomes.change import category_counts
-from iopkit.outcomes.effect_sizes import paired_effect_sizes
+from iopkit.outcomes.change import CATEGORIES
+from iopkit.outcomes.effect_sizes import (
+    FORMULAS,
+    paired_effect_sizes,
+    paired_effect_sizes_from_moments,
+)
 
 __all__ = [
     "wilson_rate",
@@ -108,105 +112,242 @@ def cohort_summary(
     reliable improvement/deterioration, recovered among cases at baseline) with Wilson CIs;
     ``category_n`` counts (variant = "<baseline stratum>: <category>").
     Groups with fewer than 3 pairs get no effect-size rows (named in ``attrs["skipped"]``).
+
+    Every statistic is computed for all groups at once (group sums with ``np.bincount``, the
+    effect-size formulas of :func:`paired_effect_sizes_from_moments` on arrays, one
+    vectorised noncentral-t search), so the cost grows with rows, not with the number of
+    groups; the rows equal those of a loop calling :func:`mean_ci`,
+    :func:`paired_effect_sizes`, :func:`wilson_rate` and :func:`category_counts` per group.
     """
     require_columns(outcomes, ["baseline", "endpoint", "change"], table="outcomes")
     keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
     require_columns(outcomes, keys, table="outcomes")
-    rows: list[dict] = []
+    known = outcomes.attrs.get("variants", {})
+    o = outcomes.copy(deep=False)
+    o.attrs = {}  # pandas deep-copies attrs on every operation: keep them out of the hot path
+    if keys:
+        codes = o.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()
+        n_groups = int(codes.max()) + 1 if len(codes) else 0
+        first = np.unique(codes, return_index=True)[1]
+        key_values = o[keys].iloc[first].reset_index(drop=True)
+    else:
+        codes = np.zeros(len(o), dtype=np.int64)
+        n_groups = 1
+        key_values = pd.DataFrame(index=range(1))
+    rows = _Rows(n_groups)
+    sets = _sets(o, completed_col, completed_values)
+    size = np.bincount(codes, minlength=n_groups).astype(float)
+    rows.add("all", "n", "episodes", size, n=size)
+    labels = {
+        "itt": "ITT: episodes with a baseline score",
+        "paired": "episodes with baseline and endpoint (last observation)",
+        "completers": f"completers: {completed_col} in {list(completed_values)}, paired",
+    }
+    for aset, mask in sets.items():
+        cnt = np.bincount(codes[mask], minlength=n_groups).astype(float)
+        rows.add(aset, "n", labels[aset], cnt, n=cnt)
+    values = {c: o[c].to_numpy(float) for c in ("baseline", "endpoint", "change")}
+    m, sd, lo, hi, n = _group_mean_ci(values["baseline"], sets["itt"], codes, n_groups, confidence)
+    rows.add("itt", "baseline_mean", "mean, t interval", m, lo, hi, n, "t")
+    rows.add("itt", "baseline_sd", "SD (n − 1)", sd, n=n)
     skipped: list[str] = []
-    groups = [((), outcomes)] if not keys else outcomes.groupby(keys, sort=True, dropna=False)
-    for key, o in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        kd = dict(zip(keys, key, strict=True))
-
-        def add(aset, stat, variant, est, lo=np.nan, hi=np.nan, n=np.nan, method="", _kd=kd):
-            rows.append(
-                {
-                    **_kd,
-                    "analysis_set": aset,
-                    "statistic": stat,
-                    "variant": variant,
-                    "estimate": est,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n": n,
-                    "ci_method": method,
-                }
-            )
-
-        sets = _sets(o, completed_col, completed_values)
-        add("all", "n", "episodes", len(o), n=len(o))
-        labels = {
-            "itt": "ITT: episodes with a baseline score",
-            "paired": "episodes with baseline and endpoint (last observation)",
-            "completers": f"completers: {completed_col} in {list(completed_values)}, paired",
-        }
-        for aset, mask in sets.items():
-            add(aset, "n", labels[aset], int(mask.sum()), n=int(mask.sum()))
-        m, sd, lo, hi, n = mean_ci(o["baseline"].to_numpy(float)[sets["itt"]], confidence)
-        add("itt", "baseline_mean", "mean, t interval", m, lo, hi, n, "t")
-        add("itt", "baseline_sd", "SD (n − 1)", sd, n=n)
-        for aset in [s for s in ("paired", "completers") if s in sets]:
-            mask = sets[aset]
-            for col, stat in (
-                ("baseline", "baseline"),
-                ("endpoint", "endpoint"),
-                ("change", "change"),
-            ):
-                m, sd, lo, hi, n = mean_ci(o[col].to_numpy(float)[mask], confidence)
-                add(aset, f"{stat}_mean", "mean, t interval", m, lo, hi, n, "t")
-                add(aset, f"{stat}_sd", "SD (n − 1)", sd, n=n)
-            if effect_sizes:
-                if mask.sum() >= 3 and np.nanstd(o["baseline"].to_numpy(float)[mask]) > 0:
-                    es = paired_effect_sizes(
-                        o["baseline"].to_numpy(float)[mask],
-                        o["endpoint"].to_numpy(float)[mask],
-                        confidence=confidence,
-                    )
-                    for r in es.itertuples(index=False):
-                        add(
-                            aset,
-                            r.measure,
-                            r.formula,
-                            r.estimate,
-                            r.ci_low,
-                            r.ci_high,
-                            r.n,
-                            r.ci_method,
-                        )
-                else:
-                    skipped.append(f"{kd or 'all'} {aset}: effect sizes need ≥ 3 pairs and SD > 0")
-            for col, denom_col in _RATES:
-                if col == "recovered":
-                    if "category" not in o.columns:
-                        continue
-                    cat = o["category"].astype(object).to_numpy()
-                    valid = mask & (o[denom_col].astype("boolean").fillna(False).to_numpy(bool))
-                    valid &= pd.notna(cat)
-                    k = int((cat[valid] == "recovered").sum())
-                    variant = "recovered among cases at baseline (JT categories)"
-                else:
-                    if col not in o.columns:
-                        continue
-                    v = o[col].astype("boolean")
-                    valid = mask & v.notna().to_numpy()
-                    k = int(v.fillna(False).to_numpy(bool)[valid].sum())
-                    known = outcomes.attrs.get("variants", {})
-                    variant = known.get(col) or known.get("rci", col)
-                nn = int(valid.sum())
-                p, lo, hi = wilson_rate(k, nn, confidence)
-                add(aset, f"{col}_rate", variant, float(p), float(lo), float(hi), nn, "Wilson")
-            if "category" in o.columns:
-                cc = category_counts(
-                    o[mask], baseline_case="baseline_case" if "baseline_case" in o.columns else None
-                )
-                for r in cc.itertuples(index=False):
-                    add(aset, "category_n", f"{r.baseline}: {r.category}", r.n, n=r.n)
-    out = pd.DataFrame(rows)
-    out.attrs.update(
-        variants=outcomes.attrs.get("variants", {}), skipped=skipped, confidence=confidence
-    )
+    category = o["category"].astype(object).to_numpy() if "category" in o.columns else None
+    for aset in [s for s in ("paired", "completers") if s in sets]:
+        mask = sets[aset]
+        for col in ("baseline", "endpoint", "change"):
+            m, sd, lo, hi, n = _group_mean_ci(values[col], mask, codes, n_groups, confidence)
+            rows.add(aset, f"{col}_mean", "mean, t interval", m, lo, hi, n, "t")
+            rows.add(aset, f"{col}_sd", "SD (n − 1)", sd, n=n)
+        if effect_sizes:
+            skipped += _effect_size_rows(rows, aset, values, mask, codes, key_values, confidence)
+        for col, denom_col in _RATES:
+            if col == "recovered":
+                if category is None:
+                    continue
+                valid = mask & o[denom_col].astype("boolean").fillna(False).to_numpy(bool)
+                valid &= pd.notna(category)
+                hit = valid & (category == "recovered")
+                variant = "recovered among cases at baseline (JT categories)"
+            else:
+                if col not in o.columns:
+                    continue
+                v = o[col].astype("boolean")
+                valid = mask & v.notna().to_numpy()
+                hit = valid & v.fillna(False).to_numpy(bool)
+                variant = known.get(col) or known.get("rci", col)
+            nn = np.bincount(codes[valid], minlength=n_groups)
+            k = np.bincount(codes[hit], minlength=n_groups)
+            p, lo, hi = wilson_rate(k, nn, confidence)
+            rows.add(aset, f"{col}_rate", variant, p, lo, hi, nn.astype(float), "Wilson")
+        if category is not None:
+            _category_rows(rows, aset, o, category, mask, codes, n_groups)
+    out = rows.frame(keys, key_values)
+    out.attrs.update(variants=known, skipped=skipped, confidence=confidence)
     return out
+
+
+class _Rows:
+    """Output rows collected as columns over all groups, ordered group by group at the end
+    (within a group, in the order they were added)."""
+
+    _COLUMNS = (
+        "analysis_set",
+        "statistic",
+        "variant",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "ci_method",
+    )
+
+    def __init__(self, n_groups: int) -> None:
+        self.n_groups = n_groups
+        self.parts: list[dict[str, np.ndarray]] = []
+
+    def add(
+        self,
+        aset: str,
+        stat: str,
+        variant: str | np.ndarray,
+        est: np.ndarray,
+        lo: np.ndarray | float = np.nan,
+        hi: np.ndarray | float = np.nan,
+        n: np.ndarray | float = np.nan,
+        method: str = "",
+        group: np.ndarray | None = None,
+    ) -> None:
+        g = np.arange(self.n_groups) if group is None else group
+        size = g.size
+        self.parts.append(
+            {
+                "_group": g,
+                "_order": np.full(size, len(self.parts)),
+                "analysis_set": np.full(size, aset, dtype=object),
+                "statistic": np.full(size, stat, dtype=object),
+                "variant": np.broadcast_to(np.asarray(variant, dtype=object), (size,)),
+                "estimate": np.broadcast_to(np.asarray(est, dtype=float), (size,)),
+                "ci_low": np.broadcast_to(np.asarray(lo, dtype=float), (size,)),
+                "ci_high": np.broadcast_to(np.asarray(hi, dtype=float), (size,)),
+                "n": np.broadcast_to(np.asarray(n, dtype=float), (size,)),
+                "ci_method": np.full(size, method, dtype=object),
+            }
+        )
+
+    def frame(self, keys: list[str], key_values: pd.DataFrame) -> pd.DataFrame:
+        cols = {
+            c: np.concatenate([p[c] for p in self.parts])
+            for c in ("_group", "_order", *self._COLUMNS)
+        }
+        order = np.lexsort((np.arange(cols["_group"].size), cols["_order"], cols["_group"]))
+        group = cols["_group"][order]
+        out = key_values.iloc[group].reset_index(drop=True) if keys else pd.DataFrame()
+        for c in self._COLUMNS:
+            out[c] = cols[c][order]
+        out["n"] = out["n"].astype(np.int64)  # every row states its n
+        if not keys:
+            out.index = pd.RangeIndex(len(group))
+        return out
+
+
+def _group_mean_ci(
+    x: np.ndarray, mask: np.ndarray, codes: np.ndarray, n_groups: int, confidence: float
+) -> tuple[np.ndarray, ...]:
+    """:func:`mean_ci` per group: mean, SD (n − 1), t-interval low/high and n."""
+    use = mask & ~np.isnan(x)
+    g, v = codes[use], x[use]
+    n = np.bincount(g, minlength=n_groups).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.bincount(g, v, minlength=n_groups) / n
+        sd = np.sqrt(np.bincount(g, (v - m[g]) ** 2, minlength=n_groups) / (n - 1))
+        sd = np.where(n >= 2, sd, np.nan)
+        h = stats.t.ppf(1 - (1 - confidence) / 2, np.where(n >= 2, n - 1, np.nan)) * sd
+        h /= np.sqrt(n)
+    m = np.where(n > 0, m, np.nan)
+    return m, sd, m - h, m + h, n
+
+
+def _effect_size_rows(
+    rows: _Rows,
+    aset: str,
+    values: dict[str, np.ndarray],
+    mask: np.ndarray,
+    codes: np.ndarray,
+    key_values: pd.DataFrame,
+    confidence: float,
+) -> list[str]:
+    """Paired effect-size rows of every group with ≥ 3 pairs and a baseline SD > 0; the
+    groups left out, named as the per-group loop names them."""
+    n_groups = rows.n_groups
+    a, b = values["baseline"], values["endpoint"]
+    pair = mask & ~(np.isnan(a) | np.isnan(b))
+    g, x1, x2 = codes[pair], a[pair], b[pair]
+    n = np.bincount(g, minlength=n_groups).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = np.bincount(g, x1, minlength=n_groups) / n
+        m2 = np.bincount(g, x2, minlength=n_groups) / n
+        e1, e2 = x1 - m1[g], x2 - m2[g]
+        ss1 = np.bincount(g, e1**2, minlength=n_groups)
+        ss2 = np.bincount(g, e2**2, minlength=n_groups)
+        d = x2 - x1
+        md = np.bincount(g, d, minlength=n_groups) / n
+        ssd = np.bincount(g, (d - md[g]) ** 2, minlength=n_groups)
+        s1, s2, sd = np.sqrt(ss1 / (n - 1)), np.sqrt(ss2 / (n - 1)), np.sqrt(ssd / (n - 1))
+        r = np.bincount(g, e1 * e2, minlength=n_groups) / np.sqrt(ss1 * ss2)
+    r = np.where((s1 > 0) & (s2 > 0), r, np.nan)
+    # the loop's test: ≥ 3 rows in the set and a population SD of the baseline > 0
+    in_set = np.bincount(codes[mask], minlength=n_groups)
+    use = (in_set >= 3) & (ss1 > 0)
+    idx = np.flatnonzero(use)
+    if idx.size:
+        est = paired_effect_sizes_from_moments(
+            n[idx], md[idx], s1[idx], s2[idx], sd[idx], r[idx], confidence=confidence
+        )
+        for measure, (e, lo, hi, method) in est.items():
+            rows.add(aset, measure, FORMULAS[measure], e, lo, hi, n[idx], method, group=idx)
+    skipped = []
+    for i in np.flatnonzero(~use):
+        kd = dict(zip(key_values.columns, key_values.iloc[i].tolist(), strict=True))
+        skipped.append(f"{kd or 'all'} {aset}: effect sizes need ≥ 3 pairs and SD > 0")
+    return skipped
+
+
+def _category_rows(
+    rows: _Rows,
+    aset: str,
+    o: pd.DataFrame,
+    category: np.ndarray,
+    mask: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+) -> None:
+    """:func:`category_counts` of each group's rows in the set: every category of every
+    baseline stratum present in the group (zeros shown), "missing" only when it occurs."""
+    cats = [*CATEGORIES, "missing"]
+    cat = pd.Categorical(np.where(pd.notna(category), category, "missing"), categories=cats)
+    if (cat.codes[mask] < 0).any():
+        bad = sorted({str(v) for v in np.asarray(category)[mask][cat.codes[mask] < 0]})
+        raise InputError(
+            f"unknown outcome categories {bad}; expected one of {list(CATEGORIES)}",
+            column="category",
+            rule="categories of iopkit.outcomes.change",
+        )
+    if "baseline_case" in o.columns:
+        bc = o["baseline_case"].astype("boolean")
+        strata = np.array(["baseline missing", "case at baseline", "non-case at baseline"])
+        s = np.where(bc.isna(), 0, np.where(bc.fillna(False), 1, 2))
+    else:
+        strata = np.array(["all"])
+        s = np.zeros(len(o), dtype=np.int64)
+    k, c = len(strata), len(cats)
+    cell = (codes[mask] * k + s[mask]) * c + cat.codes[mask]
+    counts = np.bincount(cell, minlength=n_groups * k * c).reshape(n_groups, k, c)
+    present = counts.sum(axis=2) > 0
+    keep = present[:, :, None] & ~((np.arange(c) == c - 1)[None, None, :] & (counts == 0))
+    g, si, ci = np.nonzero(keep)
+    variant = np.char.add(np.char.add(strata[si].astype(str), ": "), np.array(cats)[ci])
+    n = counts[g, si, ci].astype(float)
+    rows.add(aset, "category_n", variant.astype(object), n, n=n, group=g)
 
 
 def with_weeks(

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from iopkit.errors import InputError, UnknownIdError
 from iopkit.scales.registry import get_scale
@@ -616,6 +617,26 @@ def _codes(missing_codes: MissingCodes, scale: Scale) -> frozenset[float]:
     return frozenset(out)
 
 
+#: Rows scored at a time: the per-item work arrays ((items × rows) floats and masks) stay
+#: near 100 MB whatever the input size, so peak memory is the input, the output and one
+#: chunk's temporaries (issue 17: memory ≤ input + output + 20 %).
+SCORE_CHUNK_ROWS = 1_000_000
+
+
+def _concat_parts(parts: list[dict[str, object]]) -> dict[str, object]:
+    """Join the columns of consecutive row chunks (categoricals by union of categories)."""
+    out: dict[str, object] = {}
+    for name, first in parts[0].items():
+        pieces = [p[name] for p in parts]
+        if isinstance(first, pd.Categorical):
+            out[name] = union_categoricals(pieces, ignore_order=False)
+        elif isinstance(first, np.ndarray):
+            out[name] = np.concatenate(pieces)
+        else:
+            out[name] = pd.concat([pd.Series(x) for x in pieces], ignore_index=True).array
+    return out
+
+
 def score(
     frame: pd.DataFrame,
     scales: str | Sequence[str],
@@ -693,7 +714,12 @@ def score(
             cols = _explicit_columns(frame, sc, explicit[sc.id])
         else:
             cols = find_item_columns(frame, sc, generic=len(scale_objs) == 1)
-        new.update(_score_one(frame, sc, cols, _codes(missing_codes, sc), mtext))
+        codes = _codes(missing_codes, sc)
+        parts = [
+            _score_one(frame.iloc[a : a + SCORE_CHUNK_ROWS], sc, cols, codes, mtext)
+            for a in range(0, max(len(frame), 1), SCORE_CHUNK_ROWS)
+        ]
+        new.update(parts[0] if len(parts) == 1 else _concat_parts(parts))
     clash = [c for c in new if c in frame.columns]
     if clash:
         raise InputError(
