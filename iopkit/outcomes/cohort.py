@@ -150,7 +150,7 @@ def cohort_summary(
     m, sd, lo, hi, n = _group_mean_ci(values["baseline"], sets["itt"], codes, n_groups, confidence)
     rows.add("itt", "baseline_mean", "mean, t interval", m, lo, hi, n, "t")
     rows.add("itt", "baseline_sd", "SD (n − 1)", sd, n=n)
-    skipped: list[str] = []
+    skipped: list[tuple[int, int, str]] = []  # (group, set, text): named group by group
     category = o["category"].astype(object).to_numpy() if "category" in o.columns else None
     for aset in [s for s in ("paired", "completers") if s in sets]:
         mask = sets[aset]
@@ -159,7 +159,8 @@ def cohort_summary(
             rows.add(aset, f"{col}_mean", "mean, t interval", m, lo, hi, n, "t")
             rows.add(aset, f"{col}_sd", "SD (n − 1)", sd, n=n)
         if effect_sizes:
-            skipped += _effect_size_rows(rows, aset, values, mask, codes, key_values, confidence)
+            named = _effect_size_rows(rows, aset, values, mask, codes, key_values, confidence)
+            skipped += [(g, len(skipped), text) for g, text in named]
         for col, denom_col in _RATES:
             if col == "recovered":
                 if category is None:
@@ -182,7 +183,9 @@ def cohort_summary(
         if category is not None:
             _category_rows(rows, aset, o, category, mask, codes, n_groups)
     out = rows.frame(keys, key_values)
-    out.attrs.update(variants=known, skipped=skipped, confidence=confidence)
+    out.attrs.update(
+        variants=known, skipped=[text for *_, text in sorted(skipped)], confidence=confidence
+    )
     return out
 
 
@@ -275,7 +278,7 @@ def _effect_size_rows(
     codes: np.ndarray,
     key_values: pd.DataFrame,
     confidence: float,
-) -> list[str]:
+) -> list[tuple[int, str]]:
     """Paired effect-size rows of every group with ≥ 3 pairs and a baseline SD > 0; the
     groups left out, named as the per-group loop names them."""
     n_groups = rows.n_groups
@@ -308,7 +311,7 @@ def _effect_size_rows(
     skipped = []
     for i in np.flatnonzero(~use):
         kd = dict(zip(key_values.columns, key_values.iloc[i].tolist(), strict=True))
-        skipped.append(f"{kd or 'all'} {aset}: effect sizes need ≥ 3 pairs and SD > 0")
+        skipped.append((int(i), f"{kd or 'all'} {aset}: effect sizes need ≥ 3 pairs and SD > 0"))
     return skipped
 
 
