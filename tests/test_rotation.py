@@ -444,3 +444,26 @@ def test_deterministic_time_gives_the_same_plan_under_any_load() -> None:
     opts = SolverOptions(time_limit=0.3, seed=0, deterministic=True)
     plans = [plan_program(cur, "adult_mood_anxiety_3d", options=opts) for _ in range(2)]
     assert plans[0].sequence == plans[1].sequence and plans[0].status == plans[1].status
+
+
+def test_every_stage_reports_its_own_status_and_gap() -> None:
+    """Each lexicographic stage is reported on its own; a stage left unsolved by the time
+    limit makes the plan's gap infinite instead of hiding behind the solved stages."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    prob = _problem()
+    plan = plan_rotation(prob, options=SolverOptions(time_limit=5))
+    assert set(plan.stages["status"]) <= {"optimal", "feasible"}
+    assert plan.gap == plan.stages["gap"].max()
+    assert "gap" in plan.summary() and all(n in plan.summary() for n in plan.stages["name"])
+    nan = float("nan")
+    stages = pd.DataFrame(
+        [("prerequisites", "optimal", 10.0, 10.0, 0.1, 0.0),
+         ("electives", "not reached", nan, nan, 0.0, nan)],
+        columns=["name", "status", "value", "bound", "seconds", "gap"],
+    )  # fmt: skip
+    unsolved = replace(plan, stages=stages)
+    assert unsolved.gap == float("inf")
+    assert "electives: not reached" in unsolved.summary()

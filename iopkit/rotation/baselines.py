@@ -126,4 +126,3 @@ def compare_with_baselines(
     args = prob.coverage_args(attendance_p=attendance_p)
     args["requires"] = {k: v for k, v in prob.requires.items() if k in set(prob.skills)}
     return compare_rotations(rotations, **args)
-

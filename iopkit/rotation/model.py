@@ -240,7 +240,6 @@ def build_model(
     return RotationModel(m, x, req_sat, comps)
 
 
-
 def greedy_hint(problem: RotationProblem) -> dict[int, str] | None:
     """A cheap starting sequence: core skills in prerequisite order, repeated."""
     closure = requires_closure(problem)
@@ -249,4 +248,3 @@ def greedy_hint(problem: RotationProblem) -> dict[int, str] | None:
         return None
     L = problem.length
     return {i: order[i % len(order)] for i in range(L)}
-

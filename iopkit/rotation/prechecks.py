@@ -239,7 +239,6 @@ def precheck(problem: RotationProblem) -> tuple[list[str], list[str]]:
     return errors, warnings
 
 
-
 def min_copies(adm: Sequence[int], weff: int, L: int) -> int:
     """Fewest sessions of one skill per cycle that fall inside every admission window.
 
@@ -265,4 +264,3 @@ def min_copies(adm: Sequence[int], weff: int, L: int) -> int:
             count += 1
         best = min(best, count)
     return best
-

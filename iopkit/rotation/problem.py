@@ -74,8 +74,9 @@ class SolverOptions:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_limit) and self.time_limit > 0):
-            raise InputError(f"time limit must be a finite number of seconds > 0, got "
-                              f"{self.time_limit}")
+            raise InputError(
+                f"time limit must be a finite number of seconds > 0, got {self.time_limit}"
+            )
         if self.num_workers < 1:
             raise InputError(f"CP-SAT needs at least 1 worker, got {self.num_workers}")
         if self.prereq_encoding not in ("chain", "window"):
@@ -312,7 +313,14 @@ class RotationPlan:
 
     @property
     def gap(self) -> float | None:
-        """Relative optimality gap |bound − objective| / max(1, |objective|)."""
+        """The worst stage's relative gap |bound − value| / max(1, |value|) — infinite when a
+        stage was not solved (``unknown`` or ``not reached``), so an unsolved stage is never
+        hidden by the other stages' values (issue 17). Without stages: the objective's gap."""
+        if self.stages is not None and len(self.stages):
+            solved = self.stages["status"].isin(["optimal", "feasible"])
+            if not solved.all():
+                return float("inf")
+            return float(self.stages["gap"].max())
         if self.objective is None or self.bound is None:
             return None
         return abs(self.bound - self.objective) / max(1.0, abs(self.objective))
@@ -333,17 +341,18 @@ class RotationPlan:
 
     def summary(self) -> str:
         lines = [f"status: {self.status}  (wall time {self.wall_time:.2f} s)"]
-        if self.objective is not None:
+        if self.stages is not None and len(self.stages):
+            lines.append("stages (each on its own; value/bound, gap):")
+            for r in self.stages.itertuples():
+                if r.status in ("optimal", "feasible"):
+                    lines.append(
+                        f"  {r.name}: {r.value:g}/{r.bound:g}, gap {r.gap:.2%} ({r.status})"
+                    )
+                else:
+                    lines.append(f"  {r.name}: {r.status} — not solved within the time limit")
+        elif self.objective is not None:
             gap = self.gap or 0.0
             lines.append(f"objective {self.objective:.0f}, bound {self.bound:.0f} (gap {gap:.2%})")
-        if self.stages is not None and len(self.stages):
-            lines.append(
-                "stages: "
-                + "; ".join(
-                    f"{r.name} {r.value:g}/{r.bound:g} ({r.status})"
-                    for r in self.stages.itertuples()
-                )
-            )
         lines += [f"  - {e}" for e in self.explanation]
         lines += [f"  ! {w}" for w in self.warnings]
         return "\n".join(lines)

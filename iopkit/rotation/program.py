@@ -73,9 +73,7 @@ def parse_mix(text: str | Mapping[str, float] | None) -> dict[str, float] | None
     mix: dict[str, float] = {}
     for k, v in items:
         if k not in PATIENT_CONCERNS:
-            raise InputError(
-                f"unknown concern {k!r} in the mix; use {', '.join(PATIENT_CONCERNS)}"
-            )
+            raise InputError(f"unknown concern {k!r} in the mix; use {', '.join(PATIENT_CONCERNS)}")
         if not math.isfinite(v) or v < 0:
             raise InputError(f"share of {k} must be a finite number ≥ 0, got {v}")
         if k in mix:

@@ -92,7 +92,7 @@ def plan_rotation(
         [n for n in STAGES if built.stage_terms(n)] or ["feasibility"]
     )
     name = "optimal" if proved else "feasible"
-    done = [st for st in stages if st.status != "unknown"]
+    done = [st for st in stages if st.status in ("optimal", "feasible")]
     weights = opts.stage_weights
     objective = sum(weights.get(st.name, 1) * st.value for st in done)
     bound = sum(weights.get(st.name, 1) * st.bound for st in done)
@@ -100,9 +100,7 @@ def plan_rotation(
     expl = []
     if name == "feasible":
         open_stages = [st.name for st in stages if st.status != "optimal"]
-        skipped = [
-            n for n in STAGES if built.stage_terms(n) and n not in {st.name for st in done}
-        ]
+        skipped = [n for n in STAGES if built.stage_terms(n) and n not in {st.name for st in done}]
         expl.append(
             "time limit reached: the rotation meets every hard constraint (coverage is "
             "guaranteed) but is not proved best for: "
@@ -171,11 +169,21 @@ def _feasible(
 
 @dataclass
 class _Stage:
+    """One lexicographic stage: ``optimal``, ``feasible`` (time limit; ``gap`` says how far
+    from proved), ``unknown`` (ran, found nothing better than the previous stage's plan) or
+    ``not reached`` (no time left). ``gap`` = |bound − value| / max(1, |value|), NaN unless
+    the stage has a value."""
+
     name: str
     status: str
     value: float
     bound: float
     seconds: float
+    gap: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if self.status in ("optimal", "feasible"):
+            self.gap = abs(self.bound - self.value) / max(1.0, abs(self.value))
 
 
 def _solve_lex(
@@ -243,6 +251,9 @@ def _solve_lex(
         last_status = status
         if name != "feasibility":
             m.add(expr >= int(round(value)))
+    ran = {st.name for st in stages}
+    stages += [_Stage(n, "not reached", float("nan"), float("nan"), 0.0) for n in active
+               if n not in ran]  # fmt: skip
     return last_status, built, stages, solution or {}
 
 
@@ -296,4 +307,3 @@ def _group_present(problem: RotationProblem, group: str) -> bool:
         "modality_gap": problem.max_modality_gap is not None,
         "modality_run": problem.max_modality_run is not None,
     }[group]
-
