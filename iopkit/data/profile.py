@@ -36,12 +36,12 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from iopkit.data.bundle import EXTRA_FIELDS, Bundle, TableReading
 from iopkit.data.schemas import LONG_ITEM, LONG_RESPONSE, TABLE_ORDER, TABLES, WIDE_ITEM_PATTERN
@@ -59,6 +59,7 @@ __all__ = [
     "draft_profile",
     "load_profile",
     "load_profile_text",
+    "profile_table",
 ]
 
 #: Column kinds a value map may apply to (text kinds; numbers and dates are never recoded).
@@ -100,12 +101,6 @@ class TableProfile(BaseModel):
     #: optional columns left out (names after renaming)
     ignore: list[str] = []
 
-    @field_validator("columns", "values", "missing", "ignore", mode="before")
-    @classmethod
-    def _text_only(cls, value: Any) -> Any:
-        _require_text(value)
-        return value
-
 
 class Profile(TableProfile):
     """A source profile: settings for every table plus ``tables.<name>`` sections."""
@@ -133,28 +128,41 @@ class Profile(TableProfile):
         )
 
 
-def _require_text(value: Any) -> None:
-    """Keys and values must be text: YAML reads ``yes``, ``1``, ``null`` as other types."""
-    items: Iterable[Any]
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            _text(k)
-            if isinstance(v, Mapping):
-                _require_text(v)
-            else:
-                _text(v)
-        return
-    items = value if isinstance(value, list) else []
-    for v in items:
-        _text(v)
+def _non_text(doc: YamlDoc) -> list[Problem]:
+    """Keys and values of ``columns``/``values``/``missing``/``ignore`` must be text: YAML
+    reads ``yes``, ``1`` and ``null`` as other types (a problem at the line, "quote it")."""
+    problems: list[Problem] = []
+
+    def walk(value: Any, loc: tuple[str | int, ...]) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    problems.append(doc.problem(loc, _quote_hint(k)))
+                walk(v, (*loc, str(k)))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*loc, i))
+        elif not isinstance(value, str):
+            problems.append(doc.problem(loc, _quote_hint(value)))
+
+    data = doc.data if isinstance(doc.data, Mapping) else {}
+    sections = [((), data)]
+    tables = data.get("tables")
+    if isinstance(tables, Mapping):
+        sections += [(("tables", str(n)), t) for n, t in tables.items() if isinstance(t, Mapping)]
+    for loc, sec in sections:
+        for key in ("columns", "values", "missing", "ignore"):
+            if key in sec and sec[key] is not None:
+                walk(sec[key], (*loc, key))
+    return problems
 
 
-def _text(v: Any) -> None:
-    if not isinstance(v, str):
-        raise ValueError(
-            f"{v!r} is not text — YAML read it as {type(v).__name__}; put it in quotes "
-            f"(\"{'null' if v is None else str(v).lower() if isinstance(v, bool) else v}\")"
-        )
+def _quote_hint(v: Any) -> str:
+    shown = "null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+    return (
+        f"{v!r} is not text — YAML read it as {type(v).__name__}; put it in quotes "
+        f'("{shown}" if that is what the export holds)'
+    )
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -180,7 +188,9 @@ def load_profile_text(text: str, *, file: str = "profile") -> Profile:
 
 
 def _finish(doc: YamlDoc) -> Profile:
-    problems: list[Problem] = []
+    problems = _non_text(doc)
+    if problems:
+        raise ConfigError("source profile: " + "; ".join(str(p) for p in problems))
     if isinstance(doc.data, Mapping) and "source" in doc.data:
         problems.append(doc.problem(("source",), "unknown key 'source'"))
     obj, found = validate_model(Profile, doc)
@@ -308,8 +318,11 @@ def date_format_problem(fmt: str) -> str | None:
         return f"date format {fmt!r} has a two-digit year (%y); use %Y (four digits)"
     missing = [
         what
-        for what, alts in (("day (%d)", ("%d",)), ("month (%m, %b or %B)", ("%m", "%b", "%B")),
-                           ("year (%Y)", ("%Y",)))  # fmt: skip
+        for what, alts in (
+            ("day (%d)", ("%d",)),
+            ("month (%m, %b or %B)", ("%m", "%b", "%B")),
+            ("year (%Y)", ("%Y",)),
+        )  # fmt: skip
         if not any(a in fmt for a in alts)
     ]
     if missing:
@@ -373,9 +386,10 @@ def apply_profile(bundle: Bundle, profile: str | Path | Profile | Mapping[str, A
             )
             if len(load_problems):
                 here = load_problems["table"] == name
-                load_problems.loc[here, "column"] = load_problems.loc[here, "column"].map(
-                    lambda c: renames.get(c, c) if isinstance(c, str) else c
-                )
+                load_problems.loc[here, "column"] = [
+                    renames.get(c, c) if isinstance(c, str) else c
+                    for c in load_problems.loc[here, "column"]
+                ]
         drop = [c for c in sec.ignore if c in out.columns and c != EXTRA_FIELDS]
         if drop:
             out = out.drop(columns=drop)
@@ -402,11 +416,83 @@ def apply_profile(bundle: Bundle, profile: str | Path | Profile | Mapping[str, A
     )
 
 
+def profile_table(
+    frame: pd.DataFrame, profile: str | Path | Profile | Mapping[str, Any], table: str
+) -> tuple[pd.DataFrame, TableReading, list[str]]:
+    """One table read outside a bundle (``iopkit score``): the profile's renames and
+    ignored columns for ``table`` applied (a new frame; rows unchanged), its reading rules
+    for the caller, and notes saying what was done."""
+    prof = load_profile(profile)
+    sec = prof.for_table(table)
+    cols = [str(c) for c in frame.columns]
+    renames = {s: d for s, d in sec.columns.items() if s in cols and s != d}
+    notes = []
+    clash = [d for d in renames.values() if d in cols and d not in renames]
+    if clash:
+        raise InputError(
+            f"the profile ({prof.source}) renames a column to {clash[0]!r}, which the table "
+            "already has; remove one of them or the rename",
+            rule="profile",
+        )
+    out = frame.rename(columns=renames)
+    if renames:
+        notes.append(
+            "columns renamed by the profile: "
+            + ", ".join(f"{s!r} → {d!r}" for s, d in renames.items())
+        )
+    drop = [c for c in sec.ignore if c in out.columns]
+    if drop:
+        out = out.drop(columns=drop)
+        notes.append(f"column(s) ignored by the profile: {', '.join(drop)}")
+    reading = TableReading(
+        date_format=sec.date_format,
+        values=dict(sec.values),
+        missing=frozenset(t.strip() for t in sec.missing),
+        profile=prof.source,
+    )
+    out.attrs = dict(frame.attrs)
+    return out, reading, notes
+
+
 # --- drafting --------------------------------------------------------------------------------
 def _norm(name: str) -> str:
     """``PatientID`` → ``patient_id``, ``Admit Date`` → ``admit_date`` (digits kept)."""
     text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name))
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+#: Words of export column names that name a contract word differently (EHR and REDCap
+#: habits), used only for the suggestions of :func:`draft_profile`.
+NAME_SYNONYMS: dict[str, str] = {
+    "client": "patient",
+    "pt": "patient",
+    "person": "patient",
+    "group": "cohort",
+    "stay": "episode",
+    "admission": "episode",
+    "gender": "sex",
+    "dx": "concern",
+}
+#: Whole normalised names with a contract name of another shape.
+WHOLE_NAME_SYNONYMS: dict[str, str] = {
+    "cohort_name": "name",
+    "program": "program_id",
+    "yob": "birth_year",
+    "year_of_birth": "birth_year",
+    "referral": "referral_source",
+    "weeks": "planned_weeks",
+}
+
+
+def _suggest_name(col: str, table: str) -> str:
+    """The contract-shaped name a draft suggests for an export column (``GroupID`` →
+    ``cohort_id``, ``Q3`` → ``item_3`` in assessments), else its normalised form."""
+    norm = "_".join(NAME_SYNONYMS.get(w, w) for w in _norm(col).split("_"))
+    norm = WHOLE_NAME_SYNONYMS.get(norm, norm)
+    item = re.fullmatch(r"(?:q|item|i|question)_?(\d+)", norm)
+    if table == "assessments" and item:
+        return f"item_{int(item.group(1))}"
+    return norm
 
 
 def _quote(text: str) -> str:
@@ -424,7 +510,9 @@ def _shareable(value: str) -> bool:
     )
 
 
-def _suggest_value(value: str, vocab: tuple[str, ...], codes: Mapping[str, str] | None) -> str | None:
+def _suggest_value(
+    value: str, vocab: tuple[str, ...], codes: Mapping[str, str] | None
+) -> str | None:
     low = value.strip().lower()
     if codes and low in codes:
         return None  # a standard code, read without a profile
@@ -464,12 +552,33 @@ def draft_profile(bundle: Bundle, *, source: str | None = None, max_values: int 
     like an identifier.
     """
     label = source or bundle.source
+    every_date: list[str] = []
+    for name in bundle.table_names:
+        if name in TABLES:
+            for c in TABLES[name].columns:
+                frame = bundle.tables[name]
+                match = [x for x in frame.columns if _suggest_name(str(x), name) == c.name]
+                for col in match if c.kind == "date" else []:
+                    v = frame[col]
+                    every_date += [x.strip() for x in v if isinstance(x, str) and x.strip()]
+    every_date = [d for d in dict.fromkeys(every_date) if d.lower() not in MISSING_CANDIDATES]
+    global_fits = _date_formats(every_date) if every_date else []
     out = [
         f"# iopkit source profile drafted from {label}",
         "# Check every line: suggestions are not facts. Commented lines (#) are not applied;",
         "# uncomment what is right for this export. Reference: docs/data.md, 'Source profiles'.",
-        "tables:",
     ]
+    if global_fits and global_fits != ["%Y-%m-%d"]:
+        also = (
+            f"; also possible: {', '.join(global_fits[1:])} — decide which one your system writes"
+            if len(global_fits) > 1
+            else ""
+        )
+        out.append(
+            f"# date_format: {_quote(global_fits[0])}  # detected: all {len(every_date)} "
+            f"distinct text date(s) match{also}"
+        )
+    out.append("tables:")
     for name in bundle.table_names:
         if name not in TABLES:
             continue
@@ -484,7 +593,7 @@ def draft_profile(bundle: Bundle, *, source: str | None = None, max_values: int 
         for col in cols:
             if col in contract or _is_item(name, col):
                 continue
-            norm = _norm(col)
+            norm = _suggest_name(col, name)
             if norm in free or _is_item(name, norm):
                 renames.append((col, norm, ""))
                 if norm in free:
@@ -544,12 +653,14 @@ def draft_profile(bundle: Bundle, *, source: str | None = None, max_values: int 
                     f"        # {hidden} value(s) not listed: long or looking like an identifier"
                 )
             if entries:
-                values.append(f"      {cspec.name}:")
+                active = any(not e.lstrip().startswith("#") for e in entries)
+                values.append(f"      {'' if active else '# '}{cspec.name}:")
                 values += entries
         if values:
-            lines.append("    values:")
+            active = any(not v.lstrip().startswith("#") for v in values)
+            lines.append(f"    {'' if active else '# '}values:")
             lines += values
-        if dates:
+        if dates and not global_fits:
             every = [v for vs in dates.values() for v in vs]
             fits = _date_formats(every)
             n = len(every)

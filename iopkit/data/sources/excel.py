@@ -93,6 +93,7 @@ def _column_letter(j: int) -> str:
 
     return get_column_letter(j + 1)
 
+
 #: Workbook suffixes read as a bundle.
 EXCEL_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm")
 

@@ -168,6 +168,7 @@ def parse_dates(
     kinds = np.array([type(v).__name__ for v in obj], dtype=object)
     present = s.notna().to_numpy()
     is_str = kinds == "str"
+    text = is_str.copy()
     if date_format is not None and is_str.any():
         idx = pos[is_str]
         parsed, fprobs = parse_format_dates(obj[is_str], date_format, profile)
@@ -197,7 +198,7 @@ def parse_dates(
                 "format the cells as dates or write YYYY-MM-DD",
             )
         )
-    other = present & ~is_str & ~is_dt & ~is_num
+    other = present & ~text & ~is_dt & ~is_num
     if other.any():
         probs.append(cell_problems(pos[other], obj[other], "date_format", "not a date"))
     if is_str.any():
@@ -337,9 +338,7 @@ def parse_format_dates(
             try:
                 cache[text] = np.datetime64(dt.datetime.strptime(text, date_format), "ns")
             except ValueError:
-                cache[text] = (
-                    "invalid_date" if _same_shape(text, date_format) else "date_format"
-                )
+                cache[text] = "invalid_date" if _same_shape(text, date_format) else "date_format"
         got = cache[text]
         if isinstance(got, str):
             rows.append(i)
@@ -354,8 +353,13 @@ def parse_format_dates(
         else:
             out[i] = got
     frame = pd.DataFrame(
-        {"row": np.asarray(rows, dtype=np.int64), "value": shown, "rule": rules, "message": msgs,
-         "severity": "error"}  # fmt: skip
+        {
+            "row": np.asarray(rows, dtype=np.int64),
+            "value": shown,
+            "rule": rules,
+            "message": msgs,
+            "severity": "error",
+        }  # fmt: skip
     )
     return out, frame
 
