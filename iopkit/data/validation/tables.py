@@ -97,12 +97,15 @@ def blank_tokens(
     for col in raw.columns:
         if col == EXTRA_FIELDS:
             continue
-        obj = raw[col].to_numpy(dtype=object)
-        hit = np.array([isinstance(v, str) and v.strip() in tokens for v in obj], dtype=bool)
+        s = raw[col]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s):
+            continue  # numbers, dates, booleans: no text to match
+        text = s.map(lambda v: v.strip() if isinstance(v, str) else None)
+        hit = text.isin(tokens).to_numpy(dtype=bool)
         if hit.any():
-            words = pd.Series([v.strip() for v in obj[hit]], dtype=object).value_counts(sort=False)
+            words = text[hit].value_counts(sort=False)
             counts[str(col)] = {str(k): int(n) for k, n in words.items()}
-            obj = obj.copy()
+            obj = s.to_numpy(dtype=object).copy()
             obj[hit] = None
             out[col] = pd.Series(obj, index=raw.index, dtype=object)
     return out, counts
