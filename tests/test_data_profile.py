@@ -357,3 +357,17 @@ def test_score_names_the_text_it_read_as_missing(tmp_path) -> None:
     out = pd.read_csv(tmp_path / "o.csv", dtype=str)
     assert "episode_id" in out.columns
     assert out["phq9_status"].tolist() == ["complete", "prorated", "incomplete"]
+
+
+def test_two_columns_renamed_to_one_by_merged_sections_are_refused(tmp_path) -> None:
+    prof = {
+        "columns": {"Status": "status"},
+        "tables": {"attendance": {"columns": {"State": "status"}}},
+    }
+    files = {"attendance": EXPORT["attendance"].replace("Status\n", "Status,State\n")}
+    files["attendance"] = "\n".join(
+        line + ",x" if i else line for i, line in enumerate(files["attendance"].splitlines())
+    )
+    with pytest.raises(InputError, match="'Status' and 'State' to 'status'") as err:
+        load_bundle(_folder(tmp_path, {**EXPORT, **files}), profile=prof)
+    assert err.value.file.endswith("attendance.csv") and err.value.rule == "profile"

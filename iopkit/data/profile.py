@@ -362,6 +362,20 @@ def apply_profile(bundle: Bundle, profile: str | Path | Profile | Mapping[str, A
         own = prof.tables.get(name, TableProfile())
         cols = [str(c) for c in frame.columns]
         renames = {src: dst for src, dst in sec.columns.items() if src in cols and src != dst}
+        by_target: dict[str, list[str]] = {}
+        for src, dst in renames.items():
+            by_target.setdefault(dst, []).append(src)
+        for dst, srcs in by_target.items():
+            if len(srcs) > 1:
+                raise InputError(
+                    f"the profile ({prof.source}) renames {' and '.join(map(repr, srcs))} to "
+                    f"{dst!r}: the file has both; keep one rename (a table's own "
+                    "columns: entry and a top-level one together)",
+                    file=file,
+                    row=1,
+                    column=srcs[0],
+                    rule="profile",
+                )
         for src, dst in renames.items():
             if dst in cols and dst not in renames:
                 raise InputError(
