@@ -288,3 +288,206 @@ def test_admission_after_the_as_of_date_is_a_problem(tmp_path) -> None:
         ["episodes", 3, "admit_date", "2035-01-08"]
     ]
     assert "2025-03-01" in p.iloc[0]["message"]
+
+
+# --- Excel: formulas without a saved result, hidden sheets ---------------------------------
+def _workbook(tmp_path: Path, export: dict[str, str], edit=None) -> Path:
+    """The CSV export as a workbook written by openpyxl (which never calculates formulas)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, text in export.items():
+        ws = wb.create_sheet(name)
+        for row in text.splitlines():
+            ws.append([int(v) if v.isdigit() else v for v in row.split(",")])
+    if edit is not None:
+        edit(wb)
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_formula_without_a_saved_result_is_a_problem_not_a_blank(tmp_path) -> None:
+    def edit(wb) -> None:
+        wb["assessments"]["D3"] = "=1+1"  # item_1 of E00002's PHQ-9
+        wb["episodes"]["E2"] = "=2+4"  # planned_weeks of E00001
+
+    path = _workbook(tmp_path, _cohort_export(["F", "M"]), edit)
+    r = validate_bundle(load_bundle(path))
+    p = r.problems[r.problems["rule"] == "formula_without_value"]
+    assert p[["table", "source_line", "column", "value"]].values.tolist() == [
+        ["episodes", 2, "planned_weeks", "=2+4"],
+        ["assessments", 3, "item_1", "=1+1"],
+    ]
+    assert "cell D3 holds the formula =1+1 but no saved result" in p.iloc[1]["message"]
+    assert "[sheet assessments]" in p.iloc[1]["file"]
+    c = r.counts.set_index("table")
+    assert c.loc["episodes", "rejected"] == 1 and c.loc["assessments", "rejected"] == 2
+
+
+def test_score_refuses_a_formula_without_a_saved_result(tmp_path) -> None:
+    import openpyxl
+    from typer.testing import CliRunner
+
+    from iopkit.cli import app
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([f"item_{i}" for i in range(1, 8)])
+    ws.append([1, 1, 1, 1, 1, 1, 1])
+    ws.append([1, "=2+2", 1, 1, 1, 1, 1])
+    wb.save(tmp_path / "gad.xlsx")
+    res = CliRunner().invoke(app, ["score", str(tmp_path / "gad.xlsx"), "-s", "gad7"])
+    assert res.exit_code == 1
+    out = " ".join(res.output.split())
+    assert "cell B3 holds the formula =2+2 but no saved result" in out
+    assert "formula_without_value" in out
+
+
+def test_saved_formula_results_are_read(tmp_path) -> None:
+    """A formula Excel calculated and saved is read through its result (no problem)."""
+    import zipfile
+
+    path = _workbook(tmp_path, _cohort_export(["F", "M"]), lambda wb: None)
+    # give episodes!E2 a formula with a cached value, as Excel writes it
+    src = zipfile.ZipFile(path)
+    patched = tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(patched, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet3.xml":
+                data = data.replace(
+                    b'<c r="E2" t="n"><v>6</v></c>', b'<c r="E2"><f>3+3</f><v>6</v></c>'
+                )
+                assert b"<f>3+3</f>" in data
+            dst.writestr(item, data)
+    r = validate_bundle(load_bundle(patched))
+    assert r.ok, r.problems
+    assert r.tables["episodes"]["planned_weeks"].tolist() == [6, 6]
+
+
+@pytest.mark.parametrize("state", ["hidden", "veryHidden", "visible"])
+def test_every_sheet_header_is_checked_for_identifiers(tmp_path, state) -> None:
+    from iopkit.errors import InputError
+
+    def edit(wb) -> None:
+        ws = wb.create_sheet("lookup")
+        ws.append(["patient_id", "first_name"])
+        ws.append(["P00001", "Jane"])
+        ws.sheet_state = state
+
+    path = _workbook(tmp_path, _cohort_export(["F"]), edit)
+    with pytest.raises(InputError, match="direct identifiers") as err:
+        load_bundle(path)
+    assert "[sheet lookup]" in str(err.value) and "first_name" in str(err.value)
+
+
+def test_hidden_sheets_are_named_in_a_note(tmp_path) -> None:
+    def edit(wb) -> None:
+        wb["attendance"].sheet_state = "hidden"
+        ws = wb.create_sheet("codes")
+        ws.append(["code", "meaning"])
+        ws.sheet_state = "veryHidden"
+
+    r = validate_bundle(load_bundle(_workbook(tmp_path, _cohort_export(["F"]), edit)))
+    assert r.ok
+    assert any("sheet 'attendance' is hidden (read as a table)" in n for n in r.notes)
+    assert any("sheet 'codes' is very hidden (not a table" in n for n in r.notes)
+
+
+# --- §6: an export of our own making, every defect named, nothing else lost -----------------
+def _own_export() -> tuple[dict[str, str], dict[str, set]]:
+    """Ten patients coded F/M, one episode each (two attendance days and a PHQ-9), with one
+    defect of each kind; returns the CSV texts and the rows expected to be rejected."""
+    wed = "2025-01-08"
+    concern = {2: "depresion"}  # a typo in a required vocabulary
+    cohort = {4: "C99"}  # no such cohort
+    discharge = {3: "2025-01-01"}  # discharge before admission
+    patients = ["patient_id,sex,primary_concern"]
+    episodes = ["episode_id,patient_id,cohort_id,admit_date,discharge_date"]
+    attendance = ["episode_id,date,status"]
+    items = ",".join(f"item_{i}" for i in range(1, 10))
+    assessments = [f"episode_id,date,scale,{items}"]
+    for i in range(1, 11):
+        patients.append(f"P{i:05d},{'FM'[i % 2]},{concern.get(i, 'anxiety')}")
+        episodes.append(f"E{i:05d},P{i:05d},{cohort.get(i, 'C01')},{MONDAY},{discharge.get(i, '')}")
+        status = "presnet" if i == 5 else "present"  # misspelled status
+        attendance.append(f"E{i:05d},{MONDAY},{status}")
+        attendance.append(f"E{i:05d},{'2025-02-30' if i == 10 else wed},present")  # impossible
+        scale = "phq10" if i == 9 else "phq9"  # unknown scale
+        answers = ["1"] * 9
+        if i == 7:
+            answers[2] = "7"  # out of range (0–3)
+        assessments.append(f"E{i:05d},{MONDAY},{scale},{','.join(answers)}")
+    attendance.append(f"E00006,{MONDAY},absent_unexcused")  # conflicts with E00006's row
+    assessments.append(f"E00008,{wed},gad7,{','.join(['1'] * 8)},")  # an 8th GAD-7 item
+    export = {
+        "cohorts": f"cohort_id,program_id,name\nC01,{PROGRAM},Group A\n",
+        "patients": "\n".join(patients) + "\n",
+        "episodes": "\n".join(episodes) + "\n",
+        "attendance": "\n".join(attendance) + "\n",
+        "assessments": "\n".join(assessments) + "\n",
+    }
+    rejected = {
+        "cohorts": set(),
+        "patients": {"P00002"},
+        "episodes": {"E00002", "E00003", "E00004"},
+        "attendance": {
+            ("E00002", MONDAY),
+            ("E00002", wed),
+            ("E00003", MONDAY),
+            ("E00003", wed),
+            ("E00004", MONDAY),
+            ("E00004", wed),
+            ("E00005", MONDAY),
+            ("E00006", MONDAY),
+            ("E00010", "2025-02-30"),
+        },  # fmt: skip
+        "assessments": {
+            ("E00002", "phq9"),
+            ("E00003", "phq9"),
+            ("E00004", "phq9"),
+            ("E00007", "phq9"),
+            ("E00008", "gad7"),
+            ("E00009", "phq10"),
+        },  # fmt: skip
+    }
+    return export, rejected
+
+
+def test_own_export_rejects_exactly_the_defects_and_their_dependants(tmp_path) -> None:
+    export, expected = _own_export()
+    r = validate_bundle(load_bundle(_export(tmp_path, export)))
+    c = r.counts.set_index("table")
+    assert (c["rows_in"] == c["accepted"] + c["rejected"]).all()
+    keys = {
+        "patients": lambda f: set(f["patient_id"]),
+        "episodes": lambda f: set(f["episode_id"]),
+        "cohorts": lambda f: set(f["cohort_id"]),
+        "attendance": lambda f: set(zip(f["episode_id"], f["date"], strict=True)),
+        "assessments": lambda f: set(zip(f["episode_id"], f["scale"], strict=True)),
+    }
+    for table, want in expected.items():
+        got = keys[table](r.rejects[table])
+        assert got == want, (table, got ^ want)
+    assert c.loc["attendance", "rejected"] == 10  # E00006's two conflicting rows both go
+    assert c["accepted"].to_dict() == {
+        "cohorts": 1, "patients": 9, "episodes": 7, "attendance": 11, "assessments": 5,
+    }  # fmt: skip
+    direct = r.problems[r.problems["severity"] == "error"]
+    by_rule = direct.groupby("rule")["source_line"].apply(lambda s: sorted(set(s))).to_dict()
+    assert by_rule.pop("cascade")  # the dependants of rejected parents
+    assert by_rule == {
+        "vocabulary": [3, 10],  # patients line 3 (concern); attendance line 10 (status)
+        "discharge_before_admit": [4],
+        "reference": [5],
+        "duplicate_key": [12, 22],
+        "invalid_date": [21],
+        "item_range": [8],
+        "item_count": [12],
+        "unknown_scale": [10],
+    }, by_rule
+    assert r.warnings.empty  # F/M are HL7 codes: read, not warned about
+    sexes = ["female" if i % 2 == 0 else "male" for i in range(1, 11) if i != 2]
+    assert r.tables["patients"]["sex"].tolist() == sexes

@@ -15,6 +15,7 @@ import sys
 from iopkit.cli import curriculum as _curriculum  # noqa: E402,F401
 from iopkit.cli import data as _data  # noqa: E402,F401
 from iopkit.cli import plan as _plan  # noqa: E402,F401
+from iopkit.cli import profile as _profile  # noqa: F401
 from iopkit.cli import report as _report  # noqa: E402,F401
 from iopkit.cli import scales as _scales  # noqa: F401
 from iopkit.cli import version as _version  # noqa: E402,F401

@@ -62,6 +62,14 @@ def validate(
         ),
     ] = None,
     show: Annotated[int, typer.Option("--show", min=0, help="How many problems to print.")] = 20,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            help="Source profile YAML: renames, value maps, date format, missing tokens, "
+            "ignored columns (draft one with `iopkit profile init SOURCE`).",
+        ),
+    ] = None,
 ) -> None:
     """Validate a data bundle: summary per table, the first problems, rejects on request.
 
@@ -69,7 +77,9 @@ def validate(
     """
     from iopkit.data import load_bundle, validate_bundle, write_rejects
 
-    bundle = load_bundle(source, mapping=mapping, strict=strict, encoding=encoding)
+    bundle = load_bundle(
+        source, mapping=mapping, strict=strict, encoding=encoding, profile=profile
+    )
     result = validate_bundle(bundle, grace_days=grace_days, dayfirst=dayfirst, strict=strict)
     table = Table(title=f"iopkit validate {source}")
     for col, justify in (
@@ -87,6 +97,16 @@ def validate(
             str(row.warnings), style=style,
         )  # fmt: skip
     console.print(table)
+    if len(result.missing):
+        listing = ", ".join(
+            f"{m.table}.{m.column} {m.token!r} ×{m.cells}" for m in result.missing.itertuples()
+        )
+        console.print(
+            escape(f"read as missing (profile tokens), {int(result.missing['cells'].sum())} "
+                   f"cell(s): {listing}"),
+            highlight=False,
+            soft_wrap=True,
+        )  # fmt: skip
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     if len(result.problems):

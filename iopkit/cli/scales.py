@@ -13,7 +13,13 @@ from iopkit.cli._common import app, console, err_console, friendly_errors
 from iopkit.data.readers import read_table_lines, write_table
 from iopkit.errors import InputError, UnknownIdError
 from iopkit.scales import get_scale, list_scales
-from iopkit.scales.engine import STATUSES, safety_from_scored, score
+from iopkit.scales.engine import (
+    MISSING_TEXT,
+    STATUSES,
+    find_item_columns,
+    safety_from_scored,
+    score,
+)
 from iopkit.scales.schema import Scale, Threshold
 
 scales_app = typer.Typer(
@@ -209,6 +215,34 @@ def _parse_codes(values: list[str]) -> set[float] | dict[str, set[float]] | None
     return per or common
 
 
+def _listing(counts: dict[str, dict[str, int]]) -> str:
+    return ", ".join(f"{col} {tok!r} ×{n}" for col, by in counts.items() for tok, n in by.items())
+
+
+def _engine_missing_text(
+    frame, ids: list[str], item_map: dict[str, list[str]] | None
+) -> dict[str, dict[str, int]]:
+    """Item cells the scoring engine reads as missing because of their text
+    (:data:`iopkit.scales.engine.MISSING_TEXT`: "n/a", "NA", "null", …; blanks excluded),
+    per column and text, so the summary names them."""
+    out: dict[str, dict[str, int]] = {}
+    for sid in ids:
+        try:
+            cols = (item_map or {}).get(sid) or find_item_columns(
+                frame, sid, generic=len(ids) == 1
+            )
+        except InputError:
+            continue  # the engine reports missing item columns itself
+        for col in cols:
+            if col not in frame.columns:
+                continue
+            for v in frame[col].to_numpy(dtype=object):
+                if isinstance(v, str) and v.strip() and v.strip().lower() in MISSING_TEXT:
+                    by = out.setdefault(str(col), {})
+                    by[v.strip()] = by.get(v.strip(), 0) + 1
+    return out
+
+
 @app.command("score")
 @friendly_errors
 def score_cmd(
@@ -231,6 +265,12 @@ def score_cmd(
         help="text encoding of a CSV (e.g. cp1252); default: UTF-8 (with or without BOM), "
         "else Latin-1, said in the summary",
     ),
+    profile: Path = typer.Option(
+        None,
+        "--profile",
+        help="source profile YAML: its top-level and `assessments` renames, ignored columns "
+        "and missing-value tokens apply (counted in the summary)",
+    ),
 ) -> None:
     """Score a table of responses: keeps every column and row, appends score columns."""
     ids = []
@@ -246,6 +286,17 @@ def score_cmd(
         raise InputError(
             "no data rows (only a header); nothing to score", file=str(file), rule="data rows"
         )
+    profile_notes: list[str] = []
+    profile_tokens: dict[str, dict[str, int]] = {}
+    if profile is not None:
+        from iopkit.data.profile import profile_table
+        from iopkit.data.validation.tables import blank_tokens
+
+        frame, reading, profile_notes = profile_table(frame, profile, "assessments")
+        attrs = dict(frame.attrs)
+        frame, profile_tokens = blank_tokens(frame, reading.missing)
+        frame.attrs = attrs
+    engine_tokens = _engine_missing_text(frame, ids, item_map)
     try:
         out = score(frame, ids, items=item_map, missing_codes=codes)
     except InputError as exc:
@@ -273,6 +324,15 @@ def score_cmd(
     sep = frame.attrs.get("delimiter", ",")
     if sep != "," and file.suffix.lower() != ".tsv":
         say(f"{file}: fields separated by {sep!r}, not commas; read with that separator")
+    for note in profile_notes:
+        say(f"{file}: {note} ({profile})")
+    if profile_tokens:
+        n = sum(sum(v.values()) for v in profile_tokens.values())
+        say(f"{file}: read as missing (profile tokens), {n} cell(s): " + _listing(profile_tokens))
+    if engine_tokens:
+        n = sum(sum(v.values()) for v in engine_tokens.values())
+        say(f"{file}: read as missing (text meaning no answer), {n} cell(s): "
+            + _listing(engine_tokens))  # fmt: skip
     total_flags = 0
     for sid in ids:
         s = get_scale(sid)

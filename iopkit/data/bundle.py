@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,24 @@ def problems_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class TableReading:
+    """How the validator reads one table's cells, as a source profile declares it
+    (:mod:`iopkit.data.profile`). The cells stay as read (rejects show them so); only the
+    typed copy is changed.
+
+    ``date_format``: the one ``strftime`` pattern text dates must match (never guessed);
+    ``values``: column -> {exported value: contract value}; ``missing``: tokens read as a
+    blank cell (exact text after stripping spaces), counted per column; ``profile``: how
+    messages name the profile file.
+    """
+
+    date_format: str | None = None
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    missing: frozenset[str] = frozenset()
+    profile: str = "profile"
+
+
 @dataclass
 class Bundle:
     """A set of program tables as read from one source.
@@ -59,7 +78,8 @@ class Bundle:
     holds row-level problems found while reading (for example a CSV row with too many
     fields); the validator rejects those rows. ``notes`` records decisions taken while
     reading, such as the text encoding used. ``defects`` lists defects injected by
-    :func:`iopkit.synth.synthesize` (``defects=True``).
+    :func:`iopkit.synth.synthesize` (``defects=True``). ``reading[table]`` says how the
+    validator reads that table's cells (:class:`TableReading`, from a source profile).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -69,6 +89,7 @@ class Bundle:
     notes: list[str] = field(default_factory=list)
     source: str = "<memory>"
     defects: pd.DataFrame | None = None
+    reading: dict[str, TableReading] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, frame in self.tables.items():

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from iopkit.data.sources.excel import formulas_without_value
 from iopkit.data.sources.text import (
     check_header,
     decode_bytes,
@@ -120,6 +121,23 @@ def _read_excel(path: Path, sheet: str | int) -> pd.DataFrame:
             )
         header = pd.read_excel(xl, sheet_name=sheet, header=None, nrows=1, dtype=str)
         frame = pd.read_excel(xl, sheet_name=sheet, dtype=str)
+        name = sheet if isinstance(sheet, str) else xl.sheet_names[sheet]
+    if path.suffix.lower() != ".xls":
+        cells = formulas_without_value(path, [name]).get(name, [])
+        if cells:
+            from openpyxl.utils import get_column_letter
+
+            row, j, formula = cells[0]
+            more = f" ({len(cells)} such cells)" if len(cells) > 1 else ""
+            raise InputError(
+                f"cell {get_column_letter(j + 1)}{row} holds the formula {formula} but no saved "
+                f"result{more}: the workbook was written by a program that does not calculate "
+                "formulas, so the value is unknown (never read as a blank); open and save it "
+                "in Excel or LibreOffice, or type the values",
+                file=f"{path} [sheet {name}]",
+                row=row,
+                rule="formula_without_value",
+            )
     names = ["" if pd.isna(v) else str(v).strip() for v in header.iloc[0]] if len(header) else []
     while names and not names[-1]:
         names.pop()

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from iopkit.data.bundle import Bundle, problems_frame
+from iopkit.data.profile import Profile, apply_profile, load_profile
 from iopkit.data.schemas import REQUIRED_TABLES, TABLE_ORDER
 from iopkit.data.sources.text import require_regular_file
 from iopkit.errors import InputError
@@ -63,12 +64,15 @@ class ReadOptions:
 
     ``encoding`` applies to text (CSV) files and is ignored by sources without any;
     ``mapping`` reaches only handlers with ``takes_mapping`` (the registry refuses it for
-    the others).
+    the others). ``profile`` is the source profile (already loaded); the registry applies
+    it to whatever the handler returns (:func:`iopkit.data.profile.apply_profile`), so a
+    handler needs to do nothing with it.
     """
 
     strict: bool = False
     encoding: str | None = None
     mapping: MappingSource | None = None
+    profile: Profile | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,7 @@ def load_bundle(
     strict: bool = False,
     encoding: str | None = None,
     kind: str | None = None,
+    profile: str | Path | Profile | Mapping[str, Any] | None = None,
 ) -> Bundle:
     """Load a data bundle from any registered source (see :data:`SOURCES`).
 
@@ -216,8 +221,14 @@ def load_bundle(
     dict) is for REDCap exports only; given for any other kind it is an error. ``strict``
     raises :class:`InputError` on the first problem found while reading. ``encoding``
     forces a text encoding for CSV files; by default UTF-8 (with or without BOM) is tried,
-    then Latin-1, and the choice is recorded in ``bundle.notes``.
+    then Latin-1, and the choice is recorded in ``bundle.notes``. ``profile`` (a YAML
+    path, a mapping or a :class:`~iopkit.data.profile.Profile`) says how this export maps
+    to the contract — renames, value maps, date format, missing tokens, ignored columns —
+    and is applied to every source kind after reading and before validation (source lines
+    kept; ``docs/data.md``, "Source profiles"). A profile that cannot be read is a
+    ConfigError before the source is opened.
     """
+    prof = load_profile(profile) if profile is not None else None
     handler, location = SOURCES.resolve(source, kind)
     if mapping is not None and not handler.takes_mapping:
         raise InputError(
@@ -227,7 +238,12 @@ def load_bundle(
             file=str(source),
             rule="source_kind",
         )
-    return handler.read(location, ReadOptions(strict=strict, encoding=encoding, mapping=mapping))
+    options = ReadOptions(strict=strict, encoding=encoding, mapping=mapping, profile=prof)
+    bundle = handler.read(location, options)
+    if prof is not None:
+        bundle = apply_profile(bundle, prof)
+        bundle.notes.append(f"read with the source profile {prof.source}")
+    return bundle
 
 
 def write_bundle(

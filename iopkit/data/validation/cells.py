@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -22,6 +23,7 @@ __all__ = [
     "date_text",
     "key_text",
     "parse_dates",
+    "parse_format_dates",
     "parse_ints",
     "shown_value",
     "vocab_hint",
@@ -120,8 +122,19 @@ def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     return pd.array(np.round(out.to_numpy()), dtype="Int64"), probs
 
 
-def parse_dates(s: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, pd.DataFrame]:
+def parse_dates(
+    s: pd.Series,
+    dayfirst: bool | None = None,
+    *,
+    date_format: str | None = None,
+    profile: str = "profile",
+) -> tuple[pd.Series, pd.DataFrame]:
     """Calendar dates from date cells or text; returns (datetime64 series, problems by position).
+
+    ``date_format`` (a source profile's ``strftime`` pattern, e.g. ``%m/%d/%Y``): text dates
+    must match it exactly — any other text is a ``date_format`` problem naming the pattern
+    and ``profile``, an impossible date an ``invalid_date`` problem; nothing else is tried
+    (:func:`parse_format_dates`). Date cells are read as below either way.
 
     Accepted: date/datetime cells at midnight; ISO ``YYYY-MM-DD`` (optionally ``00:00:00``);
     ``d/m/Y`` or ``m/d/Y`` (also with ``.`` or ``-``) when unambiguous or when ``dayfirst`` is
@@ -155,6 +168,14 @@ def parse_dates(s: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, 
     kinds = np.array([type(v).__name__ for v in obj], dtype=object)
     present = s.notna().to_numpy()
     is_str = kinds == "str"
+    text = is_str.copy()
+    if date_format is not None and is_str.any():
+        idx = pos[is_str]
+        parsed, fprobs = parse_format_dates(obj[is_str], date_format, profile)
+        out[idx] = parsed
+        fprobs["row"] = idx[fprobs["row"].to_numpy(dtype=np.int64)]
+        probs.append(fprobs)
+        is_str = np.zeros(n, dtype=bool)
     is_dt = np.isin(kinds, ["datetime", "Timestamp", "date", "datetime64"])
     if is_dt.any():
         ts = pd.to_datetime(pd.Series(obj[is_dt]), errors="coerce")
@@ -177,7 +198,7 @@ def parse_dates(s: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, 
                 "format the cells as dates or write YYYY-MM-DD",
             )
         )
-    other = present & ~is_str & ~is_dt & ~is_num
+    other = present & ~text & ~is_dt & ~is_num
     if other.any():
         probs.append(cell_problems(pos[other], obj[other], "date_format", "not a date"))
     if is_str.any():
@@ -295,6 +316,62 @@ def parse_dates(s: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Series, 
     return pd.Series(out, index=s.index), (
         pd.concat(frames, ignore_index=True) if frames else cell_problems([], [], "", [])
     )
+
+
+def parse_format_dates(
+    values: np.ndarray, date_format: str, profile: str = "profile"
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Text dates read with one declared ``strftime`` pattern (:meth:`datetime.strptime`,
+    exact: surrounding spaces stripped, nothing else tolerated). Returns (datetime64[ns]
+    values, problems by position): ``date_format`` for text not in the pattern,
+    ``invalid_date`` for a date the calendar does not have (``02/30/2025``)."""
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    rows: list[int] = []
+    shown: list[object] = []
+    rules: list[str] = []
+    msgs: list[str] = []
+    cache: dict[str, object] = {}
+    example = dt.date(2025, 3, 31).strftime(date_format)
+    for i, v in enumerate(values):
+        text = v.strip()
+        if text not in cache:
+            try:
+                cache[text] = np.datetime64(dt.datetime.strptime(text, date_format), "ns")
+            except ValueError:
+                cache[text] = "invalid_date" if _same_shape(text, date_format) else "date_format"
+        got = cache[text]
+        if isinstance(got, str):
+            rows.append(i)
+            shown.append(v)
+            rules.append(got)
+            msgs.append(
+                f"not a calendar date (read with the profile's date format {date_format})"
+                if got == "invalid_date"
+                else f"does not match the date format {date_format} declared in {profile} "
+                f"(e.g. {example})"
+            )
+        else:
+            out[i] = got
+    frame = pd.DataFrame(
+        {
+            "row": np.asarray(rows, dtype=np.int64),
+            "value": shown,
+            "rule": rules,
+            "message": msgs,
+            "severity": "error",
+        }  # fmt: skip
+    )
+    return out, frame
+
+
+def _same_shape(text: str, date_format: str) -> bool:
+    """True when ``text`` has the digits-and-separators shape of ``date_format`` with
+    numbers in every field (so strptime refused the calendar, not the writing)."""
+    pattern = re.escape(date_format)
+    for d, rx in (("%Y", r"\d{4}"), ("%m", r"\d{1,2}"), ("%d", r"\d{1,2}"),
+                  ("%b", r"[A-Za-z]{3}"), ("%B", r"[A-Za-z]+")):  # fmt: skip
+        pattern = pattern.replace(re.escape(d), rx)
+    return re.fullmatch(pattern, text) is not None
 
 
 def _month(m: int) -> str:

@@ -19,7 +19,10 @@ from iopkit.data.validation.cells import shown_value
 from iopkit.data.validation.tables import TableState
 from iopkit.errors import InputError
 
-__all__ = ["ValidationResult", "assemble_result", "write_rejects"]
+__all__ = ["MISSING_COLUMNS", "ValidationResult", "assemble_result", "write_rejects"]
+
+#: Columns of :attr:`ValidationResult.missing`.
+MISSING_COLUMNS: tuple[str, ...] = ("table", "file", "column", "token", "cells")
 
 
 @dataclass
@@ -31,7 +34,8 @@ class ValidationResult:
     ``rules`` and ``reasons``. ``problems``: one row per problem. ``counts``: per table
     rows_in, accepted, rejected (``rows_in == accepted + rejected``) and warnings (problems that
     kept their row: a descriptive value blanked, free text redacted). ``notes``: decisions
-    and skipped checks, in words.
+    and skipped checks, in words. ``missing``: cells read as blank because a source
+    profile names their text as a missing-value token — table, file, column, token, cells.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -40,6 +44,7 @@ class ValidationResult:
     counts: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    missing: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MISSING_COLUMNS))
 
     @property
     def ok(self) -> bool:
@@ -75,10 +80,23 @@ def assemble_result(
     rejects: dict[str, pd.DataFrame] = {}
     prob_frames: list[pd.DataFrame] = []
     counts = []
+    missing: list[dict] = []
     for name in names:
         t = tables[name]
         line = bundle.lines[name]
         file = bundle.files.get(name, name)
+        for col, by_token in t.missing.items():
+            missing += [
+                {"table": name, "file": file, "column": col, "token": tok, "cells": n}
+                for tok, n in by_token.items()
+            ]
+        if t.missing:
+            notes.append(
+                f"{file}: read as missing (tokens of the source profile): "
+                + ", ".join(
+                    f"{col} {tok!r} ×{n}" for col, bt in t.missing.items() for tok, n in bt.items()
+                )
+            )
         frames = [p for p in t.problems if len(p)]
         if t.table_problems:
             frames.append(
@@ -171,6 +189,7 @@ def assemble_result(
         ),
         notes=notes,
         files=dict(bundle.files),
+        missing=pd.DataFrame(missing, columns=list(MISSING_COLUMNS)),
     )
 
 

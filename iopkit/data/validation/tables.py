@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from iopkit.data.bundle import EXTRA_FIELDS, Bundle
+from iopkit.data.bundle import EXTRA_FIELDS, Bundle, TableReading
 from iopkit.data.schemas import (
     LONG_ITEM,
     LONG_RESPONSE,
@@ -40,6 +40,7 @@ __all__ = [
     "convert_table",
     "key_pass",
     "read_codes",
+    "read_profile_values",
     "redact_free_text",
     "schema_pass",
     "soften_descriptive",
@@ -52,7 +53,8 @@ class TableState:
 
     ``problems`` holds frames by row position (:func:`~iopkit.data.validation.cells.cell_problems`
     plus ``column``); ``table_problems`` holds problems of the whole table (a missing required
-    column), which reject every row.
+    column), which reject every row. ``missing[column][token]`` counts the cells read as
+    blank because a source profile names their text as a missing-value token.
     """
 
     name: str
@@ -60,6 +62,7 @@ class TableState:
     typed: pd.DataFrame
     problems: list[pd.DataFrame] = field(default_factory=list)
     table_problems: list[dict] = field(default_factory=list)
+    missing: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, frame: pd.DataFrame, column: str | None) -> None:
         """Record ``frame``'s problems against ``column`` (None: the row as a whole)."""
@@ -82,15 +85,48 @@ class TableState:
         return mask
 
 
-def convert_table(name: str, raw: pd.DataFrame, dayfirst: bool | None) -> TableState:
+def blank_tokens(
+    raw: pd.DataFrame, tokens: frozenset[str]
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    """``raw`` with text cells equal (after stripping spaces) to one of ``tokens`` blanked,
+    and the count per column and token (``{"birth_year": {"NA": 3}}``)."""
+    counts: dict[str, dict[str, int]] = {}
+    if not tokens or not len(raw):
+        return raw, counts
+    out = raw.copy()
+    for col in raw.columns:
+        if col == EXTRA_FIELDS:
+            continue
+        s = raw[col]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s):
+            continue  # numbers, dates, booleans: no text to match
+        text = s.map(lambda v: v.strip() if isinstance(v, str) else None)
+        hit = text.isin(tokens).to_numpy(dtype=bool)
+        if hit.any():
+            words = text[hit].value_counts(sort=False)
+            counts[str(col)] = {str(k): int(n) for k, n in words.items()}
+            obj = s.to_numpy(dtype=object).copy()
+            obj[hit] = None
+            out[col] = pd.Series(obj, index=raw.index, dtype=object)
+    return out, counts
+
+
+def convert_table(
+    name: str, raw: pd.DataFrame, dayfirst: bool | None, reading: TableReading | None = None
+) -> TableState:
     """Convert ``raw`` to the contract's types, reporting every cell that cannot be converted.
 
     Columns the contract has but the table lacks are added blank (a missing *required* column
     is a table problem); ``dayfirst`` as in :func:`~iopkit.data.validation.cells.parse_dates`.
+    ``reading`` (from a source profile): its missing-value tokens are blanked (and counted)
+    before conversion and its date format is the one text dates must match.
     """
     spec = TABLES[name]
-    typed = raw.copy()
-    t = TableState(name, raw, typed)
+    reading = reading or TableReading()
+    source, counts = blank_tokens(raw, reading.missing)
+    typed = source.copy()
+    t = TableState(name, raw, typed, missing=counts)
+    raw = source
     missing = [c for c in spec.required if c not in raw.columns]
     for c in missing:
         t.table_problems.append(
@@ -113,7 +149,9 @@ def convert_table(name: str, raw: pd.DataFrame, dayfirst: bool | None) -> TableS
             continue
         s = raw[col.name]
         if col.kind == "date":
-            typed[col.name], probs = parse_dates(s, dayfirst)
+            typed[col.name], probs = parse_dates(
+                s, dayfirst, date_format=reading.date_format, profile=reading.profile
+            )
         elif col.kind == "int":
             typed[col.name], probs = parse_ints(s)
         else:
@@ -159,6 +197,45 @@ def read_codes(t: TableState, file: str, notes: list[str]) -> None:
             f"{c!r} → {v!r} ({n})" for c, v, n in pairs.itertuples(index=False, name=None)
         )
         notes.append(f"{file}: {col.name}: standard codes read as {listing}")
+
+
+def read_profile_values(t: TableState, reading: TableReading | None, file: str,
+                        notes: list[str]) -> None:  # fmt: skip
+    """Apply a source profile's value maps (``sex: {F: female}``) to the typed copy (the raw
+    cells stay as read); each ``;``-part of a list column is mapped on its own. A value the
+    map does not list passes unchanged, so the validator reports it. A note says how many
+    cells each map entry read."""
+    if reading is None or not reading.values:
+        return
+    spec = TABLES[t.name]
+    for col, mapping in reading.values.items():
+        cspec = spec.column(col)
+        if cspec is None or col not in t.raw.columns or not mapping:
+            continue
+        values = t.typed[col]
+        used: dict[tuple[str, str], int] = {}
+
+        def one(v: object, used: dict[tuple[str, str], int] = used,
+                mapping: dict = mapping) -> object:  # fmt: skip
+            if not isinstance(v, str):
+                return v
+            key = v.strip()
+            if key in mapping:
+                used[(key, mapping[key])] = used.get((key, mapping[key]), 0) + 1
+                return mapping[key]
+            return v
+
+        if cspec.kind == "list":
+            mapped = values.map(
+                lambda v: ";".join(str(one(p)) for p in v.split(";")) if isinstance(v, str) else v
+            )
+        else:
+            mapped = values.map(one)
+        t.typed[col] = mapped.astype(object)
+        if used:
+            listing = ", ".join(f"{k!r} → {v!r} ({n})" for (k, v), n in used.items())
+            notes.append(f"{file}: {col}: values read by the profile ({reading.profile}) as "
+                         f"{listing}")  # fmt: skip
 
 
 def soften_descriptive(t: TableState) -> None:
@@ -380,7 +457,8 @@ def check_table(
 
     Decisions (extra columns kept) are appended to ``notes``.
     """
-    t = convert_table(name, bundle.tables[name], dayfirst)
+    reading = bundle.reading.get(name)
+    t = convert_table(name, bundle.tables[name], dayfirst, reading)
     line = bundle.lines[name]
     lp = bundle.load_problems
     lp = lp[lp["table"] == name] if len(lp) else lp
@@ -415,6 +493,7 @@ def check_table(
             f"{bundle.files.get(name, name)}: extra column(s) kept as they are: "
             + ", ".join(map(str, extra_cols))
         )
+    read_profile_values(t, reading, bundle.files.get(name, name), notes)
     read_codes(t, bundle.files.get(name, name), notes)
     key_pass(t, line)
     case_only_keys(t, line)
