@@ -413,3 +413,42 @@ def test_docs_example_runs(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     for code in blocks:
         exec(compile(code, "docs/sources/redcap.md", "exec"), {})
+
+
+# --- more hostile input ------------------------------------------------------------------------
+def test_a_coded_field_without_codes_is_noted(project) -> None:
+    mapping = project / "mapping.yaml"
+    text = mapping.read_text()
+    mapping.write_text(
+        text.replace('      sex: {"1": female, "2": male, "3": other, "9": unknown}\n', "")
+    )
+    b = _load(project / "export_raw.csv")
+    assert any("tables.patients.columns.sex: 'sex' is a radio field (1 = Female" in n
+               for n in b.notes)  # fmt: skip
+
+
+def test_a_missing_events_file_is_named(project) -> None:
+    (project / "events.csv").unlink()
+    with pytest.raises(InputError, match="events file not found") as err:
+        _load(project / "export_labels.csv")
+    assert err.value.file.endswith("events.csv")
+
+
+def test_cli_label_export(project) -> None:
+    from typer.testing import CliRunner
+
+    from iopkit.cli import app
+
+    runner = CliRunner()
+    args = [
+        "validate",
+        str(project / "export_labels.csv"),
+        "--mapping",
+        str(project / "mapping.yaml"),
+    ]
+    ok = runner.invoke(app, args, terminal_width=200)
+    assert "Traceback" not in ok.output and "label export" in ok.output, ok.output
+    _without(project / "mapping.yaml", "dictionary")
+    refused = runner.invoke(app, args, terminal_width=200)
+    assert refused.exit_code == 1, refused.output
+    assert "this is a label export" in " ".join(refused.output.split())

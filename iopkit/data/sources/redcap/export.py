@@ -243,31 +243,28 @@ class _Entry:
         accepted = {"0": 0, "1": 0}
         blank = 0
         first: dict[str, int] = {}
-        for pos in range(len(self.sub)):
-            for col in cols:
-                v = self.sub.at[pos, col]
-                if v is None:
-                    blank += 1
+        for col in cols:
+            s = self.sub[col]
+            blank += int(s.isna().sum())
+            for pos in np.flatnonzero((s.notna() & ~s.isin(["0", "1", "2"])).to_numpy()):
+                self.problem(
+                    int(pos), None, f"{col} = {s.iat[pos]}", "form_status",
+                    f"{col} = {s.iat[pos]!r} is not a form status (0 Incomplete, 1 Unverified, "
+                    "2 Complete)",
+                )  # fmt: skip
+            for v, kind in (("0", "incomplete"), ("1", "unverified")):
+                rows = np.flatnonzero(s.eq(v).to_numpy())
+                if policy[kind] != "set_aside":
+                    accepted[v] += len(rows)
+                    if len(rows):
+                        first.setdefault(v, int(self.lines[rows[0]]))
                     continue
-                if v == "2":
-                    continue
-                if v not in ("0", "1"):
+                for pos in rows:
                     self.problem(
-                        pos, None, f"{col} = {v}", "form_status",
-                        f"{col} = {v!r} is not a form status (0 Incomplete, 1 Unverified, "
-                        "2 Complete)",
-                    )  # fmt: skip
-                    continue
-                kind = "incomplete" if v == "0" else "unverified"
-                if policy[kind] == "set_aside":
-                    self.problem(
-                        pos, None, f"{col} = {v}", f"form_{kind}",
+                        int(pos), None, f"{col} = {v}", f"form_{kind}",
                         f"{col} = {v} ({STATUS_LABELS[v]}): the form was not marked complete; "
                         f"set aside (form_status.{kind}: set_aside; 'accept' keeps such rows)",
                     )  # fmt: skip
-                else:
-                    accepted[v] += 1
-                    first.setdefault(v, int(self.lines[pos]))
         for v, n in accepted.items():
             if n:
                 kind = "incomplete" if v == "0" else "unverified"
@@ -363,10 +360,10 @@ def read_redcap(
     m = read_mapping(mapping)
     dd_path = Path(dictionary) if dictionary is not None else m.side_file("dictionary", path)
     dd = read_dictionary(dd_path, encoding) if dd_path is not None else None
-    if dd is not None:
-        check_against_dictionary(m, dd)
+    checked = check_against_dictionary(m, dd) if dd is not None else []
     where = str(path)
     ex, _, notes = _read_export(path, m, dd, encoding)
+    notes.extend(checked)
     export, lines = ex.frame, ex.lines
     check_identifiers({where: (None, [str(c) for c in export.columns])})
     rid = m.record_id

@@ -213,6 +213,8 @@ def event_unique_name(name: str, arm: str) -> str:
 def read_events(path: Path, encoding: str | None = None) -> EventTable:
     """REDCap's events file (Project Setup → Define My Events → download, or API "Export
     Events": ``event_name``, ``arm_num``, ``unique_event_name``)."""
+    if not path.exists():
+        raise InputError("REDCap events file not found", file=str(path), rule="missing_source")
     frame, lines, _, _ = read_csv_file(path, "events", encoding)
     need = ["event_name", "arm_num", "unique_event_name"]
     missing = [c for c in need if c not in frame.columns]

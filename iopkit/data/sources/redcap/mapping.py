@@ -48,6 +48,8 @@ ROW_KEYS: dict[str, str] = {"event": EVENT, "repeat_instrument": INSTRUMENT}
 #: row is rejected whole with the reason, ``accept``: kept, and counted in a note
 FORM_STATUS_DEFAULT: dict[str, str] = {"incomplete": "set_aside", "unverified": "accept"}
 _POLICIES = ("set_aside", "accept")
+#: iopkit columns holding vocabulary values (a coded REDCap field needs codes: for them)
+_VOCAB_COLUMNS = {c.name for t in TABLES.values() for c in t.columns if c.kind in ("vocab", "list")}
 _TOP = {"record_id", "files", "tables", "assessments", "dictionary", "events", "form_status"}
 _TABLE_KEYS = {"rows", "columns", "codes", "form", "form_status", "date_part"}
 _ASSESSMENT_KEYS = {"scale", "rows", "columns", "items", "form", "form_status", "date_part"}
@@ -226,15 +228,17 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def check_against_dictionary(m: RedcapMapping, dd: DataDictionary) -> None:
+def check_against_dictionary(m: RedcapMapping, dd: DataDictionary) -> list[str]:
     """Check the mapping against the project's data dictionary before anything is loaded.
 
     Every mapped field must be a field of the dictionary (or a form's ``_complete`` /
     ``_timestamp``, or REDCap's own ``redcap_*`` columns), every ``form`` and repeating
     instrument a form of it, every ``codes`` key a choice code of its field, and a scale's
     ``items`` prefix must name fields. InputError (rule ``mapping``) naming the mapping
-    file, the line of the key and the field.
+    file, the line of the key and the field. Returns notes: coded fields mapped to a
+    vocabulary column without ``codes`` (their codes reach the validator as they are).
     """
+    notes: list[str] = []
     known = list(dd.fields)
     extra = {f + s for f in dd.forms for s in (COMPLETE_SUFFIX, TIMESTAMP_SUFFIX)}
 
@@ -287,6 +291,20 @@ def check_against_dictionary(m: RedcapMapping, dd: DataDictionary) -> None:
                         f"{f.name!r} (data dictionary {dd.file}, line {f.line}: {listed})",
                         *loc, "codes", col, str(code), column=f.name,
                     )  # fmt: skip
+        for col, field in cols.items():
+            f = dd.fields.get(str(field))
+            if (
+                f is not None
+                and f.coded
+                and f.type != "checkbox"
+                and col not in (spec.get("codes") or {})
+                and col in _VOCAB_COLUMNS
+            ):
+                listed = ", ".join(f"{c} = {lab}" for c, lab in list(f.choices.items())[:4])
+                notes.append(
+                    f"{m.where}: {name}.columns.{col}: {f.name!r} is a {f.type} field "
+                    f"({listed}, …) without codes:, so its codes reach the validator as they are"
+                )
         if "items" in spec:
             prefix = str(spec["items"])
             if not any(n.startswith(prefix) and n[len(prefix) :].isdigit() for n in dd.fields):
@@ -295,3 +313,4 @@ def check_against_dictionary(m: RedcapMapping, dd: DataDictionary) -> None:
                     f"{dd.file}" + _did_you_mean(prefix + "1", known),
                     *loc, "items", column=prefix + "1",
                 )  # fmt: skip
+    return notes
