@@ -11,7 +11,6 @@ import pytest
 
 from iopkit.data import load_bundle, validate_bundle, write_bundle
 from iopkit.data.bundle import Bundle
-from iopkit.data.sources.redcap import example_mapping, write_redcap
 from iopkit.data.validation.cells import parse_dates
 from iopkit.errors import InputError
 from iopkit.privacy import is_direct_identifier
@@ -51,58 +50,6 @@ def test_sqlalchemy_url(synth, reference, tmp_path) -> None:
     result = validate_bundle(load_bundle(f"sqlite:///{dest}"))
     assert result.ok
     _same(reference, result)
-
-
-def test_redcap_export_with_the_shipped_mapping(synth, reference, tmp_path) -> None:
-    export = write_redcap(synth, tmp_path)
-    head = export.read_text().splitlines()[0].split(",")
-    assert head[:4] == [
-        "record_id",
-        "redcap_event_name",
-        "redcap_repeat_instrument",
-        "redcap_repeat_instance",
-    ]
-    assert "phq9_9" in head and "item_1" not in head
-    result = validate_bundle(load_bundle(export, mapping=example_mapping()))
-    assert result.ok, result.problems.head()
-    for t in reference.tables:  # same rows; line numbers refer to the export instead
-        key = list(reference.tables[t].columns[:3])
-        x = reference.tables[t].sort_values(key).reset_index(drop=True)
-        y = result.tables[t][x.columns].sort_values(key).reset_index(drop=True)
-        pd.testing.assert_frame_equal(x, y, check_dtype=False, obj=t)
-
-
-def test_redcap_problem_points_at_the_export_line(synth, tmp_path) -> None:
-    export = write_redcap(synth, tmp_path)
-    lines = export.read_text().splitlines()
-    i = next(i for i, line in enumerate(lines) if ",attendance," in line)
-    lines[i] = lines[i].replace(",present", ",presnt").replace(",late", ",presnt")
-    export.write_text("\n".join(lines) + "\n")
-    result = validate_bundle(load_bundle(export, mapping=tmp_path / "mapping.yaml"))
-    p = result.problems.iloc[0]
-    assert (p["file"], p["source_line"], p["column"], p["value"]) == (
-        str(export),
-        i + 1,
-        "status",
-        "presnt",
-    )
-
-
-def test_redcap_codes_and_mapping_errors(synth, tmp_path) -> None:
-    export = write_redcap(synth, tmp_path)
-    text = export.read_text()
-    assert ",1," in text or ",2," in text  # sex written as REDCap codes
-    with pytest.raises(InputError, match="required column"):
-        load_bundle(export, mapping={"tables": {"episodes": {"columns": {"episode_id": "ep_id"}}}})
-    with pytest.raises(InputError, match="not in the export"):
-        load_bundle(
-            export,
-            mapping={
-                "tables": {
-                    "attendance": {"columns": {"episode_id": "x", "date": "y", "status": "z"}}
-                }
-            },
-        )
 
 
 # --- direct identifiers -----------------------------------------------------------------------
