@@ -154,11 +154,10 @@ def test_schedule_expansion_and_errors(tmp_path: Path) -> None:
         load_schedule(typo)
 
 
-def _recorded_ok(out: Path) -> bool:
-    """Some published report is recorded ok in the manifest (written atomically)."""
-    manifest = batch.read_manifest(out)
-    ok = {j["name"] for j in (manifest or {}).get("jobs", []) if j["status"] == "ok"}
-    return bool(ok & set(_published(out)))
+def _recorded_ok(out: Path) -> set[str]:
+    """Published reports whose job wrote an ok status record (each written atomically)."""
+    ok = {n for n, r in batch.read_records(out).items() if r["status"] == "ok"}
+    return ok & set(_published(out))
 
 
 @pytest.mark.slow
@@ -185,9 +184,9 @@ def test_sigkill_mid_batch_leaves_no_partial_report(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 90
-        # wait until at least one report is published and recorded in the manifest (the
-        # worker publishes, then the parent records: a kill in between leaves a complete
-        # report that resume re-runs) and others are still being built
+        # wait until at least one report is published and has its status record (the job
+        # publishes, then writes its record: a kill in between leaves a complete report that
+        # resume re-runs) and others are still being built
         while time.monotonic() < deadline:
             if out.is_dir() and _recorded_ok(out) and any(
                 p.name.startswith(".tmp-") for p in out.iterdir()
@@ -205,8 +204,7 @@ def test_sigkill_mid_batch_leaves_no_partial_report(tmp_path: Path) -> None:
     assert published, "expected some reports before the kill"
     assert all(files == REPORT_FILES for files in published.values()), published
     assert len(published) < len(names)
-    manifest = batch.read_manifest(out) or {}
-    recorded = {j["name"] for j in manifest.get("jobs", []) if j["status"] == "ok"} & set(published)
+    recorded = _recorded_ok(out)
     # the next run recovers: the lock is free, leftovers are cleaned, resume finishes the rest
     summary = run_schedule(path, workers=2, resume=True, progress=False)
     # reused: exactly the published reports the killed run had recorded
