@@ -54,12 +54,11 @@ from iopkit.reports.engine.figures import published_text, report_notes
 from iopkit.reports.engine.index import write_index
 from iopkit.reports.engine.lock import RunLock
 from iopkit.reports.engine.schedule import Job, load_schedule
+from iopkit.reports.engine.snapshots import SNAPSHOT_ENV, SNAPSHOTTERS
 
 MANIFEST = "manifest.json"
 #: The run's own files: ``run.json`` (plan), ``records/`` (one per job), ``snapshots/``.
 RUN_DIR = ".iopkit-run"
-#: Environment variable naming a batch's snapshot index for the report kernels.
-SNAPSHOT_ENV = "IOPKIT_SNAPSHOTS"
 #: Attempts for a job whose kernel did not start (1 retry).
 KERNEL_START_ATTEMPTS = 2
 
@@ -272,27 +271,6 @@ def _reusable(job: Job, rec: Mapping[str, Any] | None, out: Path) -> bool:
 
 
 ExecutorFactory = Callable[[int], Executor]
-#: A snapshotter validates one data source once for a batch: called as ``fn(value, folder)``
-#: with a job parameter's value and an empty private folder to write into; returns the index
-#: entry (``key``: what the report looks the source up by, plus e.g. ``label``, ``checksum``).
-Snapshotter = Callable[[str, Path], Mapping[str, Any]]
-#: Snapshotters by the job parameter they apply to; the engine ships none — the report views
-#: register ``data_source`` (:mod:`iopkit.reports.views.source`).
-SNAPSHOTTERS: dict[str, Snapshotter] = {}
-
-
-def register_snapshotter(param: str) -> Callable[[Snapshotter], Snapshotter]:
-    """Decorator registering a snapshotter for job parameter ``param``."""
-
-    def register(fn: Snapshotter) -> Snapshotter:
-        if SNAPSHOTTERS.get(param, fn) is not fn:
-            raise ValueError(f"a snapshotter for {param!r} is already registered")
-        SNAPSHOTTERS[param] = fn
-        return fn
-
-    return register
-
-
 def process_pool(workers: int) -> Executor:
     """The default executor: ``workers`` spawned processes."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))

@@ -11,6 +11,9 @@ the holder's host, PID, process start and start time as JSON. Releasing deletes 
 * its holder is on *another* host and it started more than :data:`MAX_AGE_S` ago (a
   batch longer than that is not expected; set ``IOPKIT_LOCK_MAX_AGE_S`` to change it), or
   the record is unreadable and the file is older than that.
+* its holder names an ``owner`` (a run spanning processes, e.g. one Airflow DAG run: its
+  first task takes the lock, its last task releases it) and it started more than
+  :data:`MAX_AGE_S` ago; the same owner taking it again (a retried task) is not refused.
 
 A stale lock is moved aside with one atomic ``rename`` (of two runs that both found it stale,
 exactly one wins and the other retries and finds the winner's lock), reported in
@@ -88,7 +91,7 @@ def stale_reason(holder: dict[str, Any], file_mtime: float, now: float | None = 
     now = time.time() if now is None else now
     pid = holder.get("pid")
     host = holder.get("host") or host_name()  # records without a host predate hosts: ours
-    if host == host_name() and isinstance(pid, int):
+    if host == host_name() and isinstance(pid, int) and not holder.get("owner"):
         if not pid_alive(pid):
             return f"process {pid} on {host} is gone"
         boot = _boot_id()
@@ -111,8 +114,9 @@ class RunLock:
     """Context manager holding the run lock of ``out_dir``; ``stale`` describes a dead holder
     (its record plus ``reason``) that this lock replaced."""
 
-    def __init__(self, out_dir: str | Path) -> None:
+    def __init__(self, out_dir: str | Path, owner: str | None = None) -> None:
         self.path = Path(out_dir) / LOCK_NAME
+        self.owner = owner
         self.record: dict[str, Any] | None = None
         self.stale: dict[str, Any] | None = None
 
@@ -126,6 +130,8 @@ class RunLock:
     def acquire(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         record = holder_record()
+        if self.owner:
+            record["owner"] = self.owner
         for _ in range(5):
             try:
                 fd = os.open(
@@ -155,11 +161,15 @@ class RunLock:
         # an empty file: released by an iopkit that truncated instead of deleting, or a
         # holder that died between creating and filling it
         reason = "empty lock record" if not holder else stale_reason(holder, mtime)
+        if self.owner and holder.get("owner") == self.owner:
+            reason = f"taken again by its owner {self.owner}"
         if reason is None:
             raise RunLockedError(
                 f"another iopkit run is already writing to {self.path.parent} "
                 f"(pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started "
-                f"{holder.get('started', '?')}); wait for it to finish — a lock of a process "
+                f"{holder.get('started', '?')}"
+                + (f", owner {holder['owner']}" if holder.get("owner") else "")
+                + "); wait for it to finish — a lock of a process "
                 f"that ended is taken over automatically on its host, another host's after "
                 f"{max_age_s():.0f} s (lock file {self.path})"
             )
@@ -193,3 +203,14 @@ class RunLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def release_owned(out_dir: str | Path, owner: str) -> bool:
+    """Delete the lock of ``out_dir`` when ``owner`` holds it (the last task of a run that
+    spans processes); returns whether it did."""
+    lock = RunLock(out_dir, owner)
+    if lock._read().get("owner") != owner:
+        return False
+    with contextlib.suppress(FileNotFoundError):
+        lock.path.unlink()
+    return True

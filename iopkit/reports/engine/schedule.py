@@ -253,6 +253,48 @@ def _resolve_path_var(value: Any, base: Path) -> Any:
     return value
 
 
+def _read_spec(path: str | Path) -> tuple[_ScheduleSpec, Path]:
+    """The validated YAML model of a schedule file (nothing expanded yet)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; give the schedule YAML file", file=str(path))
+    if not path.is_file():
+        raise InputError("schedule file not found", file=str(path))
+    where = str(path)
+    doc = load_yaml(path, what="schedule", top=None)  # dates stay text, duplicate keys refused
+    if doc.data is None:
+        raise ConfigError(f"{where}: the schedule is empty; it needs at least `name` and `jobs`")
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            f"{where}: the schedule must be a mapping of keys (name, out, workers, timeout, "
+            f"retries, retry_delay_s, job_timeout_s, vars, jobs), not a "
+            f"{type(doc.data).__name__}"
+        )
+    spec, problems = validate_model(_ScheduleSpec, doc)
+    if spec is None:
+        msgs = "; ".join(
+            f"{p.key or 'top level'}" + (f" (line {p.line})" if p.line else "") + f": {p.message}"
+            for p in problems
+        )
+        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}")
+    return spec, path
+
+
+def schedule_settings(path: str | Path) -> dict[str, Any]:
+    """A schedule's top-level settings without expanding its jobs (no data is read): ``name``,
+    ``workers``, ``timeout``, ``retries``, ``retry_delay_s``, ``job_timeout_s``. An orchestrator
+    reads these when it parses its DAG file; the jobs are expanded when the DAG runs."""
+    spec, path = _read_spec(path)
+    return {
+        "name": spec.name or path.stem,
+        "workers": spec.workers,
+        "timeout": spec.timeout,
+        "retries": spec.retries,
+        "retry_delay_s": spec.retry_delay_s,
+        "job_timeout_s": spec.job_timeout_s,
+    }
+
+
 def load_schedule(
     path: str | Path,
     *,
@@ -266,27 +308,8 @@ def load_schedule(
     :class:`ConfigError` naming the file and the problem (schema, unknown placeholder,
     duplicate job name, missing template).
     """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError("is a folder; give the schedule YAML file", file=str(path))
-    if not path.is_file():
-        raise InputError("schedule file not found", file=str(path))
+    spec, path = _read_spec(path)
     where = str(path)
-    doc = load_yaml(path, what="schedule", top=None)  # dates stay text, duplicate keys refused
-    if doc.data is None:
-        raise ConfigError(f"{where}: the schedule is empty; it needs at least `name` and `jobs`")
-    if not isinstance(doc.data, dict):
-        raise ConfigError(
-            f"{where}: the schedule must be a mapping of keys (name, out, workers, timeout, "
-            f"retries, retry_delay_s, job_timeout_s, vars, jobs), not a {type(doc.data).__name__}"
-        )
-    spec, problems = validate_model(_ScheduleSpec, doc)
-    if spec is None:
-        msgs = "; ".join(
-            f"{p.key or 'top level'}" + (f" (line {p.line})" if p.line else "") + f": {p.message}"
-            for p in problems
-        )
-        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}")
     base = path.parent.resolve()
     vars_ = {k: _resolve_path_var(v, base) for k, v in spec.vars.items()}
     vars_.update({k: v for k, v in (variables or {}).items()})
