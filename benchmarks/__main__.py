@@ -37,6 +37,9 @@ def machine() -> dict[str, object]:
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
+    if "--quick" in argv:  # fewer repeats/sizes for development (each module reads it)
+        os.environ["IOPKIT_BENCH_QUICK"] = "1"
+        argv = [a for a in argv if a != "--quick"]
     names = argv or sorted(p.stem for p in here.glob("bench_*.py"))
     results: dict[str, object] = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M")}
     print(f"machine: {results['machine']}")
