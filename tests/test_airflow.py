@@ -122,3 +122,47 @@ def test_demo_schedule_as_an_airflow_dag_matches_a_local_run(
         assert html.is_file() and f"href='{job['outputs']['html']}'" in index
         assert {p.name for p in html.parent.iterdir()} == {
             p.name for p in (tmp_path / "local" / job["outputs"]["html"]).parent.iterdir()}
+
+
+def test_dag_steps_keep_the_guarantees_without_airflow(tmp_path: Path) -> None:
+    """plan → report per job → assemble, as plain functions: the lock is held across the
+    steps (a local run is refused meanwhile), a failed report fails its task (so Airflow
+    retries it), assemble refuses a run it does not own, builds manifest and index, releases
+    the lock, and fails the DAG run when a report failed; a URL password never enters XCom."""
+    from iopkit.errors import InputError
+    from iopkit.integrations.airflow import assemble_step, plan_jobs, run_job_step
+    from iopkit.reports.engine.batch import run_jobs
+    from iopkit.reports.engine.lock import LOCK_NAME, RunLockedError
+    from iopkit.reports.engine.schedule import Job
+
+    tiny = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
+    marker = tmp_path / "broken"
+    marker.write_text("x")
+    schedule = tmp_path / "s.yaml"
+    schedule.write_text(yaml.safe_dump({"out": "out", "retries": 1, "jobs": [
+        {"template": str(tiny), "name": "t-{c}", "for_each": {"grid": {"c": ["A", "B"]}},
+         "params": {"cohort_id": "{c}", "fail_if_exists": "{m}"}}]}))
+    owner = "airflow:iopkit_t/run1"
+    planned = plan_jobs(str(schedule), owner, variables={"m": ""})
+    out = planned["out"]
+    assert len(planned["jobs"]) == 2 and all(isinstance(j, str) for j in planned["jobs"])
+    with pytest.raises(RunLockedError, match=owner):
+        run_jobs([Job("x", str(tiny))], out, progress=False)
+    with pytest.raises(RuntimeError, match="does not hold the run lock"):
+        assemble_step(out, "airflow:iopkit_t/other")
+    first, second = planned["jobs"]
+    assert run_job_step(first, out, planned["run_id"])["status"] == "ok"
+    broken = Job.from_json(second)
+    broken = Job(broken.name, broken.template, {**broken.params, "fail_if_exists": str(marker)},
+                 text_params=broken.text_params)
+    with pytest.raises(RuntimeError, match="broken cohort B"):
+        run_job_step(broken.to_json(), out, planned["run_id"])
+    with pytest.raises(RuntimeError, match=r"1 report\(s\) failed"):
+        assemble_step(out, owner)
+    assert not (Path(out) / LOCK_NAME).exists()
+    manifest = json.loads((Path(out) / "manifest.json").read_text())
+    assert manifest["counts"]["ok"] == 1 and manifest["counts"]["failed"] == 1
+    assert "href='failed/t-B/report.html'" in (Path(out) / "index.html").read_text()
+    with pytest.raises(InputError, match="XCom"):
+        plan_jobs(str(schedule), owner, variables={"m": "postgresql://u:pw@db/x"})
+    assert not (Path(out) / LOCK_NAME).exists()

@@ -111,8 +111,11 @@ def assemble_step(out: str, owner: str) -> dict[str, int]:
     """The ``assemble`` step: manifest and index from the records, lock released; raises
     when any report failed or did not run. Returns the counts."""
     from iopkit.reports.engine.batch import assemble_run
-    from iopkit.reports.engine.lock import release_owned
+    from iopkit.reports.engine.lock import holds_lock, release_owned
 
+    if not holds_lock(out, owner):  # e.g. plan was refused: another run owns the folder
+        raise RuntimeError(f"{owner} does not hold the run lock of {out}; not assembling "
+                           "another run's manifest")
     try:
         summary = assemble_run(out, final=True)
     finally:

@@ -205,12 +205,16 @@ class RunLock:
         self.release()
 
 
+def holds_lock(out_dir: str | Path, owner: str) -> bool:
+    """Whether ``owner`` holds the run lock of ``out_dir``."""
+    return RunLock(out_dir, owner)._read().get("owner") == owner
+
+
 def release_owned(out_dir: str | Path, owner: str) -> bool:
     """Delete the lock of ``out_dir`` when ``owner`` holds it (the last task of a run that
     spans processes); returns whether it did."""
-    lock = RunLock(out_dir, owner)
-    if lock._read().get("owner") != owner:
+    if not holds_lock(out_dir, owner):
         return False
     with contextlib.suppress(FileNotFoundError):
-        lock.path.unlink()
+        (Path(out_dir) / LOCK_NAME).unlink()
     return True
