@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from iopkit.errors import ConfigError
+from iopkit.errors import ConfigError, InputError
 from iopkit.reports.engine import batch
 from iopkit.reports.engine.batch import execute_job, run_jobs, run_schedule
 from iopkit.reports.engine.lock import RunLock, RunLockedError
@@ -154,11 +154,10 @@ def test_schedule_expansion_and_errors(tmp_path: Path) -> None:
         load_schedule(typo)
 
 
-def _recorded_ok(out: Path) -> bool:
-    """Some published report is recorded ok in the manifest (written atomically)."""
-    manifest = batch.read_manifest(out)
-    ok = {j["name"] for j in (manifest or {}).get("jobs", []) if j["status"] == "ok"}
-    return bool(ok & set(_published(out)))
+def _recorded_ok(out: Path) -> set[str]:
+    """Published reports whose job wrote an ok status record (each written atomically)."""
+    ok = {n for n, r in batch.read_records(out).items() if r["status"] == "ok"}
+    return ok & set(_published(out))
 
 
 @pytest.mark.slow
@@ -185,9 +184,9 @@ def test_sigkill_mid_batch_leaves_no_partial_report(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 90
-        # wait until at least one report is published and recorded in the manifest (the
-        # worker publishes, then the parent records: a kill in between leaves a complete
-        # report that resume re-runs) and others are still being built
+        # wait until at least one report is published and has its status record (the job
+        # publishes, then writes its record: a kill in between leaves a complete report that
+        # resume re-runs) and others are still being built
         while time.monotonic() < deadline:
             if out.is_dir() and _recorded_ok(out) and any(
                 p.name.startswith(".tmp-") for p in out.iterdir()
@@ -205,11 +204,254 @@ def test_sigkill_mid_batch_leaves_no_partial_report(tmp_path: Path) -> None:
     assert published, "expected some reports before the kill"
     assert all(files == REPORT_FILES for files in published.values()), published
     assert len(published) < len(names)
-    manifest = batch.read_manifest(out) or {}
-    recorded = {j["name"] for j in manifest.get("jobs", []) if j["status"] == "ok"} & set(published)
+    recorded = _recorded_ok(out)
     # the next run recovers: the lock is free, leftovers are cleaned, resume finishes the rest
     summary = run_schedule(path, workers=2, resume=True, progress=False)
     # reused: exactly the published reports the killed run had recorded
     assert summary.exit_code == 0 and summary.reused == len(recorded) > 0
     assert _published(out) == {f"tiny-{n}": REPORT_FILES for n in names}
     assert not [p for p in out.iterdir() if p.name.startswith((".tmp-", ".old-"))]
+
+
+# --- guarantees that travel with the job ---------------------------------------------------
+def test_job_round_trips_through_json() -> None:
+    job = Job("outcomes-C01", str(TINY), {"cohort_id": "007", "weeks": 3, "ids": ["a", "b"]},
+              timeout=90, text_params=frozenset({"weeks", "cohort_id"}))
+    text = job.to_json()
+    assert json.loads(text)["text_params"] == ["cohort_id", "weeks"]  # plain JSON, no set
+    assert Job.from_json(text) == job
+    with pytest.raises(InputError, match="unknown key"):
+        Job.from_dict({**job.to_dict(), "surprise": 1})
+    with pytest.raises(InputError, match="not JSON"):
+        Job.from_json("{nope")
+
+
+def test_status_record_hides_passwords_and_manifest_is_assembled_from_records(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    url = "postgresql://iop:s3cr@t:pw@db.example/iop"
+    jobs = [Job("a", str(TINY), {"cohort_id": "C1", "fail_if_exists": url}),
+            Job("b", str(TINY), {"cohort_id": "C2", "fail": True})]
+    summary = run_jobs(jobs, out, progress=False)
+    assert summary.counts == {"ok": 1, "failed": 1, "not_run": 0}
+    records = batch.read_records(out)
+    assert set(records) == {"a", "b"}
+    rec = records["a"]
+    assert rec["params"]["fail_if_exists"] == "postgresql://iop:***@db.example/iop"
+    assert rec["status"] == "ok" and rec["published"] == "published" and rec["n_notes"] == 0
+    assert set(rec["timings_s"]) == {"execute", "export", "publish"}
+    assert rec["timings_s"]["export"] > 0 and rec["host"] and rec["pid"] != os.getpid()
+    for path in [*out.rglob("*.json"), out / "index.html"]:
+        assert "s3cr" not in path.read_text(), path
+    # the manifest and the index are a pure function of plan + records: assembling again
+    # from another process gives the same jobs
+    before = json.loads((out / "manifest.json").read_text())
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from iopkit.reports.engine.batch import "
+         "assemble_run; assemble_run(sys.argv[1])", str(out)], capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads((out / "manifest.json").read_text())
+    assert after["jobs"] == before["jobs"] and after["counts"] == before["counts"]
+    index = (out / "index.html").read_text()
+    assert "href='a/report.html'" in index and "href='failed/b/report.html'" in index
+
+
+def test_index_lists_every_report_with_its_notes(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    params = new_code_cell('n: int = 2  # notes to record')
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(
+        cells=[params, new_code_cell(
+            "from iopkit.reports import record\n"
+            "record('notes', [f'section {i} could not be computed' for i in range(n)])")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}},
+    )
+    template = tmp_path / "notes.ipynb"
+    nbformat.write(nb, template)
+    out = tmp_path / "out"
+    summary = run_jobs([Job("two", str(template), {"n": 2}), Job("none", str(template),
+                                                                 {"n": 0})], out,
+                       workers=2, progress=False)
+    assert summary.exit_code == 0
+    by_name = {r["name"]: r for r in summary.records}
+    assert by_name["two"]["published"] == "published with 2 notes"
+    assert by_name["none"]["published"] == "published"
+    index = (out / "index.html").read_text()
+    assert "published with 2 notes" in index and "section 1 could not be computed" in index
+    assert "href='two/report.html'" in index and "href='none/report.html'" in index
+
+
+def test_run_without_resume_forgets_old_records_and_interrupted_jobs_are_not_run(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    run_jobs([Job("a", str(TINY), {"cohort_id": "C1"})], out, progress=False)
+    # a new run whose job never finished: its record from last time must not be reused
+    plan = batch.prepare_run([Job("a", str(TINY), {"cohort_id": "C1"})], out)
+    assert [j.name for j in plan.todo] == ["a"] and batch.read_records(out) == {}
+    summary = batch.assemble_run(out)
+    assert summary.records[0]["status"] == "not_run" and summary.exit_code == 1
+    # resume keeps a complete report whose template and parameters did not change ...
+    run_jobs([Job("a", str(TINY), {"cohort_id": "C1"})], out, progress=False)
+    plan = batch.prepare_run([Job("a", str(TINY), {"cohort_id": "C1"})], out, resume=True)
+    assert plan.todo == [] and plan.reused == 1
+    # ... and re-runs one whose parameters changed
+    plan = batch.prepare_run([Job("a", str(TINY), {"cohort_id": "C9"})], out, resume=True)
+    assert [j.name for j in plan.todo] == ["a"]
+
+
+def test_lock_stale_rule_for_shared_folders(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from iopkit.reports.engine import lock as lock_mod
+    from iopkit.reports.engine.atomic import host_name
+
+    out = tmp_path / "out"
+    out.mkdir()
+    path = out / lock_mod.LOCK_NAME
+    now = dt.datetime.now(dt.UTC)
+    # another host's lock is live until it is older than the max age, whatever its PID
+    path.write_text(json.dumps({"host": "other-node", "pid": 1, "started": now.isoformat()}))
+    with pytest.raises(RunLockedError, match="other-node"):
+        RunLock(out).acquire()
+    old = (now - dt.timedelta(seconds=lock_mod.MAX_AGE_S + 60)).isoformat()
+    path.write_text(json.dumps({"host": "other-node", "pid": 1, "started": old}))
+    with RunLock(out) as lock:
+        assert lock.stale and "other-node" in lock.stale["reason"]
+        assert json.loads(path.read_text())["host"] == host_name()
+    assert not path.exists()  # released = removed
+    # this host: a live PID holds (here: ourselves), a dead one is stale
+    path.write_text(json.dumps({"host": host_name(), "pid": os.getpid(),
+                                "started": now.isoformat()}))
+    with pytest.raises(RunLockedError):
+        RunLock(out).acquire()
+    path.write_text(json.dumps({"host": host_name(), "pid": 2**22 + 9,
+                                "started": now.isoformat()}))
+    with RunLock(out) as lock:
+        assert "gone" in lock.stale["reason"]
+    # a PID that is alive but is another process (different start time) is stale
+    path.write_text(json.dumps({"host": host_name(), "pid": os.getpid(),
+                                "process_start": "1", "started": now.isoformat()}))
+    if lock_mod._process_start(os.getpid()) is not None:
+        with RunLock(out) as lock:
+            assert "different process" in lock.stale["reason"]
+    # an owner lock (one Airflow DAG run over several processes): others refused, owner not
+    RunLock(out, owner="airflow:weekly/r1").acquire()
+    with pytest.raises(RunLockedError, match="owner airflow:weekly/r1"):
+        RunLock(out).acquire()
+    RunLock(out, owner="airflow:weekly/r1").acquire()  # a retried plan task
+    assert not lock_mod.release_owned(out, "airflow:weekly/r2")
+    assert lock_mod.release_owned(out, "airflow:weekly/r1") and not path.exists()
+
+
+def test_cleanup_removes_only_this_hosts_dead_temporaries(tmp_path: Path) -> None:
+    from iopkit.reports.engine import atomic
+
+    here = atomic.host_name()
+    dead = 2**22 + 77
+    mine = tmp_path / f".tmp-rep@{here}-{dead}-0123abcd"
+    theirs = tmp_path / f".tmp-rep@other-node.lan-{dead}-0123abcd"
+    live = tmp_path / f".tmp-rep2@{here}-{os.getpid()}-0123abcd"
+    for p in (mine, theirs, live):
+        p.mkdir()
+    actions = atomic.recover(tmp_path)
+    assert not mine.exists() and theirs.exists() and live.exists()
+    assert actions == [f"removed stale {mine.name}"]
+    tmp = atomic.new_temp_dir(tmp_path, "x")
+    assert tmp.name.startswith(f".tmp-x@{here}-{os.getpid()}-")
+
+
+# --- validated snapshots -------------------------------------------------------------------
+def _origin_notebook(path: Path) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    params = new_code_cell('data_source: str = ""  # bundle\ncohort_id: str = "C01"  # cohort')
+    params.metadata["tags"] = ["parameters"]
+    body = new_code_cell(
+        "from iopkit.reports import record\n"
+        "from iopkit.reports.views.source import open_source\n"
+        "data = open_source(data_source)\n"
+        "record('origin', data.origin)\n"
+        "record('checksum', data.checksum)\n"
+        "record('label', data.label)\n"
+        "record('as_of', str(data.as_of))\n"
+        "record('n_scores', len(data.scores))"
+    )
+    nb = new_notebook(cells=[params, body], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_batch_validates_once_and_jobs_read_the_checksummed_snapshot(tmp_path: Path) -> None:
+    import pandas.testing as pdt
+
+    from iopkit.data import write_bundle
+    from iopkit.data.sources.synthetic import DEMO_SETTINGS
+    from iopkit.reports.engine.runner import run_report
+    from iopkit.reports.views import source as views_source
+    from iopkit.synth import synthesize
+
+    data = str(write_bundle(synthesize(**{**DEMO_SETTINGS, "n_cohorts": 2}), tmp_path / "d"))
+    template = _origin_notebook(tmp_path / "origin.ipynb")
+    calls: list[str] = []
+    real = views_source.write_snapshot
+
+    def counting(value: str, folder: Path) -> dict:
+        calls.append(value)
+        return real(value, folder)
+
+    from iopkit.reports.engine import snapshots
+
+    old = snapshots.SNAPSHOTTERS.get("data_source")
+    snapshots.SNAPSHOTTERS["data_source"] = counting
+    try:
+        jobs = [Job(f"c{c}", str(template), {"data_source": data, "cohort_id": c})
+                for c in ("C01", "C02", "C03")]
+        summary = run_jobs(jobs, tmp_path / "out", workers=2, progress=False)
+    finally:
+        snapshots.SNAPSHOTTERS["data_source"] = old or real
+    assert summary.exit_code == 0 and calls == [data]  # validated once for three reports
+    direct = views_source.validate_source(data)
+    for rec in summary.records:
+        assert rec["figures"]["origin"] == "batch snapshot"
+        assert rec["figures"]["checksum"] == direct.checksum
+        assert rec["figures"]["as_of"] == str(direct.as_of) and rec["figures"]["label"] == data
+    assert not (tmp_path / "out" / batch.RUN_DIR / "snapshots").exists()
+    # a report run alone validates the source itself, to the same checksum
+    alone = run_report(template, {"data_source": data}, tmp_path / "alone")
+    assert alone.figures["origin"] == "validated now"
+    assert alone.figures["checksum"] == direct.checksum
+    # a snapshot reads back the very frames validation gives; a changed byte is refused
+    folder = tmp_path / "snap"
+    folder.mkdir()
+    entry = views_source.write_snapshot(data, folder)
+    assert entry["checksum"] == direct.checksum
+    snap = views_source.read_snapshot(folder, data)
+    for name, frame in direct.tables.items():
+        pdt.assert_frame_equal(snap.tables[name], frame)
+    pdt.assert_frame_equal(snap.scores, direct.scores)
+    pdt.assert_frame_equal(snap.counts, direct.counts)
+    victim = folder / "00.parquet"
+    blob = bytearray(victim.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    victim.write_bytes(bytes(blob))
+    with pytest.raises(InputError, match="SHA-256"):
+        views_source.read_snapshot(folder, data)
+
+
+def test_snapshot_of_a_password_url_is_keyed_without_the_password() -> None:
+    import pandas as pd
+
+    from iopkit.reports.views.source import ReportData
+
+    empty = pd.DataFrame()
+    data = ReportData("postgresql://iop:pw@db/iop", {}, empty, empty, [])
+    assert data.label == "postgresql://iop:***@db/iop" and data.as_of is None

@@ -113,12 +113,32 @@ def run(
     out: Path | None = typer.Option(None, "--out", "-o", help="Output folder (overrides file)."),
     var: list[str] = typer.Option([], "--var", help="Schedule variable key=value (repeatable)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="Where jobs run: local (spawned processes) or dask://HOST:PORT (a Dask scheduler).",
+    ),
 ) -> None:
     """Run a batch of reports from a schedule: parallel, resumable, with manifest and index."""
     import iopkit.reports.grids  # noqa: F401 - registers the data-driven schedule grids
-    from iopkit.reports.engine.batch import run_schedule
+    import iopkit.reports.views.source  # noqa: F401 - registers the data_source snapshotter
+    from iopkit.reports.engine.batch import process_pool, run_schedule
     from iopkit.reports.engine.lock import RunLockedError
 
+    if executor == "local":
+        factory = process_pool
+    elif executor.startswith("dask://"):
+        from iopkit.errors import InputError
+        from iopkit.integrations.dask import executor as dask_executor
+
+        try:
+            factory = dask_executor(executor)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--executor") from None
+    else:
+        raise typer.BadParameter(
+            f"{executor!r}: use local or dask://HOST:PORT", param_hint="--executor"
+        )
     try:
         summary = run_schedule(
             schedule,
@@ -127,6 +147,8 @@ def run(
             out=out,
             variables=_parse_vars(var),
             progress=progress,
+            executor_factory=factory,
+            executor_name=executor,
             check_job=lambda job: require_data_source(
                 job.template, job.params, f"{schedule}: job {job.name}"
             ),
@@ -148,6 +170,7 @@ def demo(
 ) -> None:
     """The main job on synthetic data: bundle → plans, outcome reports, program report, index."""
     import iopkit.reports.grids  # noqa: F401 - registers the data-driven schedule grids
+    import iopkit.reports.views.source  # noqa: F401 - registers the data_source snapshotter
     from iopkit.data.sources import write_bundle
     from iopkit.data.sources.synthetic import DEMO_SETTINGS
     from iopkit.reports.engine.batch import run_schedule

@@ -11,8 +11,10 @@ kernel, which is ``sys.executable -m ipykernel_launcher`` (``ensure_native_kerne
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +63,13 @@ class ProjectKernelManager(AsyncKernelManager):
     #: per report, so kernel chatter ("KeyboardInterrupt caught in kernel" at shutdown) stays
     #: out of cron logs and is kept with a failed report for debugging.
     kernel_log: str = ""
+    #: Extra environment variables of the kernel process (the runner passes, e.g., where a
+    #: batch's validated data snapshots are: ``IOPKIT_SNAPSHOTS``).
+    kernel_env: Mapping[str, str] = {}
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        if self.kernel_env:
+            kw["env"] = {**(kw.get("env") or os.environ), **self.kernel_env}
         if self.kernel_log:
             log = open(self.kernel_log, "ab")  # noqa: SIM115 - closed after launch
             try:
@@ -118,8 +125,14 @@ def kernel_argv(kernel_name: str = "python3") -> list[str]:
     return list(spec.argv)
 
 
-def kernel_manager_class(log_path: str | Path | None = None) -> type[ProjectKernelManager]:
-    """:class:`ProjectKernelManager`, or a subclass writing kernel output to ``log_path``."""
-    if log_path is None:
+def kernel_manager_class(
+    log_path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> type[ProjectKernelManager]:
+    """:class:`ProjectKernelManager`, or a subclass writing kernel output to ``log_path`` and
+    adding ``env`` to the kernel's environment."""
+    if log_path is None and not env:
         return ProjectKernelManager
-    return type("LoggingKernelManager", (ProjectKernelManager,), {"kernel_log": str(log_path)})
+    attrs: dict[str, Any] = {"kernel_env": dict(env or {})}
+    if log_path is not None:
+        attrs["kernel_log"] = str(log_path)
+    return type("LoggingKernelManager", (ProjectKernelManager,), attrs)

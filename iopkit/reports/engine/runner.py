@@ -33,7 +33,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from iopkit import __version__
 from iopkit.errors import InputError, IopkitError
-from iopkit.privacy import is_direct_identifier
+from iopkit.privacy import is_direct_identifier, redact_url
 from iopkit.reports.engine import atomic
 from iopkit.reports.engine.export import to_html
 from iopkit.reports.engine.figures import read_figures
@@ -64,6 +64,9 @@ class ReportResult:
     duration_s: float
     figures: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
+    #: seconds per step: ``execute`` (papermill, kernel start included), ``export`` (HTML),
+    #: ``publish`` (figures.json, rename); ``duration_s`` is their sum
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def html(self) -> Path:
@@ -274,11 +277,13 @@ def run_report(
     kernel: str = "python3",
     start_timeout: float = 60,
     from_text: bool | Collection[str] = False,
+    env: Mapping[str, str] | None = None,
 ) -> ReportResult:
     """Execute ``template`` with ``params`` and publish the report under ``out_dir/<name>``.
 
     ``timeout`` is per cell (seconds); ``from_text=True`` coerces command-line text by the
-    declared types (a collection of names: those parameters only). Raises
+    declared types (a collection of names: those parameters only); ``env`` adds variables to
+    the kernel's environment (a batch passes ``IOPKIT_SNAPSHOTS`` there). Raises
     :class:`InputError` for bad parameters (nothing is run),
     :class:`KernelStartError` when the kernel never started, and :class:`ReportError` when the
     notebook failed — in both failure cases after keeping the executed notebook and an
@@ -314,7 +319,7 @@ def run_report(
     meta = {
         "template": str(template),
         "name": name,
-        "parameters": checked,
+        "parameters": redact_params(checked),
         "started": started.isoformat(timespec="seconds"),
         "iopkit": __version__,
     }
@@ -328,7 +333,7 @@ def run_report(
             request_save_on_cell_execute=False,
             start_timeout=start_timeout,
             execution_timeout=timeout,
-            kernel_manager_class=kernel_manager_class(tmp / "kernel.log"),
+            kernel_manager_class=kernel_manager_class(tmp / "kernel.log", env),
             # every output has arrived when the last cell returns and the notebook writes its
             # files synchronously, so the kernel is stopped at once: a graceful shutdown
             # waits ~0.5 s for ipykernel to exit (2.5 s, then SIGTERM, when it hangs) — a
@@ -349,28 +354,56 @@ def run_report(
         error["kernel_start"] = kernel_start
         result = ReportResult(
             name, str(template), checked, "failed", str(failed_parent / name), duration,
-            error=error,
+            error=error, timings={"execute": round(duration, 3)},
         )
         _keep_failure(tmp, nb_path, template, meta, error, duration)
         atomic.ensure_private_dir(failed_parent)
         atomic.publish(tmp, failed_parent / name)
         raise (KernelStartError if kernel_start else ReportError)(result) from None
 
+    t_executed = time.perf_counter()
     (tmp / "kernel.log").unlink(missing_ok=True)  # kept only with failed reports
     nb = nbformat.read(nb_path, as_version=4)
     figures = read_figures(nb)
-    duration = time.perf_counter() - t0
     atomic.write_private_text(tmp / "report.html", to_html(nb, title=name))
+    t_exported = time.perf_counter()
+    timings = {"execute": round(t_executed - t0, 3), "export": round(t_exported - t_executed, 3)}
     _write_json(
         tmp / "figures.json",
-        {**meta, "status": "ok", "duration_s": round(duration, 3), "figures": figures},
+        {
+            **meta,
+            "status": "ok",
+            "duration_s": round(t_exported - t0, 3),
+            "timings_s": timings,
+            "figures": figures,
+        },
     )
     final = out / name
     atomic.publish(tmp, final)
     stale = failed_parent / name
     if stale.exists():
         shutil.rmtree(stale, ignore_errors=True)
-    return ReportResult(name, str(template), checked, "ok", str(final), duration, figures)
+    duration = time.perf_counter() - t0
+    timings["publish"] = round(duration - timings["execute"] - timings["export"], 3)
+    return ReportResult(
+        name, str(template), checked, "ok", str(final), duration, figures, timings=timings
+    )
+
+
+def redact_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with the password of every URL in a string value (or a list item) hidden
+    (:func:`iopkit.privacy.redact_url`): what manifests, records and sidecars store."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact_url(value)
+        if isinstance(value, list | tuple):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    return {k: clean(v) for k, v in params.items()}
 
 
 def _locate(nb: nbformat.NotebookNode | None, traceback_text: str) -> dict[str, Any]:

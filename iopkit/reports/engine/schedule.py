@@ -13,6 +13,9 @@ from ``vars``, from ``--var key=value`` on the command line, and from the grid r
     out: ../weekly            # output folder (``iopkit run --out`` overrides)
     workers: 2
     timeout: 600              # seconds per notebook cell
+    retries: 1                # orchestrators (Airflow) retry a failed job task once (0–10)
+    retry_delay_s: 60         # seconds before such a retry
+    job_timeout_s: 3600       # orchestrators stop a job task after this long (optional)
     vars:
       data: /srv/iop/bundle
     jobs:
@@ -38,10 +41,11 @@ formatted as text and coerced by the template's declared type.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,30 +61,84 @@ class Job:
     """One report to produce: a template, its parameters and the report's folder name.
 
     ``text_params`` names the parameters whose values are command-line style text (filled
-    from placeholders) and are coerced by the template's declared types.
+    from placeholders) and are coerced by the template's declared types (a sorted tuple, so a
+    job is plain JSON: :meth:`to_json` / :meth:`from_json` round-trip it, e.g. through
+    Airflow's XCom). ``timeout`` is per notebook cell, in seconds.
     """
 
     name: str
     template: str
     params: dict[str, Any] = field(default_factory=dict)
     timeout: float = 600
-    text_params: frozenset[str] = frozenset()
+    text_params: tuple[str, ...] = ()
     kernel: str = "python3"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text_params", tuple(sorted(set(self.text_params))))
 
     def key(self) -> dict[str, Any]:
         """What identifies the job's output (used by ``--resume`` to detect changes)."""
         return {"template": self.template, "params": self.params}
 
+    def to_dict(self) -> dict[str, Any]:
+        """The job as JSON-ready plain data (lists and dicts of scalars)."""
+        return {
+            "name": self.name,
+            "template": self.template,
+            "params": dict(self.params),
+            "timeout": self.timeout,
+            "text_params": list(self.text_params),
+            "kernel": self.kernel,
+        }
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict` (``Job.from_json(job.to_json()) == job``)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Job:
+        """A job from :meth:`to_dict` output; unknown keys are an error (no silent drop)."""
+        known = {f.name for f in fields(cls)}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise InputError(f"job record has unknown key(s) {extra}", rule="job schema")
+        if "name" not in data or "template" not in data:
+            raise InputError("job record needs `name` and `template`", rule="job schema")
+        values = dict(data)
+        values["text_params"] = tuple(values.get("text_params", ()))
+        values["params"] = dict(values.get("params") or {})
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        """Inverse of :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"job record is not JSON: {exc}", rule="job schema") from None
+        if not isinstance(data, dict):
+            raise InputError("job record must be a JSON object", rule="job schema")
+        return cls.from_dict(data)
+
 
 @dataclass(frozen=True)
 class Schedule:
-    """A parsed, expanded schedule."""
+    """A parsed, expanded schedule.
+
+    ``retries``, ``retry_delay_s`` and ``job_timeout_s`` (whole job, seconds; ``None`` = no
+    limit beyond the per-cell timeouts) are for orchestrators that retry or time out a whole
+    task (Airflow, :mod:`iopkit.integrations.airflow`); the local and Dask executors retry
+    only a kernel that did not start, and ``--resume`` re-runs what failed.
+    """
 
     name: str
     path: str
     out: str
     workers: int
     jobs: list[Job]
+    retries: int = 0
+    retry_delay_s: float = 60
+    job_timeout_s: float | None = None
 
 
 # --- YAML model ------------------------------------------------------------------------------
@@ -115,6 +173,9 @@ class _ScheduleSpec(BaseModel):
     out: str | None = None
     workers: int = Field(default=1, ge=1, le=64)
     timeout: float = Field(default=600, gt=0)
+    retries: int = Field(default=0, ge=0, le=10)
+    retry_delay_s: float = Field(default=60, ge=0, le=86400)
+    job_timeout_s: float | None = Field(default=None, gt=0)
     vars: dict[str, Any] = Field(default_factory=dict)
     jobs: list[_JobSpec] = Field(min_length=1)
 
@@ -192,6 +253,48 @@ def _resolve_path_var(value: Any, base: Path) -> Any:
     return value
 
 
+def _read_spec(path: str | Path) -> tuple[_ScheduleSpec, Path]:
+    """The validated YAML model of a schedule file (nothing expanded yet)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; give the schedule YAML file", file=str(path))
+    if not path.is_file():
+        raise InputError("schedule file not found", file=str(path))
+    where = str(path)
+    doc = load_yaml(path, what="schedule", top=None)  # dates stay text, duplicate keys refused
+    if doc.data is None:
+        raise ConfigError(f"{where}: the schedule is empty; it needs at least `name` and `jobs`")
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            f"{where}: the schedule must be a mapping of keys (name, out, workers, timeout, "
+            f"retries, retry_delay_s, job_timeout_s, vars, jobs), not a "
+            f"{type(doc.data).__name__}"
+        )
+    spec, problems = validate_model(_ScheduleSpec, doc)
+    if spec is None:
+        msgs = "; ".join(
+            f"{p.key or 'top level'}" + (f" (line {p.line})" if p.line else "") + f": {p.message}"
+            for p in problems
+        )
+        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}")
+    return spec, path
+
+
+def schedule_settings(path: str | Path) -> dict[str, Any]:
+    """A schedule's top-level settings without expanding its jobs (no data is read): ``name``,
+    ``workers``, ``timeout``, ``retries``, ``retry_delay_s``, ``job_timeout_s``. An orchestrator
+    reads these when it parses its DAG file; the jobs are expanded when the DAG runs."""
+    spec, path = _read_spec(path)
+    return {
+        "name": spec.name or path.stem,
+        "workers": spec.workers,
+        "timeout": spec.timeout,
+        "retries": spec.retries,
+        "retry_delay_s": spec.retry_delay_s,
+        "job_timeout_s": spec.job_timeout_s,
+    }
+
+
 def load_schedule(
     path: str | Path,
     *,
@@ -205,27 +308,8 @@ def load_schedule(
     :class:`ConfigError` naming the file and the problem (schema, unknown placeholder,
     duplicate job name, missing template).
     """
-    path = Path(path)
-    if path.is_dir():
-        raise InputError("is a folder; give the schedule YAML file", file=str(path))
-    if not path.is_file():
-        raise InputError("schedule file not found", file=str(path))
+    spec, path = _read_spec(path)
     where = str(path)
-    doc = load_yaml(path, what="schedule", top=None)  # dates stay text, duplicate keys refused
-    if doc.data is None:
-        raise ConfigError(f"{where}: the schedule is empty; it needs at least `name` and `jobs`")
-    if not isinstance(doc.data, dict):
-        raise ConfigError(
-            f"{where}: the schedule must be a mapping of keys (name, out, workers, timeout, "
-            f"vars, jobs), not a {type(doc.data).__name__}"
-        )
-    spec, problems = validate_model(_ScheduleSpec, doc)
-    if spec is None:
-        msgs = "; ".join(
-            f"{p.key or 'top level'}" + (f" (line {p.line})" if p.line else "") + f": {p.message}"
-            for p in problems
-        )
-        raise ConfigError(f"{where}: schedule does not match the schema: {msgs}")
     base = path.parent.resolve()
     vars_ = {k: _resolve_path_var(v, base) for k, v in spec.vars.items()}
     vars_.update({k: v for k, v in (variables or {}).items()})
@@ -267,7 +351,7 @@ def load_schedule(
                     template=str(template),
                     params=params,
                     timeout=js.timeout or spec.timeout,
-                    text_params=frozenset(text),
+                    text_params=tuple(text),
                 )
             )
     seen: dict[str, int] = {}
@@ -288,6 +372,9 @@ def load_schedule(
         out=str(out_path.resolve()),
         workers=spec.workers,
         jobs=jobs,
+        retries=spec.retries,
+        retry_delay_s=spec.retry_delay_s,
+        job_timeout_s=spec.job_timeout_s,
     )
 
 

@@ -5,16 +5,41 @@ lines per cell. ``source`` is what a report's ``data_source`` parameter holds: a
 folder, an ``.xlsx``/``.sqlite`` file or a SQLAlchemy URL (:func:`iopkit.data.load_bundle`),
 or ``"synthetic:demo"`` — the deterministic synthetic demo bundle, so every notebook runs
 from JupyterLab without any file.
+
+**Snapshots.** A batch validates each source once (:func:`write_snapshot`, registered as the
+engine's ``data_source`` snapshotter) and the runner tells every report kernel where the
+snapshots are (``IOPKIT_SNAPSHOTS``); :func:`open_source` then reads the validated, scored
+tables from the snapshot's Parquet files after checking their SHA-256, instead of validating
+again. A report run alone (no ``IOPKIT_SNAPSHOTS``) validates as before. Parquet keeps the
+pandas dtypes (nullable integers, datetimes, categoricals) through pyarrow's pandas metadata
+(https://arrow.apache.org/docs/python/pandas.html#dataframe-and-table-metadata), so a report
+sees the same frames either way (tests/test_reports_batch.py compares them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from iopkit.errors import InputError
+from iopkit.privacy import redact_url
+from iopkit.reports.engine.atomic import write_private_text
+from iopkit.reports.engine.snapshots import SNAPSHOT_ENV, register_snapshotter
+
+#: Snapshot layout version (``snapshot.json``); a different one is refused, not guessed at.
+SNAPSHOT_VERSION = 1
+#: Frames of a snapshot besides the source's tables (names cannot clash: tables are plain
+#: words, these start with an underscore).
+_SCORES, _COUNTS = "_scores", "_counts"
 
 
 @dataclass
@@ -32,6 +57,33 @@ class ReportData:
     scores: pd.DataFrame
     counts: pd.DataFrame
     notes: list[str]
+    #: where the data came from: ``"validated now"`` or ``"batch snapshot"``
+    origin: str = field(default="validated now", compare=False)
+
+    @property
+    def label(self) -> str:
+        """The source as a report may show it: every URL password hidden
+        (:func:`iopkit.privacy.redact_url`)."""
+        return redact_url(self.source)
+
+    @cached_property
+    def checksum(self) -> str:
+        """SHA-256 (hex) of the validated tables, scores, counts and notes as Parquet bytes
+        (:func:`data_checksum`) — the same value whether opened directly or from a batch
+        snapshot, so a report names exactly the data it shows."""
+        return data_checksum(_frames(self), self.notes)
+
+    @cached_property
+    def as_of(self) -> dt.date | None:
+        """The latest date anywhere in the accepted tables (None when there is none)."""
+        latest: pd.Timestamp | None = None
+        for frame in self.tables.values():
+            for col in frame.columns:
+                if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                    top = frame[col].max()
+                    if pd.notna(top) and (latest is None or top > latest):
+                        latest = top
+        return None if latest is None else latest.date()
 
     def __getitem__(self, table: str) -> pd.DataFrame:
         """The accepted rows of ``table``; InputError when the source has no such table
@@ -58,7 +110,16 @@ def load_bundle_any(source: str) -> Any:
 
 
 def open_source(source: str) -> ReportData:
-    """Load, validate and score ``source`` (see the module docstring)."""
+    """Load, validate and score ``source``, or read the batch's validated snapshot of it
+    when the runner passed one (see the module docstring)."""
+    snap = _snapshot_for(source)
+    if snap is not None:
+        return read_snapshot(snap, source)
+    return validate_source(source)
+
+
+def validate_source(source: str) -> ReportData:
+    """Load, validate and score ``source`` (no snapshot)."""
     from iopkit.data import validate_bundle
     from iopkit.scales.engine import score_assessments
 
@@ -71,6 +132,152 @@ def open_source(source: str) -> ReportData:
         else pd.DataFrame(columns=["episode_id", "date", "scale", "total", "band", "status"])
     )
     return ReportData(source, tables, scores, result.counts, list(result.notes))
+
+
+def _frames(data: ReportData) -> dict[str, pd.DataFrame]:
+    return {**data.tables, _SCORES: data.scores, _COUNTS: data.counts}
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, engine="pyarrow", index=False)
+    return buf.getvalue()
+
+
+def _text_columns(name: str, frame: pd.DataFrame) -> list[str]:
+    """The ``object`` columns of a validated frame, which hold text or None only.
+
+    Parquet stores them as strings and pandas ≥ 3 reads them back as its ``str`` dtype with
+    NaN for missing, so :func:`read_snapshot` turns them back into ``object`` with None. A
+    column holding anything else (a list, a number) cannot be restored exactly: it is refused
+    (TypeError), the batch notes it and each report validates the source itself.
+    """
+    cols = []
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            odd = [v for v in frame[col] if v is not None and not isinstance(v, str)]
+            if odd:
+                raise TypeError(
+                    f"{name}.{col} holds {type(odd[0]).__name__} values; a snapshot keeps "
+                    "text columns only"
+                )
+            cols.append(str(col))
+    return cols
+
+
+def _digest(blobs: dict[str, bytes], notes: list[str]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(blobs):
+        h.update(name.encode() + b"\0" + blobs[name] + b"\0")
+    h.update(json.dumps(list(notes)).encode())
+    return h.hexdigest()
+
+
+def data_checksum(frames: dict[str, pd.DataFrame], notes: list[str]) -> str:
+    """SHA-256 over each frame's Parquet bytes (sorted by name) and the notes as JSON."""
+    return _digest({name: _parquet(f) for name, f in frames.items()}, notes)
+
+
+@register_snapshotter("data_source")
+def write_snapshot(source: str, folder: Path) -> dict[str, Any]:
+    """Validate and score ``source`` once and write it to ``folder``: one Parquet file per
+    table (plus scores and counts) and ``snapshot.json`` with row counts, notes, the
+    password-free label, the latest date and the SHA-256 of every file and of the whole.
+
+    Returns the batch's index entry; ``key`` is the label, what :func:`open_source` looks a
+    source up by (two URLs that differ only in their password name the same database).
+    """
+    data = validate_source(source)
+    frames = _frames(data)
+    text = {name: _text_columns(name, frame) for name, frame in frames.items()}
+    blobs = {name: _parquet(frame) for name, frame in frames.items()}
+    files = {}
+    for i, (name, blob) in enumerate(sorted(blobs.items())):
+        path = folder / f"{i:02d}.parquet"  # numbered: a table name never becomes a path
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        files[name] = {
+            "file": path.name,
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "rows": len(frames[name]),
+            "text_columns": text[name],
+            "dtypes": {str(c): str(t) for c, t in frames[name].dtypes.items()},
+        }
+    checksum = _digest(blobs, data.notes)
+    meta = {
+        "version": SNAPSHOT_VERSION,
+        "label": data.label,
+        "checksum": checksum,
+        "as_of": data.as_of.isoformat() if data.as_of else None,
+        "notes": data.notes,
+        "files": files,
+    }
+    write_private_text(folder / "snapshot.json", json.dumps(meta, indent=2) + "\n")
+    return {"key": data.label, "label": data.label, "checksum": checksum,
+            "rows": {n: f["rows"] for n, f in files.items()}}
+
+
+def _snapshot_for(source: str) -> Path | None:
+    """The batch snapshot folder of ``source`` named by ``IOPKIT_SNAPSHOTS``, if any."""
+    index_path = os.environ.get(SNAPSHOT_ENV)
+    if not index_path or not source:
+        return None
+    try:
+        index = json.loads(Path(index_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the batch has finished and removed it: validate as a lone report does
+    entry = index.get("snapshots", {}).get(redact_url(source))
+    return Path(index_path).parent / entry["path"] if entry else None
+
+
+def read_snapshot(folder: str | Path, source: str) -> ReportData:
+    """A :class:`ReportData` from a snapshot folder, after checking every file's SHA-256.
+
+    Raises :class:`InputError` naming the file when a file is missing or its checksum does
+    not match (a snapshot is never partly trusted).
+    """
+    folder = Path(folder)
+    meta_path = folder / "snapshot.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable data snapshot: {exc}", file=str(meta_path),
+                         rule="snapshot") from None
+    if meta.get("version") != SNAPSHOT_VERSION:
+        raise InputError(f"snapshot version {meta.get('version')!r}, expected "
+                         f"{SNAPSHOT_VERSION}", file=str(meta_path), rule="snapshot version")
+    blobs: dict[str, bytes] = {}
+    for name, info in meta["files"].items():
+        path = folder / info["file"]
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            raise InputError("snapshot file missing", file=str(path), rule="snapshot") from None
+        if hashlib.sha256(blob).hexdigest() != info["sha256"]:
+            raise InputError(f"snapshot file of {name!r} does not match its SHA-256",
+                             file=str(path), rule="snapshot checksum")
+        blobs[name] = blob
+    frames = {}
+    for name, blob in blobs.items():
+        frame = pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
+        for col in meta["files"][name]["text_columns"]:
+            values = frame[col].astype(object)
+            frame[col] = values.where(frame[col].notna(), None)
+        dtypes = {str(c): str(t) for c, t in frame.dtypes.items()}
+        if dtypes != meta["files"][name]["dtypes"] or len(frame) != meta["files"][name]["rows"]:
+            raise InputError(f"snapshot of {name!r} does not read back with its recorded "
+                             "columns, types and rows", file=str(folder / meta["files"][name]
+                                                              ["file"]), rule="snapshot types")
+        frames[name] = frame
+    scores, counts = frames.pop(_SCORES), frames.pop(_COUNTS)
+    data = ReportData(source, frames, scores, counts, list(meta["notes"]),
+                      origin="batch snapshot")
+    data.__dict__["checksum"] = _digest(blobs, data.notes)
+    if data.__dict__["checksum"] != meta["checksum"]:
+        raise InputError("snapshot checksum does not match its files", file=str(meta_path),
+                         rule="snapshot checksum")
+    return data
 
 
 def severity_bands(scale_id: str) -> pd.DataFrame:
