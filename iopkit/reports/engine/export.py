@@ -47,9 +47,12 @@ WIDE_COLUMNS = 7
 #: A table with at most this many rows is never split over two pages (class ``iop-small``).
 SMALL_ROWS = 15
 
-# ECMA-48 control sequences (CSI "ESC [ … final", OSC "ESC ] … BEL/ST", two-byte "ESC x"):
+# Terminal escape sequences: ECMA-48 CSI "ESC [ params final" and OSC "ESC ] … BEL/ST", then
+# any other ECMA-35 escape "ESC intermediates final" (charset "ESC ( B", "ESC =", ...).
 # IPython colours tracebacks with them (``IPython.core.ultratb``), a browser shows them raw.
-_ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_ANSI_RE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]"
+)
 _DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
 _DATE_RE = re.compile(rf"(?<![\w-])({_DATE})(?![\w-])")
 _WHOLE_DATE_RE = re.compile(rf"^{_DATE}$")
