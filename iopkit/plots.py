@@ -13,11 +13,21 @@ are shaded with a light sequential ramp and labelled in text, so they read in gr
 Figures are created through pyplot (so Jupyter's inline PNG display works) and closed before
 they are returned: no global figure state is left behind, and a notebook shows each figure
 once, where it is displayed.
+
+Alternative text: every figure is a :class:`ReportFigure` carrying a description built from
+its title and its data (chart type, axes, what the data show, what is left out by the
+small-cell rule), as WCAG 2.2 success criterion 1.1.1 "Non-text Content" asks
+(https://www.w3.org/TR/WCAG22/#non-text-content). Displayed in a notebook, the figure hands
+that text to IPython as the ``alt`` metadata of its image (and as its ``text/plain``
+form), and the report export writes it into the ``<img alt=...>``
+(:mod:`iopkit.reports.engine.export`). The text states only what the figure itself shows.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -45,6 +55,123 @@ def colors(n: int) -> list[tuple[float, float, float]]:
     return [base[i % len(base)] for i in range(n)]
 
 
+#: Image MIME types a displayed figure may take (inline PNG by default, SVG or JPEG if chosen).
+IMAGE_MIMETYPES = ("image/png", "image/svg+xml", "image/jpeg")
+
+
+class ReportFigure(Figure):
+    """A matplotlib Figure that carries its alternative text (``alt_text``).
+
+    IPython asks ``_repr_mimebundle_`` first and the inline backend's per-MIME formatter
+    for the image bytes (``IPython.core.formatters.DisplayFormatter.format``), so the image
+    itself is drawn exactly as for any Figure and only the metadata is added here.
+    """
+
+    alt_text: str = ""
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        text = alt_text(self)
+        return {"text/plain": text}, {m: {"alt": text} for m in IMAGE_MIMETYPES}
+
+
+def describe(fig: Figure, text: str) -> Figure:
+    """Set the alternative text of ``fig`` (any Figure; shown as ``alt`` when it is a
+    :class:`ReportFigure`) and return ``fig``. Whitespace is collapsed to single spaces."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("a figure description must be non-empty text", rule="alt text")
+    fig.alt_text = " ".join(text.split())
+    return fig
+
+
+def alt_text(fig: Figure) -> str:
+    """The alternative text of ``fig``: the description set by :func:`describe`, else one
+    built from its axes (titles, axis labels, legend entries) — never empty."""
+    own = getattr(fig, "alt_text", "")
+    if own:
+        return own
+    parts = [_axes_sentence(ax) for ax in fig.axes if ax.get_visible()]
+    parts = [p for p in parts if p]
+    title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    text = " ".join(([f"{title}."] if title else []) + parts)
+    return text or "Figure without title or labelled axes."
+
+
+def _axes_sentence(ax: plt.Axes) -> str:
+    bits = []
+    if ax.get_title():
+        bits.append(f"{ax.get_title()}.")
+    xl, yl = ax.get_xlabel(), ax.get_ylabel()
+    if xl or yl:
+        bits.append(f"Horizontal axis: {xl or 'unlabelled'}; vertical axis: {yl or 'unlabelled'}.")
+    legend = _legend_labels(ax)
+    if legend:
+        bits.append(f"Legend: {', '.join(legend)}.")
+    return " ".join(bits)
+
+
+def _legend_labels(ax: plt.Axes) -> list[str]:
+    leg = ax.get_legend()
+    if leg is None:
+        return []
+    return [t.get_text() for t in leg.get_texts() if t.get_text()]
+
+
+def _num(v: Any) -> str:
+    """A number as a reader says it: integers without decimals, others with one."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(f):
+        return "missing"
+    return f"{f:,.0f}" if f == round(f) else f"{f:,.1f}"
+
+
+def _when(v: Any) -> str:
+    """A date (no time of day when there is none) or a number."""
+    if isinstance(v, pd.Timestamp | np.datetime64) or hasattr(v, "strftime"):
+        t = pd.Timestamp(v)
+        return t.strftime("%Y-%m-%d") if t == t.normalize() else t.strftime("%Y-%m-%d %H:%M")
+    return _num(v)
+
+
+def _listed(items: Sequence[str], most: int = 8) -> str:
+    items = list(items)
+    if len(items) <= most:
+        return ", ".join(items)
+    return f"{', '.join(items[:most])} and {len(items) - most} more"
+
+
+def _finish(fig: Figure, ax: plt.Axes, kind: str, *details: str) -> Figure:
+    """Describe ``fig``: chart kind, title, axes, the given data sentences, legend."""
+    head = f"{kind}: {ax.get_title()}." if ax.get_title() else f"{kind}."
+    axes = (f"Horizontal axis: {ax.get_xlabel() or 'unlabelled'}; vertical axis: "
+            f"{ax.get_ylabel() or 'unlabelled'}.")
+    legend = _legend_labels(ax)
+    tail = [f"Legend: {', '.join(legend)}."] if legend else []
+    return describe(fig, " ".join([head, axes, *[d for d in details if d], *tail]))
+
+
+def _bands_sentence(bands: pd.DataFrame | None) -> str:
+    if bands is None or len(bands) == 0:
+        return ""
+    return "Severity bands shaded: " + "; ".join(
+        f"{lab} {_num(lo)}–{_num(hi)}" for lo, hi, lab in
+        bands[["lower", "upper", "label"]].itertuples(index=False)
+    ) + "."
+
+
+def _band_of(value: float, bands: pd.DataFrame | None) -> str | None:
+    if bands is None or len(bands) == 0 or not math.isfinite(float(value)):
+        return None
+    for lo, hi, lab in bands[["lower", "upper", "label"]].itertuples(index=False):
+        if float(lo) - 0.5 <= float(value) <= float(hi) + 0.5:
+            return str(lab)
+    return None
+
+
 def _need(frame: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{what}: expected a DataFrame, got {type(frame).__name__}")
@@ -59,7 +186,8 @@ def _need(frame: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 
 def _figure(width: float = 7.0, height: float = 4.2) -> tuple[Figure, plt.Axes]:
     with sns.axes_style("whitegrid"):
-        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+        fig, ax = plt.subplots(figsize=(width, height), layout="constrained",
+                               FigureClass=ReportFigure)
     plt.close(fig)  # no pyplot state left; the caller displays the returned figure
     return fig, ax
 
@@ -177,7 +305,23 @@ def trajectories(
         ax.set_ylim(float(bands["lower"].min()) - 0.5, float(bands["upper"].max()) + 0.5)
     ax.legend(loc="upper right", frameon=True, fontsize=8)
     _caption(ax, " ".join(notes))
-    return fig
+    lines = f"One thin grey line per episode ({n} episodes)." if individual and len(data) else ""
+    if mean is not None:
+        drawn = m[[x, "mean"]].to_numpy(float)
+        what = "Mean with its 95% confidence interval shaded"
+    else:
+        drawn = data.groupby(x)[y].mean().reset_index().to_numpy(float) if len(data) else []
+        what = "Mean with a bootstrap 95% confidence interval"
+    path = ""
+    if len(drawn):
+        lo = drawn[np.argmin(drawn[:, 1])]
+        path = (f"{what}: {_num(drawn[0][1])} at {x} {_num(drawn[0][0])}, "
+                f"{_num(drawn[-1][1])} at {x} {_num(drawn[-1][0])}, lowest {_num(lo[1])} at "
+                f"{x} {_num(lo[0])}.")
+    slope = (f"Dashed mixed-model line: {fit[1]:+.2f} points per {x_unit} from "
+             f"{_num(fit[0])}." if fit is not None and len(data) else "")
+    return _finish(fig, ax, "Line chart", lines, path, slope, _bands_sentence(bands),
+                   " ".join(notes))
 
 
 def patient_scores(
@@ -219,7 +363,19 @@ def patient_scores(
         ax.set_ylim(float(bands["lower"].min()) - 0.5, float(bands["upper"].max()) + 0.5)
     if pd.api.types.is_datetime64_any_dtype(d[x]):
         fig.autofmt_xdate()
-    return fig
+    seen = ""
+    if len(d):
+        first, last = d.iloc[0], d.iloc[-1]
+        band = _band_of(float(last[y]), bands)
+        seen = (f"{len(d)} score(s) from {_when(first[x])} to {_when(last[x])}: first "
+                f"{_num(first[y])}, latest {_num(last[y])}"
+                + (f" ({band})" if band else "")
+                + f", lowest {_num(d[y].min())}, highest {_num(d[y].max())}.")
+    else:
+        seen = "No score to draw."
+    band_note = (f"Grey band: {expected_label}, dashed line its median."
+                 if expected is not None and len(expected) else "")
+    return _finish(fig, ax, "Line chart", seen, band_note, _bands_sentence(bands))
 
 
 def admission_discharge(
@@ -266,7 +422,13 @@ def admission_discharge(
     ax.set_title(title or f"{scale_label} at admission and discharge (n = {len(d)} complete)")
     if bands is not None and len(bands):
         ax.set_ylim(float(bands["lower"].min()) - 0.5, float(bands["upper"].max()) + 0.5)
-    return fig
+    pairs = f"One grey line per episode with both scores ({len(d)})."
+    if boxes and len(d):
+        box = (f"Boxes (median and quartiles): median {_num(d[baseline].median())} at admission, "
+               f"{_num(d[endpoint].median())} at discharge / latest.")
+    else:
+        box = f"Boxes not drawn: {_fewer(min_group)} with both scores (small-cell rule)."
+    return _finish(fig, ax, "Paired box plot", pairs, box, _bands_sentence(bands))
 
 
 def reliable_change_plot(
@@ -319,7 +481,14 @@ def reliable_change_plot(
     ax.set_ylabel(f"{scale_label} at discharge / latest (points)")
     ax.set_title(title or f"Reliable change, {scale_label} (improvement {better} the diagonal)")
     ax.legend(loc="best", fontsize=8, frameon=True)
-    return fig
+    pts = f"One point per episode ({len(d)})"
+    if category and len(d):
+        counts = d[category].astype(str).value_counts()
+        pts += ": " + ", ".join(f"{c} {int(counts[c])}" for c in present)
+    band = (f"Grey band around the diagonal: change smaller than {rc_points:.1f} points "
+            "(no reliable change).")
+    cut = f"Dashed lines: clinical cut-off {cutoff:.1f}." if cutoff is not None else ""
+    return _finish(fig, ax, "Scatter plot", pts + ".", band, cut)
 
 
 def coverage_heatmap(
@@ -352,7 +521,17 @@ def coverage_heatmap(
     ax.set_title(title or "Core-skill coverage by admission day")
     ax.tick_params(axis="x", labelrotation=60, labelsize=8)
     ax.tick_params(axis="y", labelsize=8)
-    return fig
+    values = grid.to_numpy(float)
+    size = f"{grid.shape[0]} {row_label.lower()}(s) by {grid.shape[1]} {col_label.lower()}(s)"
+    if grid.size and np.isfinite(values).any():
+        size += (f"; {value_label} from {_num(np.nanmin(values))} to {_num(np.nanmax(values))}, "
+                 "darker is fewer.")
+    else:
+        size += "; no value."
+    zeros = [f"{c} for {r}" for r, row_ in grid.iterrows() for c, v in row_.items() if v == 0]
+    gaps = (f"{len(zeros)} cell(s) are 0: {_listed(zeros)}." if zeros
+            else "No cell is 0.")
+    return _finish(fig, ax, "Heatmap", size, gaps)
 
 
 def modality_balance(
@@ -390,7 +569,15 @@ def modality_balance(
     ax.set_xlabel(value_label)
     ax.set_ylabel("Modality")
     ax.set_title(title or "Modality balance")
-    return fig
+    bars = [
+        f"{lab} {_num(v)}" + (f" (target {_num(t)})" if target and pd.notna(t) else "")
+        for lab, v, t in zip(labels, d[value], d[target] if target else [None] * len(d),
+                             strict=True)
+        if pd.notna(v)
+    ]
+    shown = f"{value_label}: {_listed(bars, 12)}." if bars else "No bar drawn."
+    hid = f"Not shown: {', '.join(gone)} ({_fewer(k)}; small-cell rule)." if gone else ""
+    return _finish(fig, ax, "Horizontal bar chart", shown, hid)
 
 
 def attendance(
@@ -442,4 +629,14 @@ def attendance(
                     "scheduled; small-cell rule).", xy=(0, 0), xycoords="axes fraction",
                     xytext=(0, -58), textcoords="offset points", ha="left", va="top",
                     fontsize=7.5, color="0.3", annotation_clip=False)
-    return fig
+    parts = [f"{len(share)} {x}(s), each bar split by status into shares of scheduled days."]
+    first = order[0] if order else None
+    if first is not None:
+        vis = share.loc[[p for p in share.index if p not in gone], first].dropna()
+        if len(vis):
+            parts.append(f"{first.replace('_', ' ').capitalize()}: " + ", ".join(
+                f"{x} {p} {v:.0f}%" for p, v in vis.items()) + ".")
+    if gone:
+        parts.append(f"Not shown: {x} {', '.join(str(p) for p in gone)} ({_fewer(k)} "
+                     "scheduled; small-cell rule).")
+    return _finish(fig, ax, "Stacked bar chart", *parts)

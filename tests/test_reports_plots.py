@@ -120,3 +120,93 @@ def test_aggregate_bars_and_boxes_follow_the_small_cell_rule() -> None:
     ax = _check(plots.admission_discharge(o, min_group=11))
     assert not ax.patches and any("Boxes not drawn" in t.get_text() for t in ax.texts)
     assert _check(plots.admission_discharge(o, min_group=3)).patches  # 3 pairs ≥ 3: boxes
+
+
+# ---------------------------------------------------------------------------------------------
+# alternative text (WCAG 2.2 SC 1.1.1): built from the title and the data, handed to IPython
+
+
+def test_every_figure_describes_its_title_and_data(scores: pd.DataFrame) -> None:
+    o = pd.DataFrame({"episode_id": list("abcde"), "baseline": [20, 15, 12, 18, 22],
+                      "endpoint": [6, 14, 16, 9, 8],
+                      "category": ["recovered", "unchanged", "deteriorated", "improved",
+                                   "recovered"]})
+    alt = plots.alt_text(plots.reliable_change_plot(o, rc_points=5.2, cutoff=9.5,
+                                                    scale_label="PHQ-9"))
+    assert alt.startswith("Scatter plot: Reliable change, PHQ-9 (improvement below the diagonal).")
+    assert "One point per episode (5): recovered 2, improved 1, unchanged 1, deteriorated 1." in alt
+    assert "5.2 points" in alt and "cut-off 9.5" in alt
+
+    p = pd.DataFrame({"date": pd.to_datetime(["2025-03-19", "2025-03-26", "2025-04-02"]),
+                      "score": [18, 24, 21]})
+    alt = plots.alt_text(plots.patient_scores(p, bands=BANDS, scale_label="PHQ-9"))
+    assert "3 score(s) from 2025-03-19 to 2025-04-02: first 18, latest 21 (severe)" in alt
+    assert "lowest 18, highest 24" in alt and "Severity bands shaded: none 0–4" in alt
+
+    alt = plots.alt_text(plots.trajectories(scores, bands=BANDS, scale_label="PHQ-9"))
+    weekly = scores.groupby("week")["score"].mean()
+    assert alt.startswith("Line chart: PHQ-9 trajectories (n = 12 episodes).")
+    assert f"{weekly.iloc[0]:.1f} at week 0" in alt and f"{weekly.iloc[-1]:.1f} at week 4" in alt
+
+    cov = pd.DataFrame({"admission_slot": ["01 Mon"] * 2 + ["02 Wed"] * 2,
+                        "skill": ["a", "b"] * 2, "exposures": [1, 2, 0, 1]})
+    alt = plots.alt_text(plots.coverage_heatmap(cov))
+    assert "2 admission day(s) by 2 core skill(s)" in alt and "from 0 to 2" in alt
+    assert "1 cell(s) are 0: a for 02 Wed." in alt
+
+
+def test_alt_text_states_nothing_the_small_cell_rule_hides() -> None:
+    from iopkit.outcomes import hide_small_groups
+
+    att = pd.DataFrame({"week": [1, 1, 2], "status": ["present", "late", "present"],
+                        "n": [40, 4, 5], "n_episodes": [12, 12, 2]})
+    alt = plots.alt_text(plots.attendance(
+        hide_small_groups(att, n_col="n_episodes", stat_cols=["n"], k=11)))
+    assert "Present: week 1 91%." in alt  # 40 of 44
+    assert "Not shown: week 2 (fewer than 11 people scheduled" in alt
+    mod = hide_small_groups(pd.DataFrame({"modality": ["cbt", "rp"], "sessions": [50, 3],
+                                          "episodes": [20, 3]}),
+                            n_col="episodes", stat_cols=["sessions"], k=11)
+    alt = plots.alt_text(plots.modality_balance(mod))
+    assert "sessions: cbt 50." in alt and "Not shown: rp" in alt and " 3" not in alt
+    o = pd.DataFrame({"episode_id": list("abc"), "baseline": [20, 15, 12],
+                      "endpoint": [6, 14, 16]})
+    alt = plots.alt_text(plots.admission_discharge(o, min_group=11))
+    assert "Boxes not drawn" in alt and "median" not in alt
+    assert "median 15 at admission, 14 at discharge" in plots.alt_text(
+        plots.admission_discharge(o, min_group=3))
+
+
+def test_ipython_display_carries_the_alt_text() -> None:
+    """The inline backend draws the PNG; the figure adds its description as ``alt`` metadata
+    and as ``text/plain`` (kept even where a format such as "retina" replaces the metadata)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.core.pylabtools import select_figure_formats
+
+    shell = InteractiveShell.instance()
+    fig = plots.modality_balance(pd.DataFrame({"modality": ["dbt", "cbt"], "sessions": [5, 7]}))
+    try:
+        for fmt in ("png", "retina"):
+            select_figure_formats(shell, {fmt})
+            data, md = shell.display_formatter.format(fig)
+            assert data["image/png"] and data["text/plain"] == plots.alt_text(fig)
+            if fmt == "png":
+                assert md["image/png"]["alt"] == plots.alt_text(fig)
+    finally:
+        InteractiveShell.clear_instance()
+    assert plots.alt_text(fig).startswith("Horizontal bar chart: Modality balance.")
+
+
+def test_describe_and_the_fallback_for_any_figure() -> None:
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [2, 3], label="series")
+    ax.set_title("Own figure")
+    ax.set_xlabel("week")
+    ax.legend()
+    assert plots.alt_text(fig) == ("Own figure. Horizontal axis: week; vertical axis: "
+                                   "unlabelled. Legend: series.")
+    assert plots.alt_text(Figure()) == "Figure without title or labelled axes."
+    assert plots.alt_text(plots.describe(fig, "  Two   points.\n")) == "Two points."
+    with pytest.raises(InputError, match="non-empty"):
+        plots.describe(fig, " ")

@@ -35,7 +35,7 @@ from iopkit import __version__
 from iopkit.errors import InputError, IopkitError
 from iopkit.privacy import is_direct_identifier, redact_url
 from iopkit.reports.engine import atomic
-from iopkit.reports.engine.export import to_html
+from iopkit.reports.engine.export import strip_ansi, to_html
 from iopkit.reports.engine.figures import read_figures
 from iopkit.reports.engine.kernel import kernel_argv, kernel_manager_class
 from iopkit.reports.engine.params import (
@@ -160,7 +160,6 @@ def _error_summary(exc: BaseException) -> dict[str, Any]:
     }
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: IPython names the cell a frame runs in "Cell In[<execution count>], line <n>" (IPython ≥ 8,
 #: ``IPython.core.ultratb``); the first such frame of a traceback is the failing cell's line.
 _CELL_LINE = re.compile(r"Cell In\[\d*\], line (\d+)")
@@ -190,7 +189,7 @@ def failure_location(nb: nbformat.NotebookNode, traceback_text: str) -> dict[str
     if not marked:
         return {}
     cell = template_cells[marked[0]]
-    found = _CELL_LINE.search(_ANSI.sub("", traceback_text))
+    found = _CELL_LINE.search(strip_ansi(traceback_text))
     line = int(found.group(1)) if found else None
     lines = cell.source.splitlines()
     source_line = lines[line - 1].strip() if line and line <= len(lines) else None
@@ -424,7 +423,9 @@ def _keep_failure(
         shutil.copyfile(template, nb_path)
     try:
         nb = nbformat.read(nb_path, as_version=4)
-        atomic.write_private_text(tmp / "report.html", to_html(nb, title=f"FAILED {meta['name']}"))
+        # a clean error summary on top (no terminal colour codes: export.strip_ansi)
+        page = to_html(nb, title=f"FAILED {meta['name']}", failure=error)
+        atomic.write_private_text(tmp / "report.html", page)
     except Exception as exc:  # noqa: BLE001 - the error summary matters more than the HTML
         error = {**error, "html_export_error": f"{type(exc).__name__}: {exc}"}
     _write_json(
