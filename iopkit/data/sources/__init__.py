@@ -12,7 +12,7 @@ Direct identifiers are refused before anything else (:func:`iopkit.privacy.check
 
 from __future__ import annotations
 
-from iopkit.data.sources import excel, folder, redcap, sql, synthetic
+from iopkit.data.sources import excel, fhir, folder, redcap, sql, synthetic
 from iopkit.data.sources.registry import SOURCES, load_bundle, write_bundle
 
 for _handler in (
@@ -22,6 +22,7 @@ for _handler in (
     sql.URL_HANDLER,
     redcap.HANDLER,
     synthetic.HANDLER,
+    fhir.HANDLER,
 ):
     SOURCES.register(_handler)
 for _writer in (folder.CSV_WRITER, folder.PARQUET_WRITER, excel.WRITER, sql.WRITER):
