@@ -406,8 +406,9 @@ def _episode(ctx: _Context, row: _Row) -> None:
         )  # fmt: skip
         return
     day = pd.Timestamp(row.date)
-    admit, discharge = mine["_admit"], mine["_discharge"].fillna(pd.Timestamp.max)
-    covers = mine[(admit <= day) & (day <= discharge)]
+    admit, discharge = mine["_admit"], mine["_discharge"]
+    still = discharge.isna()  # blank discharge = the stay goes on
+    covers = mine[(admit <= day) & (still | (day <= discharge))]
     if len(covers) == 1:
         row.episode_id = str(covers["episode_id"].iloc[0])
         return
@@ -421,7 +422,7 @@ def _episode(ctx: _Context, row: _Row) -> None:
         )
         return
     grace = pd.Timedelta(days=GRACE_DAYS)
-    near = mine[(admit - grace <= day) & (day <= discharge + grace)]
+    near = mine[(admit - grace <= day) & (still | (day <= discharge + grace))]
     if len(near) == 1:
         row.episode_id = str(near["episode_id"].iloc[0])
         ctx.notes[
@@ -628,7 +629,7 @@ def _from_observations(ctx: _Context, obs_list: list[Parsed], read_qrs: set[str]
             f"{sc.short_name} total {total if total is None else f'{total:g}'} without item "
             "answers: the assessments table stores items, so this total is set aside",
             "scale",
-            total,
+            None if total is None else f"{total:g}",
         )
         rows.append(row)
     item_codes = {c for codes in idx.items.values() for c in codes}
@@ -724,14 +725,19 @@ def read_fhir(
     parsed = read_resources(location)
     _check_patients(parsed)
     companion = _companion(location, fmap, encoding)
+    if companion is None:
+        raise InputError(
+            "a FHIR export carries no cohorts, patients or episodes tables; give them as CSV "
+            "files beside the FHIR files or as a folder named by the mapping's 'tables' key "
+            "(docs/sources/fhir.md)",
+            file=str(location),
+            rule="missing_table",
+        )
     ctx = _Context(parsed, fmap)
-    tables: dict[str, pd.DataFrame] = dict(companion.tables) if companion else {}
-    files = dict(companion.files) if companion else {}
-    lines = dict(companion.lines) if companion else {}
-    problems: list[dict] = (
-        companion.load_problems.to_dict("records") if companion is not None else []
-    )
-    notes = list(companion.notes) if companion else []
+    tables: dict[str, pd.DataFrame] = dict(companion.tables)
+    files, lines = dict(companion.files), dict(companion.lines)
+    problems: list[dict] = companion.load_problems.to_dict("records")
+    notes = list(companion.notes)
     if "assessments" in tables:
         raise InputError(
             "the companion tables include an assessments table; assessments come from the "
