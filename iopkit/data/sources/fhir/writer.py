@@ -250,7 +250,8 @@ def scored_observations(
             safety = None
             if screen is not None:
                 s = screen.iloc[pos]
-                safety = "AA" if s["escalated"] is True else ("A" if s["positive"] else "N")
+                escalated = not pd.isna(s["escalated"]) and bool(s["escalated"])
+                safety = "AA" if escalated else ("A" if bool(s["positive"]) else "N")
                 count["safety_positive"] += int(bool(s["positive"]))
             base: dict[str, Any] = {
                 "resourceType": "Observation",
