@@ -64,7 +64,8 @@ def test_round_trip_every_scale_with_loinc(tmp_path: Path, scale_id: str, fmt: s
     src = source_with(tmp_path, rows)
     summary = export_observations(src, tmp_path / fmt)
     assert summary.rejected == 0 and summary.path == tmp_path / fmt
-    back = validate_bundle(load_bundle(summary.path, mapping={"tables": str(companion(tmp_path))}))
+    back = validate_bundle(load_bundle(f"fhir:{summary.path}",
+                                      mapping={"tables": str(companion(tmp_path))}))
     sent = validate_bundle(load_bundle(src)).tables["assessments"].reset_index(drop=True)
     got = back.tables["assessments"].reset_index(drop=True)
     cols = [f"item_{i}" for i in range(1, sc.items.count + 1)]
@@ -156,7 +157,8 @@ def test_cli_fhir_export_and_validate(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 5
     r = runner.invoke(app, ["validate", f"fhir:{FIX / 'bulk'}", "-m", str(FIX / "mapping.yaml")])
     assert r.exit_code == 1 and "total_only" in r.output
-    r = runner.invoke(app, ["validate", str(FIX / "bundle.json"), "-m", str(FIX / "mapping.yaml")])
+    r = runner.invoke(app, ["validate", f"fhir:{FIX / 'bundle.json'}", "-m",
+                            str(FIX / "mapping.yaml")])  # fmt: skip
     assert r.exit_code == 0, r.output
     bad = tmp_path / "bad.ndjson"
     bad.write_text('{"resourceType": "Observation", "id": "o1", "status": "final"}\n')

@@ -1,7 +1,7 @@
 """FHIR R4 in and out: QuestionnaireResponse/Observation resources → ``assessments``, and
 scored results → Observations (docs/sources/fhir.md).
 
-Source kind ``fhir`` (``fhir:PATH``, or any ``.ndjson`` / ``.json`` file): a Bundle, a
+Source kind ``fhir`` (``fhir:PATH`` for a file or folder, or any ``.ndjson`` file): a Bundle, a
 folder of JSON files or a Bulk Data NDJSON export, read by :func:`read_fhir` with an
 optional mapping (:mod:`.mapping`) and companion CSV tables. Modules: :mod:`.parse`
 (files → validated resources), :mod:`.codes` (LOINC index of the scale registry),
@@ -34,8 +34,8 @@ def _read(location: str, options: ReadOptions) -> Bundle:
 
 HANDLER = SourceHandler(
     kind="fhir",
-    keys=("fhir:", ".ndjson", ".json"),
+    keys=("fhir:", ".ndjson"),
     read=_read,
-    label="a FHIR export (fhir:PATH, .ndjson or .json)",
+    label="a FHIR export (fhir:PATH or .ndjson)",
     takes_mapping=True,
 )
