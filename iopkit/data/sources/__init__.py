@@ -2,8 +2,9 @@
 
 Source kinds, one module each: ``folder`` (CSV/Parquet files), ``excel`` (.xlsx), ``sql``
 (SQLAlchemy URLs and SQLite files), ``redcap`` (flat export + mapping), ``synthetic``
-(``synthetic:demo``); ``text`` holds the decoding and CSV parsing they share. A new kind is
-a new module with a :class:`~.registry.SourceHandler`, registered below.
+(``synthetic:demo``), ``fhir`` (a package: FHIR R4 Bundle, folder or Bulk NDJSON);
+``text`` holds the decoding and CSV parsing they share. A new kind is a new module with a
+:class:`~.registry.SourceHandler`, registered below.
 
 Readers do no type conversion: values arrive as text (CSV) or as the source's own types
 (Excel cells, Parquet, SQL); :func:`iopkit.data.validate_bundle` converts and reports.
