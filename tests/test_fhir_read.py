@@ -182,6 +182,10 @@ def test_patient_with_direct_identifiers_is_refused(tmp_path: Path) -> None:
     phone = {**PATIENT, "telecom": [{"system": "phone", "value": "555-867-5309"}]}
     with pytest.raises(InputError, match="telecom"):
         read_fhir(ndjson(tmp_path / "q.ndjson", phone), mapping())
+    located = {**PATIENT, "id": "p1", "address": [{"city": "Springfield"}]}
+    contained = phq9_response("qr-c", contained=[located])
+    with pytest.raises(InputError, match="qr-c contained Patient #p1 carries element.s. address"):
+        read_fhir(ndjson(tmp_path / "c.ndjson", contained), mapping())
     mrn = {**PATIENT, "identifier": [{"type": {"coding": [
         {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
         "system": "https://ehr.example.org/mrn", "value": "12345"}]}  # fmt: skip
@@ -252,6 +256,21 @@ def test_episode_placement_by_date_and_its_problems(tmp_path: Path) -> None:
     assert a["episode_id"].tolist()[3] == "E00001"  # 4 days before admission: the only one near
     rules = {int(p.source_line): p.rule for p in b.load_problems.itertuples()}
     assert rules == {3: "ambiguous_episode", 4: "reference", 6: "reference"}
+
+
+def test_absent_component_is_a_missing_item(tmp_path: Path) -> None:
+    obs = {
+        "resourceType": "Observation", "id": "o1", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "44249-1"}]},
+        "subject": {"reference": "Patient/pt-1"}, "effectiveDateTime": "2025-01-08",
+        "component": [{"code": {"coding": [{"system": "http://loinc.org", "code": c}]},
+                       "valueInteger": 1} for c in PHQ[:8]]
+        + [{"code": {"coding": [{"system": "http://loinc.org", "code": PHQ[8]}]},
+            "dataAbsentReason": {"coding": [{"code": "asked-declined"}]}}],
+    }  # fmt: skip
+    b = read_fhir(ndjson(tmp_path / "o.ndjson", PATIENT, obs), mapping())
+    a = b.tables["assessments"]
+    assert items(a, 0, 9) == [1] * 8 + [None] and len(b.load_problems) == 0
 
 
 def test_strict_raises_the_first_problem(tmp_path: Path) -> None:

@@ -26,9 +26,9 @@ come from the mapping's ``tables`` folder or CSV files beside the FHIR files.
 
 Every administration becomes one row (kept whole); what is wrong with it (unknown answer
 code, no episode, status in progress) is a load problem on that row, so the validator
-sets it aside with the reason and the counts reconcile. Included Patient resources may
-carry only pseudonymous elements (:data:`PATIENT_ELEMENTS`); others are refused through
-:func:`iopkit.privacy.check_identifiers` or by name.
+sets it aside with the reason and the counts reconcile. Included or contained Patient
+resources may carry only pseudonymous elements (:data:`PATIENT_ELEMENTS`); any other element
+is refused, named with its Safe Harbor category (:func:`iopkit.privacy.identifier_category`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from iopkit.data.sources.fhir.parse import Parsed, read_resources
 from iopkit.data.sources.folder import read_folder
 from iopkit.data.sources.registry import MappingSource, finish_bundle
 from iopkit.errors import InputError, UnknownIdError
-from iopkit.privacy import check_identifiers, identifier_category
+from iopkit.privacy import identifier_category
 from iopkit.scales import Scale, get_scale
 
 __all__ = ["FHIR_COLUMNS", "GRACE_DAYS", "PATIENT_ELEMENTS", "read_fhir"]
@@ -203,7 +203,10 @@ def _coded_value(row: _Row, sc: Scale, coding: Any, ordinal: float | None, col: 
 
 
 def _answer_value(row: _Row, sc: Scale, answer: Any, col: str) -> Any:
-    """The item value of one QuestionnaireResponse answer or Observation value[x]."""
+    """The item value of one QuestionnaireResponse answer or Observation value[x]; None
+    (missing, no problem) for an Observation or component with a ``dataAbsentReason``."""
+    if getattr(answer, "dataAbsentReason", None) is not None:
+        return None
     if getattr(answer, "valueCoding", None) is not None:
         return _coded_value(row, sc, answer.valueCoding, _ordinal(answer), col)
     if getattr(answer, "valueCodeableConcept", None) is not None:
@@ -650,15 +653,28 @@ def _from_observations(ctx: _Context, obs_list: list[Parsed], read_qrs: set[str]
 
 
 # --- privacy of included Patient resources ---------------------------------------------------
-def _check_patients(parsed: list[Parsed]) -> None:
+def _patients(parsed: list[Parsed]) -> list[tuple[Parsed, dict, str]]:
+    """Every Patient of the export, included or contained: (resource it came with, JSON, name)."""
+    out = []
     for p in parsed:
-        if p.type != "Patient":
-            continue
-        extra = sorted(k for k in p.raw if k not in PATIENT_ELEMENTS and not k.startswith("_"))
-        check_identifiers({p.origin.where: ("patients", extra)})
+        if p.type == "Patient":
+            out.append((p, p.raw, p.ref))
+        for c in p.raw.get("contained") or []:
+            if isinstance(c, dict) and c.get("resourceType") == "Patient":
+                out.append((p, c, f"{p.ref} contained Patient #{c.get('id', '?')}"))
+    return out
+
+
+def _check_patients(parsed: list[Parsed]) -> None:
+    for p, raw, name in _patients(parsed):
+        extra = sorted(k for k in raw if k not in PATIENT_ELEMENTS and not k.startswith("_"))
         if extra:
+            shown = []
+            for k in extra:  # the Safe Harbor category from the one identifier rule
+                rule = identifier_category(k, "patients")
+                shown.append(f"{k} ({rule.what.split(' (')[0]})" if rule else k)
             raise InputError(
-                f"{p.ref} carries element(s) {', '.join(extra)}; a Patient in the export may "
+                f"{name} carries element(s) {', '.join(shown)}; a Patient in the export may "
                 f"carry only {', '.join(sorted(PATIENT_ELEMENTS))} (direct identifiers such "
                 "as name, telecom, address or birthDate are not accepted, HIPAA Safe Harbor "
                 "45 CFR 164.514(b)(2)); export pseudonymous Patient resources",
@@ -667,7 +683,7 @@ def _check_patients(parsed: list[Parsed]) -> None:
                 column=extra[0],
                 rule="direct_identifier",
             )
-        for i, ident in enumerate(p.raw.get("identifier") or []):
+        for i, ident in enumerate(raw.get("identifier") or []):
             types = {
                 c.get("code")
                 for c in ((ident.get("type") or {}).get("coding") or [])
@@ -677,7 +693,7 @@ def _check_patients(parsed: list[Parsed]) -> None:
             bad = types & _DIRECT_ID_TYPES
             if bad or identifier_category(system.rsplit("/", 1)[-1]) is not None:
                 raise InputError(
-                    f"{p.ref} identifier[{i}] ({system or 'no system'}, type "
+                    f"{name} identifier[{i}] ({system or 'no system'}, type "
                     f"{', '.join(sorted(bad)) or '-'}) is a direct identifier (medical record, "
                     "social security, licence or passport number); export only a "
                     "pseudonymous identifier",
