@@ -14,6 +14,7 @@ import sys
 # --- command modules (each registers its commands on `app` when imported) ---------------
 from iopkit.cli import curriculum as _curriculum  # noqa: E402,F401
 from iopkit.cli import data as _data  # noqa: E402,F401
+from iopkit.cli import fhir as _fhir  # noqa: F401
 from iopkit.cli import plan as _plan  # noqa: E402,F401
 from iopkit.cli import profile as _profile  # noqa: F401
 from iopkit.cli import report as _report  # noqa: E402,F401

@@ -9,6 +9,7 @@ Unknown keys are rejected, so a typo in a data file fails loudly at load time.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -226,12 +227,41 @@ class Change(_Strict):
     recovery: list[Threshold] = Field(default_factory=list)
 
 
-class Loinc(Sourced):
-    """LOINC codes (panel, total and items in order), where known."""
+_LOINC_CODE = r"^\d{1,7}-\d$"
+_LOINC_ANSWER = r"^LA\d{1,6}-\d$"
 
-    panel: str | None = None
-    total: str | None = None
+
+class Loinc(Sourced):
+    """LOINC codes (panel, total and items in order) and the items' answer list, where known.
+
+    ``answers`` maps each LOINC answer code (``LA…``) of the answer list ``answer_list``
+    (``LL…``) to the item score it stands for, as the answer list's "Score" column gives it
+    (e.g. https://loinc.org/LL358-3 for PHQ-9/GAD-7). FHIR readers score coded answers
+    through it and writers code answers with it; a code that is not listed is a problem,
+    never a guess.
+    """
+
+    panel: str | None = Field(default=None, pattern=_LOINC_CODE)
+    total: str | None = Field(default=None, pattern=_LOINC_CODE)
     items: list[str] | None = None
+    answer_list: str | None = Field(default=None, pattern=r"^LL\d{1,6}-\d$")
+    answers: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _codes(self) -> Loinc:
+        for code in self.items or []:
+            if not re.fullmatch(_LOINC_CODE, code):
+                raise ValueError(f"loinc.items: {code!r} is not a LOINC code (nnnnn-n)")
+        if self.items is not None and len(set(self.items)) != len(self.items):
+            raise ValueError("loinc.items: an item code is listed twice")
+        for code in self.answers:
+            if not re.fullmatch(_LOINC_ANSWER, code):
+                raise ValueError(f"loinc.answers: {code!r} is not a LOINC answer code (LAnnnn-n)")
+        if len(set(self.answers.values())) != len(self.answers):
+            raise ValueError("loinc.answers: two answer codes stand for the same score")
+        if self.answers and self.answer_list is None:
+            raise ValueError("loinc.answers given without loinc.answer_list")
+        return self
 
 
 class Licence(Sourced):
@@ -338,6 +368,11 @@ class Scale(_Strict):
             raise ValueError("item text may ship only for public-domain scales")
         if self.loinc and self.loinc.items is not None and len(self.loinc.items) != n:
             raise ValueError(f"loinc.items has {len(self.loinc.items)} codes, expected {n}")
+        if self.loinc:
+            for code, value in self.loinc.answers.items():
+                if not self.items.min <= value <= self.items.max:
+                    lo, hi = self.items.min, self.items.max
+                    raise ValueError(f"loinc.answers: {code} = {value} outside {lo}..{hi}")
         if self.not_applicable:
             for k in self.not_applicable.items:
                 if not 1 <= k <= n:

@@ -2,8 +2,9 @@
 
 Source kinds, one module each: ``folder`` (CSV/Parquet files), ``excel`` (.xlsx), ``sql``
 (SQLAlchemy URLs and SQLite files), ``redcap`` (flat export + mapping), ``synthetic``
-(``synthetic:demo``); ``text`` holds the decoding and CSV parsing they share. A new kind is
-a new module with a :class:`~.registry.SourceHandler`, registered below.
+(``synthetic:demo``), ``fhir`` (a package: FHIR R4 Bundle, folder or Bulk NDJSON);
+``text`` holds the decoding and CSV parsing they share. A new kind is a new module with a
+:class:`~.registry.SourceHandler`, registered below.
 
 Readers do no type conversion: values arrive as text (CSV) or as the source's own types
 (Excel cells, Parquet, SQL); :func:`iopkit.data.validate_bundle` converts and reports.
@@ -12,7 +13,7 @@ Direct identifiers are refused before anything else (:func:`iopkit.privacy.check
 
 from __future__ import annotations
 
-from iopkit.data.sources import excel, folder, redcap, sql, synthetic
+from iopkit.data.sources import excel, fhir, folder, redcap, sql, synthetic
 from iopkit.data.sources.registry import SOURCES, load_bundle, write_bundle
 
 for _handler in (
@@ -22,6 +23,7 @@ for _handler in (
     sql.URL_HANDLER,
     redcap.HANDLER,
     synthetic.HANDLER,
+    fhir.HANDLER,
 ):
     SOURCES.register(_handler)
 for _writer in (folder.CSV_WRITER, folder.PARQUET_WRITER, excel.WRITER, sql.WRITER):
