@@ -48,7 +48,7 @@ def test_scales_show_licensed_scale_has_no_text():
 
 def test_scales_show_unknown_is_bad_input():
     """An unknown id is bad input (exit 1, "did you mean"), as everywhere (issue 16)."""
-    result = runner.invoke(app, ["scales", "show", "phq-9"])
+    result = runner.invoke(app, ["scales", "show", "beck"])
     assert result.exit_code == 1 and "unknown scale" in result.output
 
 

@@ -213,8 +213,11 @@ def output_options(command: str) -> Callable[[F], F]:
             current = OutputMode(command, json_output, quiet, verbose)
             token = _MODE.set(current)
             configure_consoles()
-            if verbose:
-                logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True)
+            handler, root, level = None, logging.getLogger(), logging.getLogger().level
+            if verbose:  # INFO logging on stderr for this command only
+                handler = logging.StreamHandler(sys.stderr)
+                root.addHandler(handler)
+                root.setLevel(logging.INFO)
             try:
                 return func(*args, **kwargs)
             except typer.Exit as exc:
@@ -229,6 +232,9 @@ def output_options(command: str) -> Callable[[F], F]:
                     )
                 raise
             finally:
+                if handler is not None:
+                    root.removeHandler(handler)
+                    root.setLevel(level)
                 _MODE.reset(token)
                 configure_consoles()
 
