@@ -19,11 +19,13 @@ without a trained facilitator or off a fixed day). ``"skip"`` drops the closed d
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -203,6 +205,10 @@ class ProgramCalendar:
     agendas: pd.DataFrame
     start: date
     weeks: int
+    #: IANA zone of the program (``Program.zone_name``); ``None``: floating local times
+    time_zone: str | None = None
+    #: the cohort this calendar is for ("" = the program's rotation, no cohort named)
+    cohort_id: str = ""
 
     def session_times(self) -> pd.DataFrame:
         """date, start, end of each session (from the first and last agenda segment)."""
@@ -226,11 +232,16 @@ def build_calendar(
     start_time: str | None = None,
     on_closure: str = "realign",
     allowed: Mapping[str, Iterable[int]] | None = None,
+    cohort_id: str = "",
 ) -> ProgramCalendar:
     """Dated calendar of a program's rotation with titles and timed agendas.
 
     Closures = the program's public holidays and listed dates
-    (``Program.closure_reasons``) plus ``extra_closures``.
+    (``Program.closure_reasons``) plus ``extra_closures``. ``cohort_id`` names the cohort in
+    the exports (titles, file names, UIDs). The sessions gain a ``facilitators`` column:
+    the program's facilitators who work that weekday and hold the skill's training
+    (``Curriculum.training_for``; any facilitator of the day when none is needed), joined
+    by ``;`` — the people who can lead it, not an assignment.
     """
     prog = curriculum.program(program_id)
     end = start + timedelta(days=7 * weeks - 1)
@@ -241,6 +252,7 @@ def build_calendar(
         else dict.fromkeys(extra_closures, "listed closure")
     )
     closures.update(extra)
+    check_cohort_id(cohort_id)
     sessions, closed = date_rotation(
         rotation,
         weekdays=prog.weekdays,
@@ -261,6 +273,15 @@ def build_calendar(
         "title",
         [curriculum.skill(s).title for s in sessions["skill_id"]],
     )
+    need = {sid: curriculum.training_for(sid) for sid in set(sessions["skill_id"])}
+    sessions["facilitators"] = [
+        ";".join(
+            f.id
+            for f in prog.facilitators
+            if d.weekday() in f.weekdays and (need[sid] is None or need[sid] in f.trainings)
+        )
+        for d, sid in zip(sessions["date"], sessions["skill_id"], strict=True)
+    ]
     frames = []
     for d, sid in zip(sessions["date"], sessions["skill_id"], strict=True):
         ag = curriculum.agenda(program_id, d, sid, start_time)
@@ -274,7 +295,30 @@ def build_calendar(
             columns=["date", "skill_id", "segment", "title", "start", "end", "minutes", "content"]
         )
     )
-    return ProgramCalendar(prog.id, prog.name, sessions, closed, agendas, start, weeks)
+    return ProgramCalendar(
+        prog.id, prog.name, sessions, closed, agendas, start, weeks, prog.zone_name, cohort_id
+    )
+
+
+_COHORT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$")
+
+
+def check_cohort_id(cohort_id: str) -> None:
+    """A cohort id goes into titles, file names and UIDs: letters, digits, ``._ -``."""
+    if cohort_id and not _COHORT_ID.match(cohort_id):
+        raise InputError(
+            f"cohort id {cohort_id!r} must start with a letter or digit and hold only letters, "
+            "digits, '.', '_', '-' or spaces (at most 64 characters)",
+            column="cohort_id",
+            rule="cohort id characters",
+        )
+
+
+def file_stem(name: str, cohort_id: str = "", facilitator: str = "") -> str:
+    """``calendar``, ``calendar_C01`` or ``calendar_C01_fac_a``: a file name stem naming the
+    cohort and facilitator (spaces become ``-``)."""
+    parts = [name, *(p.replace(" ", "-") for p in (cohort_id, facilitator) if p)]
+    return "_".join(parts)
 
 
 # --------------------------------------------------------------------------------------
@@ -426,10 +470,12 @@ def _agenda_text(agendas: pd.DataFrame, d: date) -> str:
 
 
 def to_csv(cal: ProgramCalendar, out_dir: str | Path) -> list[Path]:
-    """Write ``sessions.csv``, ``agendas.csv`` and ``closures.csv``; returns the paths."""
+    """Write ``sessions.csv``, ``agendas.csv`` and ``closures.csv`` (``sessions_<cohort>.csv``
+    … for a cohort's calendar); returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "sessions.csv", out / "agendas.csv", out / "closures.csv"]
+    names = ("sessions", "agendas", "closures")
+    paths = [out / f"{file_stem(n, cal.cohort_id)}.csv" for n in names]
     times = cal.session_times()
     sessions = cal.sessions.merge(times, on="date", how="left")
     sessions.to_csv(paths[0], index=False)
@@ -442,49 +488,135 @@ def to_csv(cal: ProgramCalendar, out_dir: str | Path) -> list[Path]:
     return paths
 
 
+def event_uid(program_id: str, cohort_id: str, day: date, slot: int = 1) -> str:
+    """UID of one session: ``<program>-<cohort>-<YYYYMMDD>-<slot>@iopkit`` (no cohort:
+    ``<program>-<YYYYMMDD>-<slot>@iopkit``). ``slot`` = the session's place in its day
+    (1 = first). Unique per (program, cohort, date, slot) and independent of the skill, so
+    a re-planned session keeps its UID and calendar programs update it (RFC 5545 §3.8.4.7).
+    The cohort is percent-encoded (RFC 3986), so two cohorts never share a UID."""
+    cohort = quote(cohort_id, safe="")
+    middle = f"{cohort}-" if cohort else ""
+    return f"{program_id}-{middle}{day:%Y%m%d}-{slot}@iopkit"
+
+
+_COMPARED = ("SUMMARY", "DESCRIPTION", "DTSTART", "DTEND", "LOCATION", "STATUS")
+
+
+def _fingerprint(ev: object) -> tuple[object, ...]:
+    """What a calendar user sees of an event: a change here needs a higher SEQUENCE."""
+    out: list[object] = []
+    for name in _COMPARED:
+        prop = ev.get(name)  # type: ignore[attr-defined]
+        if prop is None:
+            out.append(None)
+            continue
+        tzid = getattr(prop, "params", {}).get("TZID") if hasattr(prop, "params") else None
+        out.append((prop.to_ical(), tzid))
+    return tuple(out)
+
+
+def previous_events(path: str | Path) -> dict[str, tuple[int, tuple[object, ...], object]]:
+    """UID → (SEQUENCE, fingerprint, event) of an earlier export (``{}`` when none).
+
+    An unreadable earlier file is an InputError naming it: sequence numbers are never
+    reset silently (a calendar program would then ignore the updates)."""
+    import icalendar
+
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    try:
+        old = icalendar.Calendar.from_ical(p.read_bytes())
+    except ValueError:
+        raise InputError(
+            "the earlier calendar here is not iCalendar, so SEQUENCE numbers cannot be "
+            "continued; move it away or delete it",
+            file=str(p),
+            rule="previous calendar readable",
+        ) from None
+    out = {}
+    for ev in old.walk("VEVENT"):
+        uid = str(ev.get("UID", ""))
+        if uid:
+            out[uid] = (int(ev.get("SEQUENCE", 0)), _fingerprint(ev), ev)
+    return out
+
+
 def to_ics(
     cal: ProgramCalendar,
     path: str | Path,
     *,
     tz: str | None = None,
+    floating: bool = False,
     stamp: datetime | None = None,
     location: str | None = None,
+    facilitator: str | None = None,
+    previous: str | Path | None = None,
 ) -> Path:
     """iCalendar file: one VEVENT per session, skill in SUMMARY, agenda in DESCRIPTION.
 
-    With ``tz`` (an IANA name such as ``America/New_York``) DTSTART/DTEND carry a TZID and
-    the file includes the VTIMEZONE; without it times are *floating* local times (RFC 5545
-    §3.3.5: the same wall-clock time in whatever zone the calendar program uses), which
-    suits a program that only meets in one place. UID = ``<program>-<YYYYMMDD>@iopkit``
-    (one session per program day), so re-exporting updates events instead of duplicating
-    them. DTSTAMP = ``stamp`` (default: now, UTC).
+    Times are in ``tz`` (an IANA name such as ``America/New_York``), else the program's zone
+    (``cal.time_zone``): DTSTART/DTEND carry a TZID and the file holds its VTIMEZONE
+    (RFC 5545 §3.6.5, built by icalendar from the IANA tz database). ``floating=True`` (or
+    no zone at all) writes *floating* local times (RFC 5545 §3.3.5), which some calendar
+    programs read as UTC — avoid them for shared calendars.
+
+    UID = :func:`event_uid`; the cohort (``cal.cohort_id``) is named in the calendar name,
+    every SUMMARY and the UIDs. SEQUENCE (RFC 5545 §3.8.7.4) continues the earlier export
+    ``previous`` (default: the file at ``path``, read before it is replaced): unchanged
+    events keep their number, changed ones get the next, new ones start at 0, and a
+    session of the earlier file that is no longer planned stays as STATUS:CANCELLED with
+    the next number, so an importing calendar removes it. ``facilitator``: only the
+    sessions that facilitator can lead (the ``facilitators`` column). DTSTAMP = ``stamp``
+    (default: now, UTC).
     """
     import icalendar
 
+    zone_name = None if floating else (tz or cal.time_zone)
     zone = None
-    if tz:
+    if zone_name:
         try:
-            zone = ZoneInfo(tz)
+            zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise InputError(f"unknown time zone {tz!r} (use an IANA name)", column="tz") from None
+            raise InputError(
+                f"unknown time zone {zone_name!r} (use an IANA name)", column="tz"
+            ) from None
+    p = Path(path)
+    before = previous_events(p if previous is None else previous)
+    sessions = cal.sessions
+    if facilitator is not None:
+        if "facilitators" not in sessions.columns:
+            raise InputError("the calendar has no facilitators column (build_calendar adds it)")
+        mask = sessions["facilitators"].fillna("").str.split(";").map(lambda f: facilitator in f)
+        sessions = sessions[mask]
     ical = icalendar.Calendar()
     ical.add("prodid", "-//iopkit//rotation calendar//EN")
     ical.add("version", "2.0")
-    ical.add("x-wr-calname", f"{cal.program_name} skills rotation")
+    ical.add("method", "PUBLISH")
+    name = cal.program_name + (f" — cohort {cal.cohort_id}" if cal.cohort_id else "")
+    name += f" — {facilitator}" if facilitator else ""
+    ical.add("x-wr-calname", f"{name} — skills rotation")
+    if zone_name:
+        ical.add("x-wr-timezone", zone_name)
     stamp = stamp or datetime.now(UTC)
     times = cal.session_times().set_index("date")
-    for r in cal.sessions.itertuples():
+    prefix = f"{cal.cohort_id}: " if cal.cohort_id else ""
+    slot_of_day = sessions.groupby("date").cumcount() + 1
+    seen: set[str] = set()
+    for r, n in zip(sessions.itertuples(), slot_of_day, strict=True):
         t0 = times.loc[r.date, "start"].to_pydatetime()
         t1 = times.loc[r.date, "end"].to_pydatetime()
         if zone is not None:
             t0, t1 = t0.replace(tzinfo=zone), t1.replace(tzinfo=zone)
         ev = icalendar.Event()
-        ev.add("uid", f"{cal.program_id}-{r.date:%Y%m%d}@iopkit")
+        uid = event_uid(cal.program_id, cal.cohort_id, r.date, int(n))
+        seen.add(uid)
+        ev.add("uid", uid)
         ev.add("dtstamp", stamp)
         ev.add("dtstart", t0)
         ev.add("dtend", t1)
         core = " · core" if r.core is True else ""
-        ev.add("summary", f"{r.title} ({r.modality}{core})")
+        ev.add("summary", f"{prefix}{r.title} ({r.modality}{core})")
         desc = f"Session {r.session_no}, rotation slot {r.slot}: {r.skill_id}\n"
         if r.moved:
             desc += f"(moved from {r.planned_weekday} after a closure)\n"
@@ -492,18 +624,53 @@ def to_ics(
         ev.add("categories", [str(r.modality)])
         if location:
             ev.add("location", location)
+        ev.add("sequence", _sequence(before.get(uid), _fingerprint(ev)))
         ical.add_component(ev)
-    if zone is not None and len(cal.sessions):
+    for uid, (seq, _, old) in sorted(before.items()):
+        if uid in seen:
+            continue  # cancelled: the session is no longer planned
+        gone = icalendar.Event()
+        for key in ("UID", "DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "LOCATION"):
+            if key in old:
+                gone[key] = old[key]
+        gone.add("dtstamp", stamp)
+        cancelled = str(old.get("STATUS", "")).upper() == "CANCELLED"
+        gone.add("status", "CANCELLED")
+        gone.add("sequence", seq if cancelled else seq + 1)
+        ical.add_component(gone)
+    if zone is not None and len(sessions):
         # VTIMEZONE rules only for the years the calendar spans (smaller file)
-        first = min(cal.sessions["date"])
-        last = max(cal.sessions["date"])
+        first = min(sessions["date"])
+        last = max(sessions["date"])
         ical.add_missing_timezones(
             first_date=date(first.year, 1, 1), last_date=date(last.year + 1, 12, 31)
         )
-    p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(ical.to_ical())
     return p
+
+
+def _sequence(before: tuple[int, tuple[object, ...], object] | None, now: tuple) -> int:
+    if before is None:
+        return 0
+    seq, fingerprint, _ = before
+    return seq if fingerprint == now else seq + 1
+
+
+#: Excel column width unit ≈ one "0" of the default font (Calibri 11); the default row
+#: height of that font is 15 points (ECMA-376 Part 1 §18.3.1.13 and §18.3.1.81)
+LINE_HEIGHT_PT = 15.0
+WRAP_WIDTH = 60  # characters: a wider text column wraps at this width
+
+
+def wrapped_lines(text: object, width: float) -> int:
+    """Lines a wrapped cell of ``width`` characters needs for ``text`` (each explicit line
+    break starts a line; a long line takes ⌈length / width⌉ lines). Counted in "0"
+    widths, so proportional text fits with room to spare."""
+    if text is None or text == "":
+        return 1
+    usable = max(1.0, width - 1)  # Excel keeps about one character of padding
+    return sum(max(1, math.ceil(len(line) / usable)) for line in str(text).split("\n"))
 
 
 def to_xlsx(
@@ -515,8 +682,13 @@ def to_xlsx(
 ) -> Path:
     """Printable workbook: Schedule, Agendas, Closures (+ Coverage, Baselines when given).
 
-    Header row bold and repeated on every printed page, columns sized to content, panes
-    frozen below the header, landscape, fit to one page wide.
+    Dates are date cells (``yyyy-mm-dd``), start and end are time cells (``hh:mm``), so a
+    spreadsheet sorts and computes with them. A text column wider than 60 characters
+    wraps at 60, and every row with wrapped text gets the height its longest cell needs
+    (:func:`wrapped_lines` × 15 pt), so wrapped text never runs into the next row. Every
+    sheet prints landscape, fitted to one page wide (as many pages tall as needed), with
+    the header row bold, frozen and repeated on every printed page, and a header/footer
+    naming the program, cohort and page.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -525,27 +697,17 @@ def to_xlsx(
     wb = Workbook()
     times = cal.session_times()
     sched = cal.sessions.merge(times, on="date", how="left")
-    sched["start"] = sched["start"].dt.strftime("%H:%M")
-    sched["end"] = sched["end"].dt.strftime("%H:%M")
-    sched = sched[
-        [
-            "date",
-            "weekday",
-            "start",
-            "end",
-            "session_no",
-            "title",
-            "skill_id",
-            "modality",
-            "core",
-            "moved",
-            "conflict",
-        ]
-    ]
+    sched["start"] = sched["start"].dt.time
+    sched["end"] = sched["end"].dt.time
+    cols = ["date", "weekday", "start", "end", "session_no", "title", "skill_id", "modality",
+            "core", "moved", "conflict"]  # fmt: skip
+    if "facilitators" in sched.columns:
+        cols.append("facilitators")
+    sched = sched[cols]
     ag = cal.agendas.copy()
     if len(ag):
-        ag["start"] = ag["start"].dt.strftime("%H:%M")
-        ag["end"] = ag["end"].dt.strftime("%H:%M")
+        ag["start"] = ag["start"].dt.time
+        ag["end"] = ag["end"].dt.time
         ag = ag[["date", "skill_id", "start", "end", "title", "minutes", "content"]]
     sheets: list[tuple[str, pd.DataFrame]] = [
         ("Schedule", sched),
@@ -558,6 +720,7 @@ def to_xlsx(
         sheets.append(("Baselines", comparison))
     ws0 = wb.active
     wb.remove(ws0)
+    title = cal.program_name + (f" — cohort {cal.cohort_id}" if cal.cohort_id else "")
     for name, df in sheets:
         ws = wb.create_sheet(name)
         ws.append([str(c) for c in df.columns])
@@ -565,25 +728,52 @@ def to_xlsx(
             ws.append([_cell(v) for v in row])
         for cell in ws[1]:
             cell.font = Font(bold=True)
+        widths: dict[int, float] = {}
+        wrap: set[int] = set()
         for j, col in enumerate(df.columns, start=1):
-            values = [str(col), *(str(v) for v in df[col].head(500))]
-            width = min(60, max(len(v) for v in values) + 2)
+            values = [str(col), *(_shown(v) for v in df[col].head(500))]
+            longest = max(len(line) for v in values for line in v.split("\n"))
+            width = min(WRAP_WIDTH, longest + 2)
+            widths[j] = width
             ws.column_dimensions[get_column_letter(j)].width = width
-            if width == 60:
-                for cell in ws[get_column_letter(j)][1:]:
+            if longest + 2 > WRAP_WIDTH:
+                wrap.add(j)
+        for i, row in enumerate(ws.iter_rows(min_row=2), start=2):
+            lines = 1
+            for cell in row:
+                if isinstance(cell.value, datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+                elif isinstance(cell.value, time):
+                    cell.number_format = "hh:mm"
+                if cell.column in wrap:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+                    lines = max(lines, wrapped_lines(cell.value, widths[cell.column]))
+                else:
+                    cell.alignment = Alignment(vertical="top")
+            if lines > 1:
+                ws.row_dimensions[i].height = lines * LINE_HEIGHT_PT
         ws.freeze_panes = "A2"
         ws.print_title_rows = "1:1"
         ws.page_setup.orientation = "landscape"
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.oddHeader.center.text = f"{cal.program_name} — {name}"
+        ws.print_options.gridLines = True
+        ws.oddHeader.center.text = f"{title} — {name}"
         ws.oddFooter.center.text = "Page &P of &N"
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     wb.save(p)
     return p
+
+
+def _shown(v: object) -> str:
+    """The text a cell shows (times as hh:mm, dates ISO), for column widths."""
+    if isinstance(v, time):
+        return v.strftime("%H:%M")
+    return str(v)
 
 
 def _cell(v: object) -> object:

@@ -163,7 +163,9 @@ def test_ics_parses_back_with_one_event_per_session(cal, tmp_path) -> None:
     q = to_ics(cal, tmp_path / "b.ics", tz="America/New_York", stamp=stamp)
     assert p.read_bytes() == q.read_bytes()
     # floating local time without a zone
-    f = icalendar.Calendar.from_ical(to_ics(cal, tmp_path / "c.ics", stamp=stamp).read_bytes())
+    f = icalendar.Calendar.from_ical(
+        to_ics(cal, tmp_path / "c.ics", stamp=stamp, floating=True).read_bytes()
+    )
     ev = next(iter(f.walk("VEVENT")))
     assert ev["DTSTART"].dt.tzinfo is None and "TZID" not in ev["DTSTART"].params
 
@@ -349,3 +351,170 @@ def test_closures_keep_coverage_under_realign_and_pause(n_core, n_elec, closed_d
     )
     complete = cov[cov["window_complete"]]
     assert complete["fully_covered"].all()
+
+
+# --- calendars that behave in calendar programs (issue 16) ------------------------------------
+def _events(path):
+    parsed = icalendar.Calendar.from_ical(path.read_bytes())
+    return {str(e["UID"]): e for e in parsed.walk("VEVENT")}
+
+
+@pytest.fixture(scope="module")
+def plan_rotation(cur):
+    plan = plan_program(cur, "adult_mood_anxiety_3d", options=SolverOptions(time_limit=5))
+    assert plan.ok
+    return plan.rotation
+
+
+def _cal(cur, rotation, cohort="", start=date(2026, 11, 2), weeks=4, closures=None):
+    return build_calendar(
+        rotation, curriculum=cur, program_id="adult_mood_anxiety_3d", start=start,
+        weeks=weeks, cohort_id=cohort, extra_closures=closures or {},
+    )  # fmt: skip
+
+
+def test_two_cohorts_share_no_uid_and_are_named(cur, plan_rotation, tmp_path) -> None:
+    """Two cohorts' plans imported into one shared calendar: every session stays."""
+    a = _events(to_ics(_cal(cur, plan_rotation, "C01"), tmp_path / "a.ics"))
+    b = _events(to_ics(_cal(cur, plan_rotation, "C 02"), tmp_path / "b.ics"))
+    assert len(a) == len(b) > 0 and not set(a) & set(b)
+    assert all(uid.startswith("adult_mood_anxiety_3d-C01-") for uid in a)
+    assert all("-C%2002-" in uid for uid in b)  # percent-encoded (RFC 3986)
+    assert all(str(e["SUMMARY"]).startswith("C01: ") for e in a.values())
+    name = icalendar.Calendar.from_ical((tmp_path / "a.ics").read_bytes())["X-WR-CALNAME"]
+    assert "cohort C01" in str(name)
+    with pytest.raises(InputError, match="cohort id"):
+        _cal(cur, plan_rotation, "../etc")
+
+
+def test_uids_stable_and_sequence_rises_only_for_changed_sessions(
+    cur, plan_rotation, tmp_path
+) -> None:
+    path = tmp_path / "calendar_C01.ics"
+    first = _events(to_ics(_cal(cur, plan_rotation, "C01"), path))
+    assert {int(e["SEQUENCE"]) for e in first.values()} == {0}
+    same = _events(to_ics(_cal(cur, plan_rotation, "C01"), path))  # re-plan, no change
+    assert set(same) == set(first) and {int(e["SEQUENCE"]) for e in same.values()} == {0}
+    # a closure on Wednesday 4 Nov: that session is cancelled, later ones change skill
+    closed = date(2026, 11, 4)
+    again = _events(to_ics(_cal(cur, plan_rotation, "C01", closures={closed: "x"}), path))
+    assert set(again) == set(first)  # same UIDs; the closed day's is kept as CANCELLED
+    gone = again["adult_mood_anxiety_3d-C01-20261104-1@iopkit"]
+    assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) == 1
+    for uid, ev in again.items():
+        seen = ("SUMMARY", "DESCRIPTION", "DTSTART", "DTEND", "STATUS")
+        changed = any(str(ev.get(k)) != str(first[uid].get(k)) for k in seen)
+        assert int(ev["SEQUENCE"]) == (1 if changed else 0), uid
+    assert int(again["adult_mood_anxiety_3d-C01-20261102-1@iopkit"]["SEQUENCE"]) == 0
+    assert any(int(e["SEQUENCE"]) == 1 for u, e in again.items() if u != gone["UID"])
+    # once more with the same closure: nothing changes, nothing rises
+    last = _events(to_ics(_cal(cur, plan_rotation, "C01", closures={closed: "x"}), path))
+    assert {u: int(e["SEQUENCE"]) for u, e in last.items()} == {
+        u: int(e["SEQUENCE"]) for u, e in again.items()
+    }
+
+
+def test_unreadable_previous_calendar_is_refused(cur, plan_rotation, tmp_path) -> None:
+    path = tmp_path / "calendar.ics"
+    path.write_text("this is not a calendar")
+    with pytest.raises(InputError, match="SEQUENCE"):
+        to_ics(_cal(cur, plan_rotation), path)
+
+
+def test_second_parser_reads_program_local_times(cur, plan_rotation, tmp_path) -> None:
+    """The `ics` package (independent of icalendar) reads 09:00 America/New_York: 14:00
+    UTC in November (EST, UTC−5) and 13:00 UTC in June (EDT, UTC−4)."""
+    ics = pytest.importorskip("ics")
+    for start, utc_hour in ((date(2026, 11, 2), 14), (date(2026, 6, 1), 13)):
+        cal = _cal(cur, plan_rotation, "C01", start=start)
+        assert cal.time_zone == "America/New_York"  # from the program file
+        text = to_ics(cal, tmp_path / f"{start}.ics").read_text()
+        assert "BEGIN:VTIMEZONE" in text and "TZID:America/New_York" in text
+        events = sorted(ics.Calendar(text).events, key=lambda e: e.begin)
+        assert len(events) == len(cal.sessions)
+        for ev, day in zip(events, cal.sessions["date"], strict=True):
+            assert ev.begin.date() == day
+            assert (ev.begin.hour, ev.begin.minute) == (9, 0)
+            utc = ev.begin.to("UTC")
+            assert (utc.hour, utc.minute) == (utc_hour, 0)
+
+
+def test_time_zone_comes_from_the_program_file_or_its_holiday_country(cur) -> None:
+    from iopkit.curriculum.models import Program, region_time_zone
+
+    assert cur.program("adult_mood_anxiety_3d").zone_name == "America/New_York"
+    assert region_time_zone("DE") == "Europe/Berlin"  # Berlin and Busingen agree
+    assert region_time_zone("FR") == "Europe/Paris"
+    assert region_time_zone("US") is None  # several zones: never guessed
+    data = cur.program("adult_mood_anxiety_3d").model_dump()
+    data["time_zone"] = None
+    data["closure_rules"] = {"country": "DE"}
+    assert Program(**data).zone_name == "Europe/Berlin"
+    data["time_zone"] = "Mars/Olympus"
+    with pytest.raises(ValueError, match="IANA"):
+        Program(**data)
+
+
+def test_per_facilitator_calendar_holds_the_sessions_they_can_lead(
+    cur, plan_rotation, tmp_path
+) -> None:
+    cal = _cal(cur, plan_rotation, "C01")
+    prog = cur.program("adult_mood_anxiety_3d")
+    for fac in prog.facilitators:
+        mine = _events(to_ics(cal, tmp_path / f"{fac.id}.ics", facilitator=fac.id))
+        assert mine, fac.id
+        for ev in mine.values():
+            day = ev["DTSTART"].dt.date()
+            assert day.weekday() in fac.weekdays
+            row = cal.sessions[cal.sessions["date"] == day].iloc[0]
+            need = cur.training_for(row["skill_id"])
+            assert need is None or need in fac.trainings
+    fac_c = _events(tmp_path.joinpath("fac_c.ics"))
+    assert {e["DTSTART"].dt.weekday() for e in fac_c.values()} == {4}  # Fridays only
+
+
+def test_xlsx_time_cells_row_heights_and_print_setup(cur, plan_rotation, tmp_path) -> None:
+    from datetime import time
+
+    from iopkit.calendar import LINE_HEIGHT_PT, wrapped_lines
+
+    cal = _cal(cur, plan_rotation, "C01")
+    wb = openpyxl.load_workbook(to_xlsx(cal, tmp_path / "c.xlsx"))
+    sched = wb["Schedule"]
+    header = [c.value for c in sched[1]]
+    start = sched.cell(2, header.index("start") + 1)
+    assert isinstance(start.value, time) and start.value == time(9, 0)
+    assert start.number_format == "hh:mm"
+    day = sched.cell(2, header.index("date") + 1)
+    assert day.value.date() == cal.sessions["date"].iloc[0] and day.number_format == "yyyy-mm-dd"
+    ag = wb["Agendas"]
+    header = [c.value for c in ag[1]]
+    content = header.index("content") + 1
+    width = ag.column_dimensions[openpyxl.utils.get_column_letter(content)].width
+    assert width == 60
+    tall = 0
+    for r in range(2, ag.max_row + 1):
+        cell = ag.cell(r, content)
+        assert isinstance(ag.cell(r, header.index("end") + 1).value, time)
+        need = wrapped_lines(cell.value, width)
+        height = ag.row_dimensions[r].height
+        if need > 1:
+            assert cell.alignment.wrap_text
+            assert height == need * LINE_HEIGHT_PT  # fits the wrapped text
+            tall += 1
+        else:
+            assert height is None  # the default height fits one line
+    assert tall > 0
+    assert ag.page_setup.fitToWidth == 1 and ag.page_setup.fitToHeight == 0
+    assert ag.sheet_properties.pageSetUpPr.fitToPage
+    assert ag.print_title_rows == "$1:$1" and ag.page_setup.orientation == "landscape"
+    assert "cohort C01" in ag.oddHeader.center.text
+
+
+def test_wrapped_lines_counts_breaks_and_long_lines() -> None:
+    from iopkit.calendar import wrapped_lines
+
+    assert wrapped_lines("", 60) == 1
+    assert wrapped_lines("a" * 59, 60) == 1
+    assert wrapped_lines("a" * 60, 60) == 2
+    assert wrapped_lines("a\nb\n" + "c" * 150, 60) == 2 + 3

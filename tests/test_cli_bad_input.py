@@ -258,12 +258,13 @@ def test_report_repeated_param(tmp_path) -> None:
     bad(
         ["report", "cohort_outcomes", "-o", tmp_path, "-p", "cohort_id=C01",
          "-p", "cohort_id=C02"],
-        "cohort_id", "twice",
-    )  # fmt: skip
+        "cohort_id", "twice", code=2,
+    )  # fmt: skip  (a usage error since issue 16)
 
 
 def test_report_param_without_equals(tmp_path) -> None:
-    bad(["report", "cohort_outcomes", "-o", tmp_path, "-p", "cohort_id"], "cohort_id", "-p")
+    bad(["report", "cohort_outcomes", "-o", tmp_path, "-P", "cohort_id"], "cohort_id", "--param",
+        code=2)  # fmt: skip
 
 
 def test_run_schedule_file_problems(tmp_path) -> None:
@@ -278,7 +279,7 @@ def test_run_schedule_file_problems(tmp_path) -> None:
 def test_run_var_without_equals_names_the_option(tmp_path) -> None:
     f = tmp_path / "s.yaml"
     f.write_text("name: x\njobs: []\n")
-    bad(["run", f, "--var", "week"], "--var", "week")
+    bad(["run", f, "--var", "week"], "--var", "week", code=2)
 
 
 # --- validate: sources and mappings -------------------------------------------------------------

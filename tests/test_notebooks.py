@@ -231,8 +231,9 @@ def test_every_template_executes_on_a_small_bundle(executed: dict) -> None:
         assert "<img" in html or name == "progress"  # figures embedded
         assert "Synthetic data — no real patient" not in html  # a real folder: no banner
     assert {p.name for p in (out / "plan").iterdir()} >= {
-        "calendar.ics", "calendar.xlsx", "sessions.csv", "coverage.csv", "rotation.csv"
-    }  # the same files as `iopkit plan` (CohortPlan.write)
+        "calendar_C01.ics", "calendar_C01.xlsx", "sessions_C01.csv", "coverage_C01.csv",
+        "rotation_C01.csv",
+    }  # the same files as `iopkit plan --cohort C01` (CohortPlan.write names the cohort)
     figures = json.loads((out / "outcomes" / "figures.json").read_text())["figures"]
     assert figures["cohort_id"] == "C02" and figures["n_episodes"] > 0
     assert "completion_pct" in json.loads((out / "program" / "figures.json").read_text())[

@@ -23,8 +23,9 @@ def test_report_refuses_unknown_parameter_with_exit_1(tmp_path: Path) -> None:
 
 
 def test_report_refuses_malformed_pair(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["report", str(TINY), "-p", "weeks", "--out", str(tmp_path)])
-    assert res.exit_code == 1 and "key=value" in res.output
+    """A usage error (exit 2) since issue 16: the option is written wrong, not the input."""
+    res = runner.invoke(app, ["report", str(TINY), "-P", "weeks", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "key=value" in res.output
 
 
 def test_run_refuses_an_overlapping_run(tmp_path: Path) -> None:

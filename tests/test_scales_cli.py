@@ -46,8 +46,10 @@ def test_scales_show_licensed_scale_has_no_text():
     assert result.exit_code == 0 and "item text not shipped" in result.output
 
 
-def test_scales_show_unknown_is_usage_error():
-    assert runner.invoke(app, ["scales", "show", "beck"]).exit_code == 2
+def test_scales_show_unknown_is_bad_input():
+    """An unknown id is bad input (exit 1, "did you mean"), as everywhere (issue 16)."""
+    result = runner.invoke(app, ["scales", "show", "beck"])
+    assert result.exit_code == 1 and "unknown scale" in result.output
 
 
 def test_score_csv_keeps_rows_and_columns(responses, tmp_path):
@@ -140,11 +142,16 @@ def test_score_reads_latin1_and_names_windows1252(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [["-s", "beck"], ["-s", "phq9", "--missing-codes", "seven"], [],
+    [["-s", "phq9", "--missing-codes", "seven"], [],
      ["-s", "phq9", "-s", "gad7", "--items", "a,b"]],
 )  # fmt: skip
 def test_usage_errors_exit_2(responses, args):
     assert runner.invoke(app, ["score", str(responses), *args]).exit_code == 2
+
+
+def test_unknown_scale_is_bad_input(responses):
+    result = runner.invoke(app, ["score", str(responses), "-s", "beck"])
+    assert result.exit_code == 1 and "beck" in result.output
 
 
 def test_missing_codes_per_scale(tmp_path):

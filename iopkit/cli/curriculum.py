@@ -9,7 +9,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.cli._common import (
+    alias_option,
+    app,
+    console,
+    emit,
+    err_console,
+    error_console,
+    friendly_errors,
+    output_options,
+    prefer,
+    usage_error,
+)
 from iopkit.curriculum import (
     Curriculum,
     Program,
@@ -28,14 +39,20 @@ curriculum_app = typer.Typer(
 )
 app.add_typer(curriculum_app, name="curriculum")
 
-DirOption = typer.Option(
+CurriculumOption = typer.Option(
     None,
-    "--dir",
+    "--curriculum",
     help="Curriculum directory (default: $IOPKIT_CURRICULUM or the shipped curriculum).",
 )
+DirAlias = alias_option("--dir", replacement="--curriculum")  # renamed in 0.2 (issue 16)
+
+
+def _curriculum_dir(new: Path | None, old: Path | None) -> Path | None:
+    return prefer(new, old, old_name="--dir", new_name="--curriculum")
 
 
 @curriculum_app.command("validate")
+@output_options("curriculum.validate")
 @friendly_errors
 def validate(
     directory: Path | None = typer.Argument(
@@ -48,14 +65,21 @@ def validate(
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     for p in errors:
-        err_console.print(f"[bold red]error[/] {escape(str(p))}", soft_wrap=True, highlight=False)
+        error_console.print(f"[bold red]error[/] {escape(str(p))}", highlight=False)
     for p in warnings:
         err_console.print(f"[yellow]warning[/] {escape(str(p))}", soft_wrap=True, highlight=False)
+    findings = [
+        {"severity": p.severity, "file": p.file, "line": p.line, "key": p.key,
+         "message": p.message}
+        for p in problems
+    ]  # fmt: skip
     if errors:
-        err_console.print(
+        error_console.print(
             f"{len(errors)} error(s), {len(warnings)} warning(s) in {escape(str(root))}",
             highlight=False,
         )
+        emit({"ok": False, "root": root, "errors": len(errors), "warnings": len(warnings),
+              "problems": findings, "skills": None, "programs": []})  # fmt: skip
         raise typer.Exit(code=1)
     cur = load_curriculum(root)
     console.print(
@@ -76,14 +100,36 @@ def validate(
         )
     if warnings:
         console.print(f"{len(warnings)} warning(s) — see above.")
+    emit(
+        {
+            "ok": True,
+            "root": root,
+            "errors": 0,
+            "warnings": len(warnings),
+            "problems": findings,
+            "skills": len(cur.skills),
+            "modalities": len(cur.modalities),
+            "individual_tasks": len(cur.individual_tasks()),
+            "scales_known": len(known_scale_ids()),
+            "programs": [
+                {
+                    "id": p.id,
+                    "core_sessions_needed": cur.core_sessions_needed(p.id),
+                    "min_sessions": p.min_sessions,
+                }
+                for p in cur.programs.values()
+            ],
+        }
+    )
 
 
 @curriculum_app.command("list")
+@output_options("curriculum.list")
 @friendly_errors
 def list_skills(
-    modality: str | None = typer.Option(None, "--modality", "-m", help="cbt, dbt, act, rp, sleep"),
+    modality: str | None = typer.Option(None, "--modality", help="cbt, dbt, act, rp, sleep"),
     module: str | None = typer.Option(
-        None, "--module", help="Module, e.g. dbt.dt (or dt with -m)."
+        None, "--module", help="Module, e.g. dbt.dt (or dt with --modality)."
     ),
     target: str | None = typer.Option(
         None, "--target", "-t", help="Concern: depression, anxiety, panic, ocd, ptsd, adhd, …"
@@ -94,11 +140,16 @@ def list_skills(
     program: str | None = typer.Option(
         None, "--program", "-p", help="Only skills this program teaches (core + electives)."
     ),
-    wide: bool = typer.Option(False, "--wide", "-w", help="Also show targets and requires."),
-    directory: Path | None = DirOption,
+    wide: bool = typer.Option(False, "--wide", help="Also show targets and requires."),
+    directory: Path | None = CurriculumOption,
+    old_modality: str | None = alias_option("-m", replacement="--modality"),
+    old_wide: bool = alias_option("-w", replacement="--wide", default=False),
+    old_dir: Path | None = DirAlias,
 ) -> None:
     """List skills, filtered by modality, module, target concern, core and program."""
-    cur = load_curriculum(directory)
+    modality = prefer(modality, old_modality, old_name="-m", new_name="--modality")
+    wide = prefer(wide, old_wide, old_name="-w", new_name="--wide")
+    cur = load_curriculum(_curriculum_dir(directory, old_dir))
     skills = cur.query(
         modality=modality,
         module=module,
@@ -125,6 +176,26 @@ def list_skills(
         table.add_row(*row)
     console.print(table)
     console.print(f"{len(skills)} skill(s)", highlight=False)
+    emit(
+        {
+            "count": len(skills),
+            "skills": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "minutes": s.minutes,
+                    "modality": s.modality,
+                    "module": s.module_id,
+                    "tier": s.tier,
+                    "rotating": s.rotating,
+                    "core": s.id in core_ids if core_ids is not None else s.tier == "core",
+                    "targets": list(s.targets),
+                    "requires": list(s.requires),
+                }
+                for s in skills
+            ],
+        }
+    )
 
 
 def _show_skill(cur: Curriculum, s: Skill) -> None:
@@ -220,17 +291,23 @@ def _show_program(cur: Curriculum, p: Program) -> None:
 
 
 @curriculum_app.command("show")
+@output_options("curriculum.show")
 @friendly_errors
 def show(
     item_id: str = typer.Argument(..., metavar="ID", help="A skill id or a program id."),
-    directory: Path | None = DirOption,
+    directory: Path | None = CurriculumOption,
+    old_dir: Path | None = DirAlias,
 ) -> None:
     """Show one skill (objectives, teaching points, practice, cautions…) or one program."""
-    cur = load_curriculum(directory)
+    cur = load_curriculum(_curriculum_dir(directory, old_dir))
     if item_id in cur.programs:
-        _show_program(cur, cur.programs[item_id])
+        prog = cur.programs[item_id]
+        _show_program(cur, prog)
+        emit({"kind": "program", "id": prog.id, "program": prog.model_dump(mode="json")})
     else:
-        _show_skill(cur, cur.skill(item_id))
+        skill = cur.skill(item_id)
+        _show_skill(cur, skill)
+        emit({"kind": "skill", "id": skill.id, "skill": skill.model_dump(mode="json")})
 
 
 def _parse_date(value: str) -> date:
@@ -243,19 +320,29 @@ def _parse_date(value: str) -> date:
 
 
 @app.command("agenda")
+@output_options("agenda")
 @friendly_errors
 def agenda_cmd(
     program: str = typer.Option(..., "--program", "-p", help="Program id."),
     on: str = typer.Option(..., "--date", "-d", help="Program day, YYYY-MM-DD."),
-    skill: str = typer.Option(..., "--skill", "-s", help="Skill of the day (skill id)."),
+    skill: str | None = typer.Option(
+        None, "--skill", help="Skill of the day (skill id). Required."
+    ),
     start: str | None = typer.Option(
-        None, "--start", help="Start time HH:MM (default: the program's default_start)."
+        None, "--start-time", help="Start time HH:MM (default: the program's default_start)."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Also write the agenda as CSV."),
-    directory: Path | None = DirOption,
+    directory: Path | None = CurriculumOption,
+    old_skill: str | None = alias_option("-s", replacement="--skill"),
+    old_start: str | None = alias_option("--start", replacement="--start-time"),
+    old_dir: Path | None = DirAlias,
 ) -> None:
     """Print the timed agenda of one program day for a given skill of the day."""
-    cur = load_curriculum(directory)
+    skill = prefer(skill, old_skill, old_name="-s", new_name="--skill")
+    if skill is None:
+        raise usage_error("Missing option '--skill'.")
+    start = prefer(start, old_start, old_name="--start", new_name="--start-time")
+    cur = load_curriculum(_curriculum_dir(directory, old_dir))
     day = _parse_date(on)
     frame = cur.agenda(program, day, skill, start)
     prog = cur.program(program)
@@ -278,3 +365,17 @@ def agenda_cmd(
     if out is not None:
         frame.to_csv(out, index=False)
         console.print(f"wrote {escape(str(out))}", highlight=False)
+    emit(
+        {
+            "program": prog.id,
+            "date": day,
+            "skill": s.id,
+            "segments": [
+                {"segment": r.segment, "title": r.title, "start": f"{r.start:%H:%M}",
+                 "end": f"{r.end:%H:%M}", "minutes": int(r.minutes), "content": r.content}
+                for r in frame.itertuples()
+            ],
+            "cautions": list(s.cautions),
+            "wrote": [out] if out is not None else [],
+        }
+    )

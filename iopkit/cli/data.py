@@ -10,12 +10,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.cli._common import app, console, emit, err_console, friendly_errors, output_options
+from iopkit.privacy import redact_url
 
 _MAX_EPISODES = 200_000  # a guard against typos such as --cohorts 100000 --per-cohort 100000
 
 
 @app.command("validate")
+@output_options("validate")
 @friendly_errors
 def validate(
     source: Annotated[
@@ -139,6 +141,16 @@ def validate(
     if rejects is not None:
         written = write_rejects(result, rejects)
         console.print(f"wrote {len(written)} file(s) under {rejects}")
+    emit(
+        {
+            "ok": bool(result.ok),
+            "source": redact_url(source),
+            "rejected": int(result.n_rejected),
+            "tables": result.counts,
+            "notes": list(result.notes),
+            "problems": result.problems.drop(columns=["value"], errors="ignore"),
+        }
+    )  # problem values are left out: they may quote patient data
     if not result.ok:
         err_console.print(f"[red]{result.n_rejected} row(s) rejected[/]")
         raise typer.Exit(code=1)
@@ -146,6 +158,7 @@ def validate(
 
 
 @app.command("synth")
+@output_options("synth")
 @friendly_errors
 def synth(
     out: Annotated[
@@ -279,6 +292,15 @@ def synth(
     path = write_bundle(bundle, out, format=fmt)
     summary = ", ".join(f"{t} {len(bundle.tables[t])}" for t in bundle.table_names)
     console.print(f"wrote {path} ({fmt}): {summary}", highlight=False)
+    emit(
+        {
+            "out": path,
+            "format": fmt,
+            "seed": seed,
+            "tables": {t: len(bundle.tables[t]) for t in bundle.table_names},
+            "defects": len(bundle.defects) if defects and bundle.defects is not None else 0,
+        }
+    )
     if defects and bundle.defects is not None:
         target = (path if path.is_dir() else path.parent) / "defects.csv"
         bundle.defects.to_csv(target, index=False)

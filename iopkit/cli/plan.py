@@ -12,7 +12,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.cli._common import (
+    app,
+    console,
+    detail,
+    emit,
+    error,
+    friendly_errors,
+    output_options,
+)
 from iopkit.errors import InputError
 
 if TYPE_CHECKING:
@@ -90,9 +98,13 @@ def _parse_fixed(items: list[str]) -> dict[str, str]:
 
 
 @app.command("plan")
+@output_options("plan")
 @friendly_errors
 def plan(
-    program: str = typer.Option(..., "--program", help="Program id (curriculum/programs)."),
+    program: str = typer.Option(..., "--program", "-p", help="Program id (curriculum/programs)."),
+    cohort: str = typer.Option(
+        "", "--cohort", help="Cohort id, named in calendar titles, file names and UIDs."
+    ),
     start: str = typer.Option(..., "--start", help="First calendar day, YYYY-MM-DD."),
     weeks: int = typer.Option(
         12, "--weeks", min=1, max=260, help="Calendar horizon in weeks (1–260, five years)."
@@ -137,6 +149,7 @@ def plan(
     workers: int = typer.Option(
         1,
         "--workers",
+        "-w",
         min=1,
         max=8,
         help="CP-SAT workers. 1 (default) gives the same rotation for the same request; "
@@ -148,7 +161,13 @@ def plan(
         0.85, "--attendance-p", min=0.0, max=1.0, help="Per-session attendance probability."
     ),
     tz: str | None = typer.Option(
-        None, "--tz", help="IANA time zone for the .ics (default: floating local time)."
+        None, "--tz", help="IANA time zone for the .ics (default: the program's time_zone)."
+    ),
+    floating: bool = typer.Option(
+        False, "--floating", help="Floating local times in the .ics (no zone; avoid for sharing)."
+    ),
+    per_facilitator: bool = typer.Option(
+        False, "--per-facilitator", help="Also one .ics per facilitator (sessions they can lead)."
     ),
     patient_admit: str | None = typer.Option(
         None, "--patient-admit", help="Also show one patient's view from this admission date."
@@ -156,13 +175,15 @@ def plan(
     patient_discharge: str | None = typer.Option(
         None, "--patient-discharge", help="Planned discharge date for --patient-admit."
     ),
-    out: Path = typer.Option(Path("plan"), "--out", help="Output directory."),
+    out: Path = typer.Option(Path("plan"), "--out", "-o", help="Output directory."),
     curriculum_dir: Path | None = typer.Option(None, "--curriculum", help="Curriculum dir."),
 ) -> None:
     """Plan an any-entry rotation, prove its coverage, and export the calendar.
 
     Writes rotation.csv, sessions.csv, agendas.csv, closures.csv, calendar.ics,
-    calendar.xlsx, coverage.csv (one row per admission slot) and baselines.csv.
+    calendar.xlsx, coverage.csv (one row per admission slot) and baselines.csv; with
+    --cohort every name carries the cohort (calendar_C01.ics …). A re-plan into the same
+    folder keeps the event UIDs and raises SEQUENCE for changed sessions.
     Exit 1 (with the reason) when no rotation meets the request.
     """
     from iopkit.curriculum import load_curriculum
@@ -205,18 +226,55 @@ def plan(
         max_modality_run=max_run,
         min_repeat_gap=repeat_gap,
         fixed=_parse_fixed(fix),
+        cohort_id=cohort,
     )
     console.print(escape(result.plan.summary()), highlight=False)
+    for r in result.plan.rotation.itertuples():
+        detail(f"slot {r.slot}: {r.skill_id}")  # the cycle, with --verbose
     if mix:
         _print_mix(mix, result.mix or {})
     if not result.ok:
-        err_console.print(
-            "[bold red]error:[/] no rotation planned; see the reasons above.", highlight=False
+        error(
+            f"no rotation planned ({result.plan.status}): "
+            + (" ".join(result.plan.explanation) or "see the reasons above")
         )
         raise typer.Exit(code=1)
     _print_proof(result, on_closure)
-    for p in result.write(out, tz=tz):
+    written = result.write(out, tz=tz, floating=floating, per_facilitator=per_facilitator)
+    for p in written:
         console.print(f"  wrote {escape(str(p))}", highlight=False)
+    emit(_plan_summary(result, written, tz, floating))
+
+
+def _plan_summary(
+    result: CohortPlan, written: list[Path], tz: str | None, floating: bool
+) -> dict[str, object]:
+    """The ``iopkit.plan/1`` document (docs/cli.md)."""
+    cal, cov, comparison = result.dated(), result.coverage, result.comparison
+    assert cov is not None and comparison is not None
+    ds = result.dated_summary()
+    return {
+        "ok": True,
+        "program": cal.program_id,
+        "cohort": cal.cohort_id or None,
+        "status": result.plan.status,
+        "start": cal.start,
+        "weeks": cal.weeks,
+        "time_zone": None if floating else (tz or cal.time_zone),
+        "cycle_sessions": len(result.plan.rotation),
+        "window": result.problem.window,
+        "admission_slots": len(cov),
+        "fully_covered": int(cov["fully_covered"].sum()),
+        "share_fully_covered": float(cov["fully_covered"].mean()),
+        "prereq_fraction": float(comparison.iloc[0]["prereq_fraction"]),
+        "sessions": len(cal.sessions),
+        "closures": len(cal.closed),
+        "moved": int(cal.sessions["moved"].sum()),
+        "conflicts": int((cal.sessions["conflict"] != "").sum()),
+        "dated_share_fully_covered": None if ds is None else float(ds["share_fully_covered"]),
+        "baselines": comparison,
+        "files": written,
+    }
 
 
 def _print_mix(text: str, shares: dict[str, float]) -> None:
@@ -277,17 +335,20 @@ def _print_proof(result: CohortPlan, on_closure: str) -> None:
 
 
 @app.command("coverage")
+@output_options("coverage")
 @friendly_errors
 def coverage(
     sessions: Path = typer.Argument(
         ..., help="Delivered sessions (.csv or .xlsx): cohort_id, date, skill_id."
     ),
-    program: str = typer.Option(..., "--program", help="Program id (curriculum/programs)."),
+    program: str = typer.Option(..., "--program", "-p", help="Program id (curriculum/programs)."),
     admit_days: str | None = typer.Option(
         None, "--admit-days", help="Admission weekdays (default: the program's)."
     ),
     attendance_p: float = typer.Option(0.85, "--attendance-p", min=0.0, max=1.0),
-    out: Path | None = typer.Option(None, "--out", help="Write the per-admission table here."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the per-admission table here."
+    ),
     curriculum_dir: Path | None = typer.Option(None, "--curriculum", help="Curriculum dir."),
 ) -> None:
     """Coverage of the sessions actually delivered, per admission date and cohort."""
@@ -315,6 +376,15 @@ def coverage(
         f"{int(summary['n_censored'])} admission date(s) censored (fewer than "
         f"{prog.min_sessions} sessions recorded after them; not in the summary).",
         highlight=False,
+    )
+    emit(
+        {
+            "file": sessions,
+            "program": prog.id,
+            "admission_dates": len(table),
+            "summary": summary.to_dict(),
+            "out": out,
+        }
     )
 
 

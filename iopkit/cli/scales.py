@@ -9,9 +9,21 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.cli._common import (
+    alias_option,
+    app,
+    console,
+    detail,
+    emit,
+    err_console,
+    friendly_errors,
+    mode,
+    output_options,
+    prefer,
+    usage_error,
+)
 from iopkit.data.readers import read_table_lines, write_table
-from iopkit.errors import InputError, UnknownIdError
+from iopkit.errors import InputError
 from iopkit.scales import get_scale, list_scales
 from iopkit.scales.engine import (
     MISSING_TEXT,
@@ -38,6 +50,7 @@ def _range(scale: Scale) -> str:
 
 
 @scales_app.callback()
+@output_options("scales")
 @friendly_errors
 def scales_list(ctx: typer.Context) -> None:
     """List every scale in the registry."""
@@ -63,6 +76,25 @@ def scales_list(ctx: typer.Context) -> None:
         )
     console.print(table)
     console.print("Details and sources: iopkit scales show ID")
+    emit(
+        {
+            "scales": [
+                {
+                    "id": s.id,
+                    "short_name": s.short_name,
+                    "name": s.name,
+                    "items": s.items.count,
+                    "item_min": s.items.min,
+                    "item_max": s.items.max,
+                    "total_min": s.total_min if s.has_total else None,
+                    "total_max": s.total_max if s.has_total else None,
+                    "max_prorated": s.missing.max_prorated,
+                    "licence": s.licence.status,
+                }
+                for s in list_scales()
+            ]
+        }
+    )
 
 
 def _thr(t: Threshold) -> str:
@@ -72,13 +104,11 @@ def _thr(t: Threshold) -> str:
 
 
 @scales_app.command("show")
+@output_options("scales.show")
 @friendly_errors
 def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9")) -> None:
     """Show one scale: items, scoring, bands, cut-offs, safety rules, psychometrics, sources."""
-    try:
-        s = get_scale(scale_id)
-    except UnknownIdError as exc:
-        raise typer.BadParameter(str(exc), param_hint="ID") from None
+    s = get_scale(scale_id)  # an unknown id is bad input: exit 1 with "did you mean"
 
     def p(text: str, style: str | None = None) -> None:
         # markup off: sources such as "[Mundt 2002; D]" must print literally
@@ -156,6 +186,7 @@ def scales_show(scale_id: str = typer.Argument(..., help="scale id, e.g. phq9"))
     )
     for note in s.notes:
         p(f"Note: {note}")
+    emit({"id": s.id, "scale": s.model_dump(mode="json")})
 
 
 def _parse_items(values: list[str], scale_ids: list[str]) -> dict[str, list[str]] | None:
@@ -244,6 +275,7 @@ def _engine_missing_text(
 
 
 @app.command("score")
+@output_options("score")
 @friendly_errors
 def score_cmd(
     file: Path = typer.Argument(..., help="responses: .csv, .tsv, .xlsx or .parquet"),
@@ -256,8 +288,8 @@ def score_cmd(
         "--missing-codes",
         help="codes meaning no answer: 7,9 (NHANES) or per scale phq9=7,9 (repeatable)",
     ),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="write .csv/.xlsx/.parquet (default: CSV to stdout)"
+    output: Path | None = typer.Option(
+        None, "--out", "-o", help="write .csv/.xlsx/.parquet (default: CSV to stdout)"
     ),
     encoding: str = typer.Option(
         None,
@@ -271,14 +303,13 @@ def score_cmd(
         help="source profile YAML: its top-level and `assessments` renames, ignored columns "
         "and missing-value tokens apply (counted in the summary)",
     ),
+    old_output: Path | None = alias_option("--output", replacement="--out"),
 ) -> None:
     """Score a table of responses: keeps every column and row, appends score columns."""
-    ids = []
-    for sid in scale:
-        try:
-            ids.append(get_scale(sid).id)
-        except UnknownIdError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--scale") from None
+    output = prefer(output, old_output, old_name="--output", new_name="--out")
+    if mode().json and output is None:
+        raise usage_error("--json prints the summary on stdout; give --out for the table", "--out")
+    ids = [get_scale(sid).id for sid in scale]  # an unknown id is bad input: exit 1
     item_map = _parse_items(items, ids)
     codes = _parse_codes(missing_codes)
     frame, lines = read_table_lines(file, encoding=encoding)
@@ -334,6 +365,7 @@ def score_cmd(
         say(f"{file}: read as missing (text meaning no answer), {n} cell(s): "
             + _listing(engine_tokens))  # fmt: skip
     total_flags = 0
+    per_scale = []
     for sid in ids:
         s = get_scale(sid)
         counts = out[f"{sid}_status"].value_counts()
@@ -342,11 +374,34 @@ def score_cmd(
         total_flags += int(flags.sum())
         say(f"{s.short_name}: {line}; safety flags {int(flags.sum())}")
         bad = np.flatnonzero((out[f"{sid}_status"] == "invalid").to_numpy())
-        for i in bad[:5]:
-            say(f"  line {lines[i]}: {out[f'{sid}_reason'].iloc[i]}")
-        if len(bad) > 5:
-            say(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason)")
+        for k, i in enumerate(bad):
+            text = f"  line {lines[i]}: {out[f'{sid}_reason'].iloc[i]}"
+            say(text) if k < 5 else detail(text)  # every invalid row with --verbose
+        if len(bad) > 5 and not mode().verbose:
+            say(f"  … {len(bad) - 5} more invalid rows (see {sid}_reason; all with -v)")
+        per_scale.append(
+            {
+                "id": sid,
+                "status": {st: int(counts.get(st, 0)) for st in STATUSES},
+                "safety_flags": int(flags.sum()),
+                "invalid": [
+                    {"line": int(lines[i]), "reason": str(out[f"{sid}_reason"].iloc[i])}
+                    for i in bad
+                ],
+            }
+        )
     if total_flags:
         say(f"{total_flags} safety flag(s) — review the *_flag columns", style="bold red")
     if output is not None:
         say(f"wrote {output}")
+    emit(
+        {
+            "file": file,
+            "rows": len(frame),
+            "encoding": frame.attrs.get("encoding"),
+            "delimiter": frame.attrs.get("delimiter"),
+            "out": output,
+            "scales": per_scale,
+            "safety_flags": total_flags,
+        }
+    )

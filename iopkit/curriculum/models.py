@@ -170,6 +170,58 @@ def _public_holidays(
     return {d: name for d, name in sorted(cal.items()) if name.casefold() not in skip}
 
 
+@functools.lru_cache(maxsize=64)
+def region_time_zone(country: str | None) -> str | None:
+    """The IANA time zone of a country when it is unambiguous, else ``None``.
+
+    Source: the IANA tz database's ``zone.tab`` (one row per zone, ISO 3166 country code;
+    https://data.iana.org/time-zones/tz-link.html), read from the ``tzdata`` package or the
+    system's ``/usr/share/zoneinfo``. Unambiguous = every zone of the country has the same
+    UTC offsets in January and July of this year (e.g. DE: Europe/Berlin and Europe/Busingen
+    agree); a country spanning several (US, CA, AU, BR, RU, MX …) gives ``None``: the program
+    file must then name its ``time_zone`` — a zone is never guessed.
+    """
+    if not country:
+        return None
+    from importlib import resources
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    try:
+        text = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        system = Path("/usr/share/zoneinfo/zone.tab")
+        text = system.read_text("utf-8") if system.is_file() else ""
+    zones = [
+        cols[2]
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+        and len(cols := line.split("\t")) >= 3 and cols[0] == country
+    ]  # fmt: skip
+    if not zones:
+        return None
+    year = date.today().year
+    offsets = {
+        tuple(datetime(year, m, 15, 12, tzinfo=ZoneInfo(z)).utcoffset() for m in (1, 7))
+        for z in zones
+    }
+    return zones[0] if len(offsets) == 1 else None
+
+
+def _check_time_zone(name: str | None) -> str | None:
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not an IANA time zone (e.g. America/New_York, Europe/Berlin)"
+        ) from None
+    return name
+
+
 class ClosureDate(_Model):
     """A listed closure (staff training, local event) on top of public holidays."""
 
@@ -308,8 +360,22 @@ class Program(_Model):
     admission_tasks: list[str] = []
     measurement: MeasurementSchedule
     closure_rules: ClosureRules = ClosureRules()
+    #: IANA tz database name (https://www.iana.org/time-zones), e.g. America/New_York;
+    #: default: the holiday country's zone when it has only one (:func:`region_time_zone`)
+    time_zone: str | None = None
     facilitators: list[Facilitator] = []
     source: NonEmpty
+
+    @field_validator("time_zone")
+    @classmethod
+    def _iana_zone(cls, v: str | None) -> str | None:
+        return _check_time_zone(v)
+
+    @property
+    def zone_name(self) -> str | None:
+        """The program's IANA time zone: ``time_zone``, else the one zone of its holiday
+        country, else ``None`` (calendars then use floating local times)."""
+        return self.time_zone or region_time_zone(self.closure_rules.country)
 
     @field_validator("days", "admission_days")
     @classmethod

@@ -38,7 +38,14 @@ from iopkit.rotation.coverage import (
     coverage_table,
 )
 from iopkit.rotation.model import CONSTRAINT_GROUPS
-from iopkit.rotation.planning import CohortPlan, PlanInputs, make_plan, plan_inputs, stay_sessions
+from iopkit.rotation.planning import (
+    CohortPlan,
+    PlanInputs,
+    export_folder,
+    make_plan,
+    plan_inputs,
+    stay_sessions,
+)
 from iopkit.rotation.prechecks import precheck
 from iopkit.rotation.problem import STAGES, RotationPlan, RotationProblem, SolverOptions, Status
 from iopkit.rotation.program import (
@@ -82,4 +89,5 @@ __all__ = [
     "round_robin",
     "sessions_for_days",
     "stay_sessions",
+    "export_folder",
 ]

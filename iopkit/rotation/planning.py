@@ -12,6 +12,7 @@ bundle; :func:`stay_sessions` gives the sessions a patient of a cohort can atten
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from iopkit.calendar import ProgramCalendar, build_calendar, patient_view, to_csv, to_ics, to_xlsx
+from iopkit.calendar import (
+    ProgramCalendar,
+    build_calendar,
+    check_cohort_id,
+    file_stem,
+    patient_view,
+    to_csv,
+    to_ics,
+    to_xlsx,
+)
 from iopkit.errors import InputError
 from iopkit.rotation.baselines import compare_with_baselines
 from iopkit.rotation.coverage import coverage_from_sessions, coverage_matrix, coverage_summary
@@ -94,13 +104,25 @@ class CohortPlan:
             return None
         return coverage_summary(cov)
 
-    def write(self, out: str | Path, *, tz: str | None = None) -> list[Path]:
+    def write(
+        self,
+        out: str | Path,
+        *,
+        tz: str | None = None,
+        floating: bool = False,
+        per_facilitator: bool = False,
+    ) -> list[Path]:
         """Write the plan's files into folder ``out`` (created); their paths, in order.
 
         ``rotation.csv``, ``coverage.csv`` (one row per admission slot), ``baselines.csv``,
-        the calendar CSVs (sessions, agendas, closures), ``calendar.ics`` (``tz``: IANA
-        zone, floating times when None), ``calendar.xlsx`` and, with a patient view,
-        ``patient_<admit date>.csv``. ``iopkit plan`` and the plan report both call this.
+        the calendar CSVs (sessions, agendas, closures), ``calendar.ics``, ``calendar.xlsx``
+        and, with a patient view, ``patient_<admit date>.csv``. With a cohort
+        (``make_plan(cohort_id=...)``) every name carries it (``calendar_C01.ics`` …), so
+        several cohorts' plans share a folder. The ``.ics`` is in ``tz`` or the program's
+        zone (``floating``: floating local times) and continues the SEQUENCE numbers of
+        the file it replaces (:func:`iopkit.calendar.to_ics`). ``per_facilitator``: also
+        one ``calendar_<cohort>_<facilitator>.ics`` per facilitator with the sessions they
+        can lead. ``iopkit plan`` and the plan report both call this.
         """
         cal, cov, comparison = self.dated(), self.coverage, self.comparison
         if cov is None or comparison is None:
@@ -108,17 +130,38 @@ class CohortPlan:
                              rule="plan infeasible")  # fmt: skip
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        paths = [folder / "rotation.csv", folder / "coverage.csv", folder / "baselines.csv"]
+        cohort = cal.cohort_id
+
+        def name(stem: str, suffix: str, facilitator: str = "") -> Path:
+            return folder / f"{file_stem(stem, cohort, facilitator)}{suffix}"
+
+        paths = [name("rotation", ".csv"), name("coverage", ".csv"), name("baselines", ".csv")]
         self.plan.rotation.to_csv(paths[0], index=False)
         cov.to_csv(paths[1], index=False)
         comparison.to_csv(paths[2], index=False)
         paths += to_csv(cal, folder)
-        paths.append(to_ics(cal, folder / "calendar.ics", tz=tz))
-        paths.append(to_xlsx(cal, folder / "calendar.xlsx", coverage=cov, comparison=comparison))
+        paths.append(to_ics(cal, name("calendar", ".ics"), tz=tz, floating=floating))
+        paths.append(to_xlsx(cal, name("calendar", ".xlsx"), coverage=cov, comparison=comparison))
+        if per_facilitator:
+            for fid in self.facilitators():
+                paths.append(
+                    to_ics(cal, name("calendar", ".ics", fid), tz=tz, floating=floating,
+                           facilitator=fid)
+                )  # fmt: skip
         if self.patient is not None:
-            paths.append(folder / f"patient_{self.patient_admit}.csv")
+            paths.append(name(f"patient_{self.patient_admit}", ".csv"))
             self.patient.to_csv(paths[-1], index=False)
         return paths
+
+    def facilitators(self) -> list[str]:
+        """Facilitator ids who can lead at least one dated session, in first-seen order."""
+        cal = self.dated()
+        ids: dict[str, None] = {}
+        for cell in cal.sessions.get("facilitators", []):
+            for fid in str(cell).split(";"):
+                if fid:
+                    ids.setdefault(fid, None)
+        return list(ids)
 
 
 def make_plan(
@@ -133,6 +176,7 @@ def make_plan(
     attendance_p: float = 0.85,
     patient_admit: date | None = None,
     patient_discharge: date | None = None,
+    cohort_id: str = "",
     **request: Any,
 ) -> CohortPlan:
     """Plan ``program_id``, date it from ``start`` over ``weeks`` weeks and prove coverage.
@@ -144,8 +188,10 @@ def make_plan(
     :func:`iopkit.calendar.build_calendar`. ``attendance_p``: per-session attendance
     probability of the expected-coverage columns. ``patient_admit`` (on or after
     ``start``) and ``patient_discharge``: one patient's stay to show. The patient dates
-    are checked before the solver runs.
+    are checked before the solver runs. ``cohort_id``: the cohort named in the calendar's
+    titles, file names and UIDs (checked before the solver runs too).
     """
+    check_cohort_id(cohort_id)
     if patient_discharge is not None and patient_admit is None:
         raise InputError(
             "a patient discharge date needs the admission date of that patient",
@@ -182,6 +228,7 @@ def make_plan(
         extra_closures=closures,
         on_closure=on_closure,
         allowed=prob.restricted_weekdays(),
+        cohort_id=cohort_id,
     )
     out.dated_coverage = coverage_from_sessions(
         out.calendar.sessions,
@@ -203,6 +250,28 @@ def make_plan(
             discharge_date=patient_discharge,
         )
     return out
+
+
+LAB_OUTPUT_ENV = "IOPKIT_LAB_OUTPUT"  # set by `make lab` to <project>/reports/lab
+
+
+def export_folder(output_dir: str | Path, name: str) -> Path:
+    """Where a notebook run writes its exports (``.ics``, ``.xlsx``, ``.csv``).
+
+    ``output_dir`` when given (the report runner always sets it); otherwise — an
+    interactive run in JupyterLab — ``$IOPKIT_LAB_OUTPUT/<name>`` (``make lab`` sets it to
+    ``reports/lab``), else ``reports/lab/<name>`` under the project (the nearest folder
+    up from the working folder holding ``pyproject.toml``), else under the working folder.
+    So exports never land beside the templates in ``notebooks/``.
+    """
+    if str(output_dir):
+        return Path(output_dir)
+    env = os.environ.get(LAB_OUTPUT_ENV, "")
+    if env:
+        return Path(env) / name
+    here = Path.cwd().resolve()
+    root = next((p for p in (here, *here.parents) if (p / "pyproject.toml").is_file()), here)
+    return root / "reports" / "lab" / name
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import difflib
+import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -99,6 +100,21 @@ def _parameters_cell(nb: nbformat.NotebookNode, where: str) -> nbformat.Notebook
     return tagged[0]
 
 
+def _unreadable(exc: Exception) -> str:
+    """Why a file is not a notebook, without quoting any of its content."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON (line {exc.lineno}, column {exc.colno})"
+    name = type(exc).__name__
+    if name == "NotJSONError":
+        return "not JSON"
+    if name == "ValidationError":
+        where = "/".join(str(p) for p in getattr(exc, "absolute_path", []) or [])
+        return "JSON, but not in the notebook format" + (f" (at /{where})" if where else "")
+    return name
+
+
 def declared_parameters(template: str | Path) -> dict[str, ParamSpec]:
     """The parameters a template declares, read with ``papermill.inspect_notebook``.
 
@@ -112,9 +128,9 @@ def declared_parameters(template: str | Path) -> dict[str, ParamSpec]:
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises JSON, Unicode and schema errors
+        # never the exception's text: nbformat quotes the file's first bytes (issue 16)
         raise InputError(
-            f"not a Jupyter notebook (.ipynb) that can be read: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}",
+            f"not a Jupyter notebook (.ipynb) that can be read: {_unreadable(exc)}",
             file=where,
             rule="report template is a notebook",
         ) from None
