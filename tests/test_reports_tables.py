@@ -40,10 +40,12 @@ def test_select_period_counts_reconcile(demo: ReportData) -> None:
 
 def test_census_reconciles(demo: ReportData) -> None:
     c = tables.census(demo["episodes"]).set_index("measure")["n"]
-    assert c["admissions"] == len(demo["episodes"])
-    assert c.drop("admissions").sum() == c["admissions"]  # every episode counted once
-    wide = tables.census_by_cohort(demo["episodes"])
-    assert wide["admissions"].sum() == len(demo["episodes"])
+    in_care = "episodes in care during the period"
+    assert c[in_care] == len(demo["episodes"])
+    assert c.drop(in_care).sum() == c[in_care]  # every episode counted once
+    wide = tables.census_by_cohort(demo["episodes"]).set_index("cohort")
+    assert wide.loc["total", "episodes in care"] == len(demo["episodes"])
+    assert wide.drop(index="total")["episodes in care"].sum() == len(demo["episodes"])
 
 
 def test_rates_table_carries_the_exact_count(demo: ReportData) -> None:
