@@ -269,7 +269,8 @@ def test_statistics_of_safety_flags_are_refused():
 
 def test_hidden_cells_are_recorded_exactly_and_shown_apart_from_blanks():
     """A report must tell a suppressed cell from a value that does not apply ("–"): the small
-    count reads "< 11", the statistic hidden with it "hidden to protect a small cell"; e.g. the mean stay of active episodes; hidden cells accumulate over steps."""
+    count reads "< 11", the statistic hidden with it "hidden to protect a small cell" (e.g.
+    the mean stay of active episodes reads "–"); hidden cells accumulate over steps."""
     import re
 
     import iopkit.reports.views.display as display

@@ -22,7 +22,8 @@ Method:
    :data:`EXACT_MAX_CANDIDATES` visible non-zero cells) a branch-and-bound search then finds
    the exact minimum-sum pattern. (Complementary suppression is NP-hard in general — Kelly,
    Golden & Assad 1992, Networks 22(4):397–417 — so large tables keep the heuristic;
-   ``tests/test_reports_audience.py`` compares it with the exact minimum.) Hidden cells are never zeros, so the ±1 argument always holds.
+   ``tests/test_reports_audience.py`` compares it with the exact minimum.) Hidden cells are
+   never zeros, so the ±1 argument always holds.
 3. **Percentages**: a percentage column derived from a hidden count is hidden; when a row
    total (the denominator) is hidden, every percentage in the row is hidden (a shown count
    and its percentage would give the denominator back).

@@ -46,7 +46,8 @@ COMPLEMENTARY_TEXT = "hidden to protect a small cell"
 
 
 def _plain(shown: pd.DataFrame) -> pd.DataFrame:
-    """Dates as YYYY-MM-DD, booleans as yes/no, whole-number floats as integers."""
+    """Dates as YYYY-MM-DD, booleans as yes/no, whole-number floats as integers, floats
+    rounded to one decimal with one decimal."""
     for col in shown.columns:
         s = shown[col]
         if pd.api.types.is_datetime64_any_dtype(s):
@@ -61,6 +62,9 @@ def _plain(shown: pd.DataFrame) -> pd.DataFrame:
             v = s.dropna()
             if len(v) and (v == v.round()).all() and (v.abs() < 1e15).all():
                 shown[col] = s.round().astype("Int64")
+            elif len(v) and ((v * 10).round(9) == (v * 10).round()).all():
+                # a column rounded to one decimal prints with one (38.0, not 38.00)
+                shown[col] = s.map(lambda x: f"{x:,.1f}").astype(object).where(s.notna())
     return shown
 
 

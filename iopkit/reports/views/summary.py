@@ -170,6 +170,18 @@ def key_figures(
     return out
 
 
+def key_figure_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`key_figures` as the report prints it: the value as text in its unit (a count
+    as an integer, a % or points with one decimal), hidden cells kept hidden."""
+    out = table.copy()
+    out["value"] = [
+        None if pd.isna(v) else (f"{v:.1f}" if unit in ("%", "points") else f"{int(v):,}")
+        for v, unit in zip(table["value"], table["unit"], strict=True)
+    ]
+    out.attrs = dict(table.attrs)
+    return reset_index(out).drop(columns="index")
+
+
 def key_figure_values(table: pd.DataFrame) -> dict[str, float | None]:
     """``{key: value}`` of :func:`key_figures` for ``figures.json`` (hidden = None)."""
     return {str(key): (None if pd.isna(v) else float(v)) for key, v in table["value"].items()}
