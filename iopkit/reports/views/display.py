@@ -91,6 +91,10 @@ def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX
     styler = shown.style.hide(axis="index").format(
         precision=2, na_rep="–", thousands=",", escape="html"
     )
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+            or pd.api.types.is_bool_dtype(frame[c])]
+    if text:  # words read left-aligned; numbers stay right-aligned for comparison
+        styler = styler.set_properties(subset=text, **{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
     styler = styler.set_table_styles(
