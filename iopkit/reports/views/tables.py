@@ -730,6 +730,21 @@ def not_on_track(data: ReportData, curves: Any, episodes: pd.DataFrame, scale: s
     return out.round(dict.fromkeys(numeric, 1)).reset_index(drop=True)
 
 
+#: Plain labels of :func:`stay_view` columns (the raw names stay for the discharge draft).
+STAY_VIEW_LABELS = {
+    "skill_id": "skill", "core": "core skill", "taught_on": "taught on",
+    "attended_on": "attended on", "make_up": "next taught (make-up)",
+    "make_up_in_stay": "make-up within the stay", "title": "title",
+}
+
+
+def plain_labels(frame: pd.DataFrame, labels: Mapping[str, str] = STAY_VIEW_LABELS) -> pd.DataFrame:
+    """``frame`` with its columns in plain words (``labels``, then ``_`` → space), for display."""
+    out = frame.rename(columns=lambda c: labels.get(c, str(c).replace("_", " ")))
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 def stay_view(data: ReportData, curriculum: Any, episode: Mapping[str, Any]) -> pd.DataFrame:
     """Skills of one stay: :func:`iopkit.calendar.patient_view` over the cohort's delivered
     sessions, projected from the planned rotation for an active episode
