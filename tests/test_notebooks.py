@@ -256,8 +256,12 @@ def test_no_report_shows_a_direct_identifier_column(executed: dict) -> None:
 
 @pytest.mark.slow
 def test_small_cells_are_suppressed_by_default(executed: dict) -> None:
-    html = (executed["out"] / "outcomes" / "report.html").read_text()
-    assert "hidden (&lt;11)" in html or "hidden (<11)" in html
+    """The program report is aggregate by default (small cells read "< 11"); the cohort
+    report is the care team's (every cell shown, marked confidential) — issue 12 §3."""
+    html = (executed["out"] / "program" / "report.html").read_text()
+    assert "&lt; 11" in html and "Aggregate report" in html
+    cohort = (executed["out"] / "outcomes" / "report.html").read_text()
+    assert "Confidential — care team" in cohort and "&lt; 11" not in cohort
 
 
 @pytest.mark.slow

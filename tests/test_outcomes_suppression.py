@@ -268,8 +268,9 @@ def test_statistics_of_safety_flags_are_refused():
 
 
 def test_hidden_cells_are_recorded_exactly_and_shown_apart_from_blanks():
-    """A report must tell a suppressed cell ("hidden (<11)") from a value that does not
-    apply ("–"), e.g. the mean stay of active episodes; hidden cells accumulate over steps."""
+    """A report must tell a suppressed cell from a value that does not apply ("–"): the small
+    count reads "< 11", the statistic hidden with it "hidden to protect a small cell" (e.g.
+    the mean stay of active episodes reads "–"); hidden cells accumulate over steps."""
     import re
 
     import iopkit.reports.views.display as display
@@ -305,6 +306,7 @@ def test_hidden_cells_are_recorded_exactly_and_shown_apart_from_blanks():
         "12",
         "30.90",
         "few",
-        "hidden (&lt;11)",
-        "hidden (&lt;11)",
+        "&lt; 11",
+        "hidden to protect a small cell",
     ]
+    assert h.attrs["suppression"]["primary_cells"] == [(2, "n")]

@@ -40,10 +40,12 @@ def test_select_period_counts_reconcile(demo: ReportData) -> None:
 
 def test_census_reconciles(demo: ReportData) -> None:
     c = tables.census(demo["episodes"]).set_index("measure")["n"]
-    assert c["admissions"] == len(demo["episodes"])
-    assert c.drop("admissions").sum() == c["admissions"]  # every episode counted once
-    wide = tables.census_by_cohort(demo["episodes"])
-    assert wide["admissions"].sum() == len(demo["episodes"])
+    in_care = "episodes in care during the period"
+    assert c[in_care] == len(demo["episodes"])
+    assert c.drop(in_care).sum() == c[in_care]  # every episode counted once
+    wide = tables.census_by_cohort(demo["episodes"]).set_index("cohort")
+    assert wide.loc["total", "episodes in care"] == len(demo["episodes"])
+    assert wide.drop(index="total")["episodes in care"].sum() == len(demo["episodes"])
 
 
 def test_rates_table_carries_the_exact_count(demo: ReportData) -> None:
@@ -53,8 +55,25 @@ def test_rates_table_carries_the_exact_count(demo: ReportData) -> None:
     rates = tables.rates_table(cohort_summary(o, by=None))
     paired = o.dropna(subset=["baseline", "endpoint"])
     row = rates.set_index("outcome").loc["response"]
-    assert row["count"] == int(paired["response"].fillna(False).sum())
-    assert row["rate_%"] == pytest.approx(round(100 * row["count"] / row["n"], 1))
+    assert row[tables.RATE_COUNT] == int(paired["response"].fillna(False).sum())
+    assert row[tables.RATE] == pytest.approx(
+        round(100 * row[tables.RATE_COUNT] / row[tables.RATE_N], 1)
+    )
+    assert not [c for c in rates.columns if "_" in c]  # plain labels (issue 12 §7)
+
+
+def test_program_figures_read_the_rates_table(demo: ReportData) -> None:
+    """One number, one computation: response and remission in the benchmark figures are the
+    rates table's (same denominator: episodes whose response is defined)."""
+    from iopkit.outcomes import cohort_summary, episode_outcomes
+
+    o = episode_outcomes(demo.scores, demo["episodes"], scale="phq9")
+    summary = cohort_summary(o, by=None)
+    rates = tables.rates_table(summary).set_index("outcome")
+    f = tables.program_figures({"phq9": o}, demo["episodes"], demo["attendance"],
+                               summaries={"phq9": summary})
+    for key, outcome in (("phq9_response_pct", "response"), ("phq9_remission_pct", "remission")):
+        assert round(f[key], 1) == rates.loc[outcome, tables.RATE]
 
 
 def test_weekly_attendance_counts_people_per_week() -> None:

@@ -13,11 +13,17 @@ Method:
    graph whose vertices are the lines (rows and columns, totals included) and whose edges are
    the hidden cells; when it lies on a cycle of hidden cells that are all ≥ 1, adding and
    subtracting 1 around the cycle gives another table with the same published figures, so its
-   value is not determined. While a bridge remains, the smallest non-zero visible cell in the
-   same row or column that closes a cycle through it (interior cells before totals) is hidden
-   too; when no single cell closes a cycle, the cheapest rectangle of non-zero cells through
-   it (fewest totals, fewest cells, smallest sum) is hidden. Hidden cells are never zeros, so
-   the ±1 argument always holds.
+   value is not determined. While a bridge remains, the cheaper of (a) the smallest non-zero
+   visible cell in the same row or column that closes a cycle through it and (b) the
+   cheapest rectangle of non-zero cells through it (smallest sum, then fewest cells, then
+   fewest totals) is hidden; a final pass shows again, largest first, every complementary
+   cell the protection does not need. The pass is run for several orders of the derivable
+   cells and the pattern hiding the smallest total is kept; for small tables (at most
+   :data:`EXACT_MAX_CANDIDATES` visible non-zero cells) a branch-and-bound search then finds
+   the exact minimum-sum pattern. (Complementary suppression is NP-hard in general — Kelly,
+   Golden & Assad 1992, Networks 22(4):397–417 — so large tables keep the heuristic;
+   ``tests/test_reports_audience.py`` compares it with the exact minimum.) Hidden cells are
+   never zeros, so the ±1 argument always holds.
 3. **Percentages**: a percentage column derived from a hidden count is hidden; when a row
    total (the denominator) is hidden, every percentage in the row is hidden (a shown count
    and its percentage would give the denominator back).
@@ -138,18 +144,73 @@ def suppression_pattern(grid: np.ndarray, k: int = 11) -> tuple[np.ndarray, np.n
     """
     x = np.asarray(grid, dtype=np.int64)
     primary = (x >= 1) & (x <= k - 1)
-    hidden = primary.copy()
     n_r, n_c = x.shape
-    interior = np.zeros_like(hidden)
+    interior = np.zeros_like(primary)
     interior[:-1, :-1] = True
+    # the greedy pass depends on which derivable cell it protects first: try a few orders
+    # and keep the pattern that hides the least (then the fewest cells)
+    orders = (
+        lambda bs: bs[0],
+        lambda bs: bs[-1],
+        lambda bs: min(bs, key=lambda p: (int(x[p]), p)),
+        lambda bs: max(bs, key=lambda p: (int(x[p]), p)),
+    )
+    best = None
+    for pick in orders:
+        hidden = _greedy(x, primary, interior, pick)
+        cost = (int(x[hidden & ~primary].sum()), int(hidden.sum()))
+        if best is None or cost < best[0]:
+            best = (cost, hidden)
+    if int((~primary & (x >= 1)).sum()) <= EXACT_MAX_CANDIDATES:
+        exact = _exact(x, primary, best[0][0])
+        if exact is not None:
+            return exact, primary
+    return best[1], primary
+
+
+#: Tables with at most this many visible non-zero cells (totals included) get the exact
+#: minimum-sum complementary pattern (branch and bound, bounded by the greedy pattern's sum).
+EXACT_MAX_CANDIDATES = 20
+
+
+def _exact(x: np.ndarray, primary: np.ndarray, bound: int) -> np.ndarray | None:
+    """The complementary cells of least total value (< ``bound``) that leave no hidden cell
+    derivable, by depth-first search over cells in increasing value; None when the greedy
+    pattern (sum ``bound``) is already the minimum."""
+    cand = sorted((tuple(p) for p in np.argwhere(~primary & (x >= 1))),
+                  key=lambda p: (int(x[p]), p))
+    vals = [int(x[p]) for p in cand]
+    best: list = [bound, None]
+    hidden = primary.copy()
+
+    def search(start: int, cost: int) -> None:
+        if not _bridges(hidden):
+            if cost < best[0]:
+                best[0], best[1] = cost, hidden.copy()
+            return
+        for j in range(start, len(cand)):
+            if cost + vals[j] >= best[0]:
+                break  # values ascend: nothing later is cheaper
+            hidden[cand[j]] = True
+            search(j + 1, cost + vals[j])
+            hidden[cand[j]] = False
+
+    search(0, 0)
+    return best[1]
+
+
+def _greedy(x, primary, interior, pick):
+    """Complementary cells by repeated closure of the cycle through one derivable cell."""
+    hidden = primary.copy()
     while True:
         bridges = _bridges(hidden)
         if not bridges:
-            return hidden, primary
-        r, c = bridges[0]
-        new_cells = _single_closure(x, hidden, interior, r, c) or _rectangle(
-            x, hidden, interior, r, c
-        )
+            return _prune(x, hidden, primary)
+        r, c = pick(bridges)
+        options = [o for o in (_single_closure(x, hidden, interior, r, c),
+                               _rectangle(x, hidden, interior, r, c)) if o]
+        new_cells = min(options, key=lambda cells: (sum(int(x[cell]) for cell in cells),
+                                                    len(cells))) if options else None
         if new_cells is None:
             others = ~hidden & (x >= 1)
             if not others.any():
@@ -161,6 +222,19 @@ def suppression_pattern(grid: np.ndarray, k: int = 11) -> tuple[np.ndarray, np.n
             new_cells = [np.unravel_index(int(np.argmin(vals)), x.shape)]
         for cell in new_cells:
             hidden[cell] = True
+
+
+def _prune(x: np.ndarray, hidden: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Drop every complementary cell the protection does not need, largest first: a cell
+    whose removal leaves no hidden cell derivable is shown again (the greedy pass may have
+    hidden a large cell that later choices made unnecessary)."""
+    out = hidden.copy()
+    extra = [tuple(p) for p in np.argwhere(out & ~primary)]
+    for cell in sorted(extra, key=lambda p: -int(x[p])):
+        out[cell] = False
+        if _bridges(out):
+            out[cell] = True
+    return out
 
 
 def _single_closure(x, hidden, interior, r, c):
@@ -177,15 +251,15 @@ def _single_closure(x, hidden, interior, r, c):
         )
         if not closes:
             continue
-        key = (not interior[rr, cc], int(x[rr, cc]), rr, cc)
+        key = (int(x[rr, cc]), not interior[rr, cc], rr, cc)
         if best is None or key < best[0]:
             best = (key, (rr, cc))
     return None if best is None else [best[1]]
 
 
 def _rectangle(x, hidden, interior, r, c):
-    """Cheapest rectangle (r, c)–(r, c')–(r', c')–(r', c) of non-zero cells: fewest new
-    totals, then fewest new cells, then smallest hidden sum."""
+    """Cheapest rectangle (r, c)–(r, c')–(r', c')–(r', c) of non-zero cells: smallest hidden
+    sum, then fewest new cells, then fewest new totals."""
     n_r, n_c = x.shape
     best = None
     for rr in range(n_r):
@@ -199,9 +273,9 @@ def _rectangle(x, hidden, interior, r, c):
                 continue
             new = [cell for cell in cells if not hidden[cell]]
             key = (
-                sum(not interior[cell] for cell in new),
-                len(new),
                 sum(int(x[cell]) for cell in new),
+                len(new),
+                sum(not interior[cell] for cell in new),
                 rr,
                 cc,
             )
@@ -238,6 +312,14 @@ def _hidden_cells(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[objec
     rows, cols = np.nonzero(newly)
     cells = [(after.index[r], shared[c]) for r, c in zip(rows, cols, strict=True)]
     return list(dict.fromkeys([*map(tuple, earlier), *cells]))
+
+
+def _primary_cells(before: pd.DataFrame, new: Sequence[tuple[object, str]]) -> list:
+    """(row label, column) of every hidden *count in 1 … k−1* (the primary cells), plus those
+    an earlier suppression step on ``before`` recorded. Every other hidden cell was hidden to
+    protect one of them (complementary cells, rates, means, percentages)."""
+    earlier = before.attrs.get("suppression", {}).get("primary_cells", [])
+    return list(dict.fromkeys([*map(tuple, earlier), *map(tuple, new)]))
 
 
 def suppress(
@@ -357,6 +439,9 @@ def suppress(
         "cells": cells,
         "hidden_virtual_totals": virtual,
         "hidden_cells": _hidden_cells(table, out),
+        "primary_cells": _primary_cells(
+            table, [(lab, c) for lab, c, why in cells if why == "primary"]
+        ),
     }
     return out
 
@@ -428,6 +513,7 @@ def hide_small_groups(
         "rule": f"statistics of 1–{k - 1} people hidden",
         "hidden": int(small.sum()),
         "hidden_cells": _hidden_cells(frame, out),
+        "primary_cells": _primary_cells(frame, [(lab, n_col) for lab in out.index[small]]),
     }
     return out
 
@@ -482,5 +568,8 @@ def suppress_rates(
         "rule": f"rates with a numerator or complement of 1–{k - 1} hidden",
         "hidden": int(small.sum()),
         "hidden_cells": _hidden_cells(frame, out),
+        "primary_cells": _primary_cells(frame, [] if count_col is None else [
+            (lab, count_col) for lab in out.index[small_cells(num, k)]
+        ]),
     }
     return out

@@ -59,6 +59,54 @@ def suppression(suppress_below: int) -> int:
     return max(suppress_below, 1)
 
 
+#: Who a report is for (issue 12 §3). ``care_team``: the clinicians who own the data —
+#: pseudonymous IDs, individual episodes, no small-cell suppression, marked confidential.
+#: ``aggregate``: boards, payers, publication — counts 1 … k−1 hidden with their
+#: complementary cells, no figure of individual episodes.
+AUDIENCES = ("care_team", "aggregate")
+
+
+def audience(audience: str, suppress_below: int) -> int:
+    """The small-cell ``k`` of a report for ``audience`` (one of :data:`AUDIENCES`).
+
+    ``care_team`` → 1 (nothing hidden: the care team owns the data); ``aggregate`` →
+    :func:`suppression` of ``suppress_below``, which must then be ≥ 2 (an aggregate report
+    without suppression is refused: use ``care_team`` to see every cell).
+    """
+    if audience not in AUDIENCES:
+        raise InputError(
+            f"parameter audience must be one of {', '.join(AUDIENCES)}, got {audience!r}",
+            rule="audience",
+        )
+    k = suppression(suppress_below)
+    if audience == "care_team":
+        return 1
+    if k < 2:
+        raise InputError(
+            "an aggregate report suppresses small cells: suppress_below must be ≥ 2 "
+            f"(11 = CMS/ResDAC rule), got {suppress_below!r}; use audience 'care_team' "
+            "to see every cell",
+            rule="aggregate reports suppress small cells",
+        )
+    return k
+
+
+def care_team_only(audience: str, report: str) -> None:
+    """A report about one person (``report``) is for the care team only: ``audience`` must be
+    ``care_team`` (an aggregate version of one patient cannot protect anyone)."""
+    if audience not in AUDIENCES:
+        raise InputError(
+            f"parameter audience must be one of {', '.join(AUDIENCES)}, got {audience!r}",
+            rule="audience",
+        )
+    if audience != "care_team":
+        raise InputError(
+            f"{report} is about one person and is for the care team only (audience "
+            f"'care_team'), got {audience!r}",
+            rule="one-person reports are for the care team",
+        )
+
+
 def cohort(data: ReportData, cohort_id: str) -> None:
     """``cohort_id`` is a cohort of the data (lists the known ones otherwise)."""
     known = sorted(map(str, data["cohorts"]["cohort_id"]))

@@ -1,8 +1,9 @@
 """Showing tables and figures in report notebooks (readable in HTML and in print).
 
 ``show(frame, caption)`` renders a DataFrame without its index, floats rounded, missing
-values as "–" and suppressed cells (``attrs["suppression"]["hidden_cells"]``) as
-"hidden (<k)"; ``figure(fig)`` displays a Figure from
+values as "–", booleans as yes/no, whole numbers as integers, and suppressed cells
+(``attrs["suppression"]``) as "< k" (a small count) or "hidden to protect a small cell"
+(a complementary cell); ``figure(fig)`` displays a Figure from
 :mod:`iopkit.plots` once. Both are no-ops on data: they only format.
 
 ``with section("Reliable change"):`` runs one report section on its own: when the section
@@ -38,29 +39,62 @@ def note(text: str) -> None:
     display(Markdown(text))
 
 
-def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX_ROWS) -> None:
-    """Display ``frame`` as an HTML table (no index, 2 decimals), stating rows left out."""
-    k = frame.attrs.get("suppression", {}).get("k") if isinstance(frame.attrs, dict) else None
-    shown = frame.head(max_rows).copy()
-    for col in shown.columns:  # dates print as YYYY-MM-DD (times only when they carry one)
-        if pd.api.types.is_datetime64_any_dtype(shown[col]):
-            has_time = (shown[col].dropna().dt.normalize() != shown[col].dropna()).any()
+#: What a suppressed cell reads (issue 12 §3): a count of 1 … k−1 people, and a cell hidden so
+#: that such a count cannot be worked out from totals or differences.
+PRIMARY_TEXT = "< {k}"
+COMPLEMENTARY_TEXT = "hidden to protect a small cell"
+
+
+def _plain(shown: pd.DataFrame) -> pd.DataFrame:
+    """Dates as YYYY-MM-DD, booleans as yes/no, whole-number floats as integers, floats
+    rounded to one decimal with one decimal."""
+    for col in shown.columns:
+        s = shown[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            has_time = (s.dropna().dt.normalize() != s.dropna()).any()
             fmt = "%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d"
-            shown[col] = shown[col].dt.strftime(fmt).astype(object).where(shown[col].notna())
-    cells = frame.attrs.get("suppression", {}).get("hidden_cells")
-    na_rep = f"hidden (<{k})" if k and k > 1 else "–"
-    if k and k > 1 and cells is not None:
+            shown[col] = s.dt.strftime(fmt).astype(object).where(s.notna())
+        elif pd.api.types.is_bool_dtype(s) or (
+            s.dtype == object and len(s.dropna()) and s.dropna().map(type).eq(bool).all()
+        ):
+            shown[col] = s.map({True: "yes", False: "no"}).astype(object).where(s.notna())
+        elif pd.api.types.is_float_dtype(s):
+            v = s.dropna()
+            if len(v) and (v == v.round()).all() and (v.abs() < 1e15).all():
+                shown[col] = s.round().astype("Int64")
+            elif len(v) and ((v * 10).round(9) == (v * 10).round()).all():
+                # a column rounded to one decimal prints with one (38.0, not 38.00)
+                shown[col] = s.map(lambda x: f"{x:,.1f}").astype(object).where(s.notna())
+    return shown
+
+
+def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX_ROWS) -> None:
+    """Display ``frame`` as an HTML table (no index, 2 decimals, whole numbers as integers,
+    booleans as yes/no), stating rows left out. Cells small-cell suppression hid
+    (``attrs["suppression"]``) read "< k" (a count of 1 … k−1, its ``primary_cells``) or
+    "hidden to protect a small cell" (every other hidden cell); other blanks read "–"."""
+    sup = frame.attrs.get("suppression", {}) if isinstance(frame.attrs, dict) else {}
+    k = sup.get("k")
+    shown = _plain(frame.head(max_rows).copy())
+    cells = sup.get("hidden_cells")
+    if k and k > 1 and cells:
         # label exactly the cells suppression hid; other blanks (not applicable) stay "–"
-        hidden = {(lab, col) for lab, col in cells}
+        hidden = {tuple(c) for c in cells}
+        primary = {tuple(c) for c in sup.get("primary_cells", [])}
         shown = shown.astype(object)
         for j, col in enumerate(shown.columns):
             for i, lab in enumerate(shown.index):
                 if (lab, col) in hidden:
-                    shown.iat[i, j] = na_rep
-        na_rep = "–"
+                    shown.iat[i, j] = (
+                        PRIMARY_TEXT.format(k=k) if (lab, col) in primary else COMPLEMENTARY_TEXT
+                    )
     styler = shown.style.hide(axis="index").format(
-        precision=2, na_rep=na_rep, thousands=",", escape="html"
+        precision=2, na_rep="–", thousands=",", escape="html"
     )
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
+            or pd.api.types.is_bool_dtype(frame[c])]
+    if text:  # words read left-aligned; numbers stay right-aligned for comparison
+        styler = styler.set_properties(subset=text, **{"text-align": "left"})
     if caption:
         styler = styler.set_caption(caption)
     styler = styler.set_table_styles(

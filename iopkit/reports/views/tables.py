@@ -97,14 +97,14 @@ def select_period(
 
 
 def census(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
-    """Admissions, discharges by type and episodes still active (as of ``end_date``).
-
-    Returns ``measure, n`` rows; discharge types follow the data contract's vocabulary.
+    """Episodes in care during the period (stays overlapping it), discharges by type and
+    episodes still active (as of ``end_date``). Returns ``measure, n`` rows; discharge types
+    follow the data contract's vocabulary.
     """
     end = _ts(end_date)
     disc = episodes["discharge_date"]
     discharged = disc.notna() if end is None else disc.notna() & (disc <= end)
-    rows: list[tuple[str, int]] = [("admissions", len(episodes))]
+    rows: list[tuple[str, int]] = [("episodes in care during the period", len(episodes))]
     types = episodes.loc[discharged, "discharge_type"].fillna("unknown").value_counts()
     order = list(DISCHARGE_TYPES)
     for kind in order + sorted(set(types.index) - set(order)):
@@ -137,49 +137,146 @@ def weekly_attendance(
     return out.reset_index(drop=True)
 
 
+#: Plain column labels of :func:`rates_table` (issue 12 §7).
+RATE, RATE_CI, RATE_COUNT, RATE_N = (
+    "% of episodes", "95 % interval (%)", "episodes meeting it", "episodes assessed"
+)
+
+
 def rates_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
     """Response, remission, MCID and reliable-change rates (%, Wilson 95 % CI) from
-    :func:`iopkit.outcomes.cohort_summary`, with the count behind each rate (``count`` =
-    rate · n, exact) for :func:`iopkit.outcomes.suppress_rates`."""
+    :func:`iopkit.outcomes.cohort_summary`, with the count behind each rate (exact: rate · n)
+    for :func:`iopkit.outcomes.suppress_rates`. Columns ``outcome``, :data:`RATE_COUNT`,
+    :data:`RATE`, :data:`RATE_CI`, :data:`RATE_N`, ``definition``."""
     s = summary[
         (summary["analysis_set"] == analysis_set) & summary["statistic"].str.endswith("_rate")
     ]
     out = pd.DataFrame(
         {
-            "outcome": s["statistic"].str.removesuffix("_rate").str.replace("_", " "),
-            "count": pd.array((s["estimate"] * s["n"]).round(), dtype="Int64"),
-            "rate_%": (s["estimate"] * 100).round(1),
-            "ci_95_%": [
-                f"{lo * 100:.1f}–{hi * 100:.1f}" if np.isfinite(lo) else ""
+            "outcome": s["statistic"].str.removesuffix("_rate").map(
+                lambda x: OUTCOME_LABELS.get(x, x.replace("_", " "))
+            ),
+            RATE_COUNT: pd.array((s["estimate"] * s["n"]).round(), dtype="Int64"),
+            RATE: (s["estimate"] * 100).round(1),
+            RATE_CI: [
+                f"{lo * 100:.1f} to {hi * 100:.1f}" if np.isfinite(lo) else ""
                 for lo, hi in zip(s["ci_low"], s["ci_high"], strict=True)
             ],
-            "n": s["n"].astype("Int64"),
+            RATE_N: s["n"].astype("Int64"),
             "definition": s["variant"],
         }
     )
     return out.reset_index(drop=True)
 
 
+#: Plain names of the per-episode outcomes (``episode_outcomes`` columns).
+OUTCOME_LABELS = {
+    "response": "response",
+    "remission": "remission",
+    "mcid_reached": "minimal important change reached",
+    "reliable_improvement": "reliable improvement",
+    "reliable_deterioration": "reliable deterioration",
+    "recovered": "recovered (reliable and clinically significant)",
+}
+
+#: Plain names of the effect sizes, and the glossary a report prints under them
+#: (Lakens 2013, Front. Psychol. 4:863, doi:10.3389/fpsyg.2013.00863; Hedges 1981).
+EFFECT_SIZE_LABELS = {
+    "d_z": "mean change / SD of the change (d z)",
+    "d_av": "mean change / average SD (d av)",
+    "d_av_rms": "mean change / root-mean-square SD (d av, RMS)",
+    "d_rm": "repeated-measures d (d rm)",
+    "d_pre": "mean change / SD at admission (d pre)",
+    "g_av": "d av with small-sample correction (Hedges g av)",
+}
+
+#: Plain names of the statistics of :func:`mean_table`.
+STATISTIC_LABELS = {
+    "baseline_mean": "mean at admission",
+    "endpoint_mean": "mean at the last score",
+    "change_mean": "mean change (last − admission; negative = fewer symptoms)",
+}
+ANALYSIS_SET_LABELS = {
+    "itt": "everyone with an admission score",
+    "paired": "admission and a later score",
+    "completers": "completed the program, admission and a later score",
+}
+
+#: The glossary printed under a report's statistical tables.
+GLOSSARY = {
+    "95 % interval": "range that would contain the true value in 95 of 100 repetitions "
+    "(Wilson interval for rates, t interval for means)",
+    "effect size": "mean change in standard deviations; 0.2 small, 0.5 medium, 0.8 large "
+    "(Cohen 1988)",
+    "reliable change": "a change larger than the measurement error of the scale "
+    "(Jacobson & Truax 1991, doi:10.1037/0022-006X.59.1.12)",
+    "response": "score at the end at least 50 % lower than at admission",
+    "remission": "score at the end below the scale's remission threshold (PHQ-9 < 5)",
+    "fixed effect": "the average starting score (intercept) and weekly change (slope) of the "
+    "mixed model",
+    "random effect": "how much patients differ from the average start and slope",
+}
+
+
+def glossary(terms: Sequence[str] | None = None) -> pd.DataFrame:
+    """The :data:`GLOSSARY` (or the given terms of it) as a two-column table."""
+    keys = list(GLOSSARY) if terms is None else [t for t in terms if t in GLOSSARY]
+    return pd.DataFrame({"term": keys, "meaning": [GLOSSARY[t] for t in keys]})
+
+
 def effect_size_table(summary: pd.DataFrame, *, analysis_set: str = "paired") -> pd.DataFrame:
-    """Pre–post effect sizes (d_z, d_av, g_av, …) with CIs from ``cohort_summary``."""
-    names = ("d_z", "d_av", "d_av_rms", "d_rm", "d_pre", "g_av")
+    """Pre–post effect sizes with 95 % CIs from ``cohort_summary``, in plain words
+    (:data:`EFFECT_SIZE_LABELS`): ``effect size, estimate, 95 % interval from, to, n,
+    formula``."""
+    names = tuple(EFFECT_SIZE_LABELS)
     s = summary[(summary["analysis_set"] == analysis_set) & summary["statistic"].isin(names)]
-    out = s[["statistic", "estimate", "ci_low", "ci_high", "n", "variant", "ci_method"]].copy()
+    out = s[["statistic", "estimate", "ci_low", "ci_high", "n", "variant"]].copy()
     out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].round(2)
-    return out.rename(columns={"statistic": "measure", "variant": "formula"}).reset_index(
-        drop=True
-    )
+    out["statistic"] = out["statistic"].map(EFFECT_SIZE_LABELS)
+    out["n"] = out["n"].astype("Int64")
+    return out.rename(columns={
+        "statistic": "effect size", "ci_low": "95 % interval from", "ci_high": "to",
+        "n": "episodes", "variant": "formula",
+    }).reset_index(drop=True)
 
 
 def mean_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Baseline, endpoint and change means (95 % t CI) per analysis set (ITT, paired,
-    completers) from ``cohort_summary``."""
-    stats = ("baseline_mean", "endpoint_mean", "change_mean")
+    """Means at admission, at the last score and of the change (95 % t interval) per
+    analysis set, from ``cohort_summary``, in plain words (:data:`STATISTIC_LABELS`)."""
+    stats = tuple(STATISTIC_LABELS)
     s = summary[summary["statistic"].isin(stats)]
     keys = [c for c in s.columns if c not in {"analysis_set", "statistic", "variant", "estimate",
                                               "ci_low", "ci_high", "n", "ci_method"}]
     out = s[[*keys, "analysis_set", "statistic", "estimate", "ci_low", "ci_high", "n"]].copy()
     out[["estimate", "ci_low", "ci_high"]] = out[["estimate", "ci_low", "ci_high"]].round(2)
+    out["analysis_set"] = out["analysis_set"].map(ANALYSIS_SET_LABELS)
+    out["statistic"] = out["statistic"].map(STATISTIC_LABELS)
+    out["n"] = out["n"].astype("Int64")
+    return out.rename(columns={
+        "cohort_id": "cohort", "analysis_set": "episodes", "statistic": "statistic",
+        "estimate": "points", "ci_low": "95 % interval from", "ci_high": "to",
+        "n": "n",
+    }).reset_index(drop=True)
+
+
+def fixed_effects_table(model: pd.DataFrame, *, time: str = "weeks") -> pd.DataFrame:
+    """The fixed effects of :func:`iopkit.outcomes.mixed_model` in plain words: the average
+    score at admission and the average change per week, with 95 % intervals and whether the
+    optimum was checked (yes/no)."""
+    names = {"Intercept": "average score at admission",
+             time: f"average change per {time.removesuffix('s')}"}
+    out = pd.DataFrame({
+        "term": model["term"].map(lambda t: names.get(t, t)),
+        "points": model["estimate"].round(2),
+        "standard error": model["se"].round(2) if "se" in model else np.nan,
+        "95 % interval from": model["ci_low"].round(2) if "ci_low" in model else np.nan,
+        "to": model["ci_high"].round(2) if "ci_high" in model else np.nan,
+    })
+    if "n_groups" in model:
+        out["episodes"] = model["n_groups"].astype("Int64")
+        out["scores"] = model["n_obs"].astype("Int64")
+    if "converged" in model:
+        out["model converged"] = model["converged"].astype(bool)
     return out.reset_index(drop=True)
 
 
@@ -215,16 +312,19 @@ def reliable_change_points(
 
 
 def goals_overview(goals: pd.DataFrame) -> pd.DataFrame:
-    """Goals by horizon and status (counts), from the goals table."""
+    """Goals by horizon and status (counts: ``horizon, met, partial, not met, pending``)."""
+    cols = ["met", "partial", "not_met", "pending"]
     if len(goals) == 0:
-        return pd.DataFrame(columns=["horizon", "met", "partial", "not_met", "pending"])
+        return pd.DataFrame(columns=["horizon", *[c.replace("_", " ") for c in cols]])
     wide = goals.pivot_table(
         index="horizon", columns="status", values="goal_no", aggfunc="count", fill_value=0
     )
-    for col in ("met", "partial", "not_met", "pending"):
+    for col in cols:
         if col not in wide.columns:
             wide[col] = 0
-    return wide[["met", "partial", "not_met", "pending"]].astype(int).reset_index()
+    out = wide[cols].astype(int).reset_index()
+    out.columns.name = None
+    return out.rename(columns={"not_met": "not met"})
 
 
 def coordination_overview(coordination: pd.DataFrame) -> pd.DataFrame:
@@ -267,61 +367,102 @@ def rotation_modalities(rotation: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def headline(summary: pd.DataFrame, analysis_set: str, statistic: str) -> tuple[float, int]:
+    """(estimate, n) of one statistic of :func:`iopkit.outcomes.cohort_summary` (NaN, 0 when
+    absent): the one place a report reads a mean or a rate from (issue 12 §4)."""
+    row = summary[(summary["analysis_set"] == analysis_set) & (summary["statistic"] == statistic)]
+    if row.empty:
+        return float("nan"), 0
+    n = row["n"].iloc[0]
+    return float(row["estimate"].iloc[0]), int(n) if pd.notna(n) else 0
+
+
 def program_figures(
     outcomes_by_scale: dict[str, pd.DataFrame],
     episodes: pd.DataFrame,
     attendance: pd.DataFrame,
     *,
     k: int = 0,
+    summaries: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, float]:
     """The program's figures in the units of ``data_files/benchmarks.yaml``.
 
-    ``outcomes_by_scale``: :func:`iopkit.outcomes.episode_outcomes` per scale id. Means are
-    ITT at admission (episodes with a baseline) and paired at discharge; rates are over
-    paired episodes; completion is over discharged episodes
-    (:func:`iopkit.outcomes.completion_rate`); treatment days = mean program days attended
-    by completers (the published PHP/IOP figures count treatment days); non-attendance is
-    the share of scheduled days absent (excused or not).
+    ``outcomes_by_scale``: :func:`iopkit.outcomes.episode_outcomes` per scale id;
+    ``summaries``: their :func:`iopkit.outcomes.cohort_summary` (``by=None``; computed when
+    not given). Means and rates are *read* from the summary (:func:`headline`), never
+    recounted, so they equal the report's tables: admission mean ITT (episodes with a
+    baseline), discharge mean and mean reduction paired, response and remission over the
+    paired episodes whose response/remission is defined (the rates table's denominator).
+    Completion is over discharged episodes (:func:`iopkit.outcomes.completion_rate`);
+    treatment days = mean program days attended by completers (the published PHP/IOP
+    figures count treatment days); non-attendance is the share of scheduled days absent
+    (excused or not).
 
     With ``k`` > 1 a rate whose numerator or complement is 1 … k−1, and a mean of fewer than
     ``k`` episodes, is NaN (the rule of :func:`iopkit.outcomes.suppress_rates` and
     :func:`iopkit.outcomes.hide_small_groups`, via :func:`iopkit.outcomes.small_cells`).
     """
-    from iopkit.outcomes import attendance_summary, completion_rate, small_cells
+    from iopkit.outcomes import attendance_summary, cohort_summary, completion_rate, small_cells
 
     def small(count: float) -> bool:
         return bool(small_cells(count, k))
 
-    def mean(values: pd.Series) -> float:
-        v = values.dropna()
-        return float("nan") if small(len(v)) or len(v) == 0 else float(v.mean())
+    def mean(value: float, n: int) -> float:
+        return float("nan") if n == 0 or small(n) else value
 
     def rate(hits: float, n: float) -> float:
         if n == 0 or small(hits) or small(n - hits):
             return float("nan")
         return float(hits / n * 100)
 
+    def summary_rate(summary: pd.DataFrame, stat: str) -> float:
+        p, n = headline(summary, "paired", stat)
+        return rate(round(p * n), n) if n else float("nan")
+
     fig: dict[str, float] = {}
     for sc, o in outcomes_by_scale.items():
+        summ = (summaries or {}).get(sc)
+        if summ is None:
+            summ = cohort_summary(o, by=None, effect_sizes=False)
         paired = o.dropna(subset=["baseline", "endpoint"])
-        n = len(paired)
-        fig[f"{sc}_admission_mean"] = mean(o["baseline"])
-        fig[f"{sc}_discharge_mean"] = mean(paired["endpoint"])
-        fig[f"{sc}_mean_reduction"] = mean(-paired["change"])
-        fig[f"{sc}_response_pct"] = rate(float(paired["response"].fillna(False).sum()), n)
-        fig[f"{sc}_remission_pct"] = rate(float(paired["remission"].fillna(False).sum()), n)
-        fig[f"{sc}_improved_5_points_pct"] = rate(float((paired["change"] <= -5).sum()), n)
+        fig[f"{sc}_admission_mean"] = mean(*headline(summ, "itt", "baseline_mean"))
+        fig[f"{sc}_discharge_mean"] = mean(*headline(summ, "paired", "endpoint_mean"))
+        change, n_change = headline(summ, "paired", "change_mean")
+        fig[f"{sc}_mean_reduction"] = mean(-change, n_change)
+        fig[f"{sc}_response_pct"] = summary_rate(summ, "response_rate")
+        fig[f"{sc}_remission_pct"] = summary_rate(summ, "remission_rate")
+        fig[f"{sc}_improved_5_points_pct"] = rate(float((paired["change"] <= -5).sum()),
+                                                  len(paired))
     comp = completion_rate(episodes)
     fig["completion_pct"] = rate(
         float(comp["n_completed"].iloc[0]), float(comp["n_discharged"].iloc[0])
     )
     done = episodes[episodes["discharge_type"] == "completed"]
     att = attendance_summary(attendance, episodes)
-    attended = att.set_index("episode_id")["n_attended"]
-    fig["treatment_days_completers"] = mean(attended.reindex(done["episode_id"]))
+    attended = att.set_index("episode_id")["n_attended"].reindex(done["episode_id"]).dropna()
+    fig["treatment_days_completers"] = mean(
+        float(attended.mean()) if len(attended) else float("nan"), len(attended)
+    )
     absent = float(att["n_absent_excused"].sum() + att["n_absent_unexcused"].sum())
     fig["nonattendance_day_pct"] = rate(absent, float(att["n_scheduled"].sum()))
     return fig
+
+
+#: Plain names of the benchmark measures (``data_files/benchmarks.yaml``).
+MEASURE_LABELS = {
+    "phq9_admission_mean": "PHQ-9 mean at admission (points)",
+    "phq9_discharge_mean": "PHQ-9 mean at discharge (points)",
+    "gad7_admission_mean": "GAD-7 mean at admission (points)",
+    "gad7_discharge_mean": "GAD-7 mean at discharge (points)",
+    "phq9_mean_reduction": "PHQ-9 mean drop, admission to discharge (points; below 0 "
+    "means scores rose)",
+    "phq9_response_pct": "PHQ-9 response (% of episodes)",
+    "phq9_remission_pct": "PHQ-9 remission (% of episodes)",
+    "phq9_improved_5_points_pct": "PHQ-9 improved by 5 points or more (% of episodes)",
+    "completion_pct": "completed the program (% of discharged episodes)",
+    "treatment_days_completers": "days attended by those who completed (mean)",
+    "nonattendance_day_pct": "scheduled days missed (%)",
+}
 
 
 def benchmarks() -> pd.DataFrame:
@@ -342,7 +483,7 @@ def benchmark_table(figures: dict[str, float]) -> pd.DataFrame:
     bench = benchmarks()
     out = pd.DataFrame(
         {
-            "measure": bench["measure"].str.replace("_", " "),
+            "measure": [MEASURE_LABELS.get(m, m.replace("_", " ")) for m in bench["measure"]],
             "this program": [round(figures.get(m, float("nan")), 1) for m in bench["measure"]],
             "published": [
                 f"{c if isinstance(c, str) else ''}{v:g}"
@@ -361,18 +502,44 @@ def benchmark_table(figures: dict[str, float]) -> pd.DataFrame:
     return out
 
 
-def census_by_cohort(episodes: pd.DataFrame, *, end_date: str = "") -> pd.DataFrame:
-    """:func:`census` per cohort, wide: ``cohort_id, admissions, <discharge types…>, active``."""
+def census_by_cohort(episodes: pd.DataFrame, *, end_date: str = "", k: int = 1) -> pd.DataFrame:
+    """:func:`census` per cohort, wide, with a ``total`` row: ``cohort, episodes in care,
+    <discharge types…>, active``. "Episodes in care" counts every episode whose stay
+    overlaps the period (not only those admitted in it: see
+    :func:`iopkit.reports.views.summary.monthly_flow`). With ``k`` > 1 suppressed
+    (:func:`iopkit.outcomes.suppress`, the totals included)."""
+    from iopkit.outcomes import suppress
+
     frames = []
     for cid, group in episodes.groupby("cohort_id", sort=True):
         c = census(group, end_date=end_date).set_index("measure")["n"]
         frames.append(c.rename(str(cid)))
     if not frames:
-        return pd.DataFrame(columns=["cohort_id", "admissions"])
+        return pd.DataFrame(columns=["cohort", "episodes in care"])
     wide = pd.concat(frames, axis=1).T.fillna(0).astype(int)
     wide.columns = [c.replace("discharged: ", "").replace(" at the end of the period", "")
                     for c in wide.columns]
-    return wide.rename_axis("cohort_id").reset_index()
+    wide = wide.rename(columns={"episodes in care during the period": "episodes in care"})
+    wide.loc["total"] = wide.sum(axis=0)
+    parts = [c for c in wide.columns if c != "episodes in care"]
+    if k > 1:
+        wide = suppress(wide, parts, total_col="episodes in care", total_row="total", k=k)
+    return reset_index(wide.rename_axis("cohort"))
+
+
+def reset_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.reset_index()`` (labels become the first column) keeping its suppression
+    record (``attrs["suppression"]``), its hidden cells re-keyed by row position."""
+    out = frame.reset_index()
+    sup = frame.attrs.get("suppression")
+    if sup:
+        pos = {lab: i for i, lab in enumerate(frame.index)}
+        out.attrs["suppression"] = {
+            **sup,
+            "hidden_cells": [(pos[r], c) for r, c in sup["hidden_cells"]],
+            "primary_cells": [(pos[r], c) for r, c in sup.get("primary_cells", [])],
+        }
+    return out
 
 
 def episode_summary(data: ReportData, episode_id: str) -> dict[str, Any]:
@@ -421,6 +588,24 @@ def episode_change(
     if not rows:
         return pd.DataFrame(columns=["scale", "scale_label", "baseline", "endpoint", "band"])
     return pd.concat(rows, ignore_index=True)
+
+
+#: Plain column labels of :func:`episode_change_view`.
+EPISODE_CHANGE_LABELS = {
+    "scale_label": "scale", "baseline": "at admission", "endpoint": "latest", "change": "change",
+    "rci": "reliable change index", "reliable_improvement": "reliably improved",
+    "reliable_deterioration": "reliably worse", "response": "response (≥ 50 % lower)",
+    "remission": "remission", "category": "Jacobson–Truax category", "band": "latest severity",
+}
+
+
+def episode_change_view(change: pd.DataFrame) -> pd.DataFrame:
+    """:func:`episode_change` in plain column labels (:data:`EPISODE_CHANGE_LABELS`)."""
+    cols = [c for c in EPISODE_CHANGE_LABELS if c in change.columns]
+    out = change[cols].rename(columns=EPISODE_CHANGE_LABELS)
+    if "reliable change index" in out:
+        out["reliable change index"] = out["reliable change index"].astype(float).round(2)
+    return out.reset_index(drop=True)
 
 
 def fixed_line(fixed_effects: pd.DataFrame, *, time: str = "weeks") -> tuple[float, float]:
@@ -543,6 +728,21 @@ def not_on_track(data: ReportData, curves: Any, episodes: pd.DataFrame, scale: s
                      training=curves.training_window)  # fmt: skip
     numeric = ["weeks since admission", "baseline", "latest score", "expected", "lower", "upper"]
     return out.round(dict.fromkeys(numeric, 1)).reset_index(drop=True)
+
+
+#: Plain labels of :func:`stay_view` columns (the raw names stay for the discharge draft).
+STAY_VIEW_LABELS = {
+    "skill_id": "skill", "core": "core skill", "taught_on": "taught on",
+    "attended_on": "attended on", "make_up": "next taught (make-up)",
+    "make_up_in_stay": "make-up within the stay", "title": "title",
+}
+
+
+def plain_labels(frame: pd.DataFrame, labels: Mapping[str, str] = STAY_VIEW_LABELS) -> pd.DataFrame:
+    """``frame`` with its columns in plain words (``labels``, then ``_`` → space), for display."""
+    out = frame.rename(columns=lambda c: labels.get(c, str(c).replace("_", " ")))
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def stay_view(data: ReportData, curriculum: Any, episode: Mapping[str, Any]) -> pd.DataFrame:

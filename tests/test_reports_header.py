@@ -1,0 +1,73 @@
+"""The report header (issue 12 §5): as-of date, checksum of the data read, source label
+without a password, audience marking, recorded for figures.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from iopkit.data.sources.synthetic import DEMO_SOURCE
+from iopkit.reports.engine.figures import MIMETYPE
+from iopkit.reports.views import header
+from iopkit.reports.views.source import ReportData, open_source
+
+
+@pytest.fixture(scope="module")
+def demo() -> ReportData:
+    return open_source(DEMO_SOURCE)
+
+
+def _copy(data: ReportData, tables: dict) -> ReportData:
+    return ReportData(data.source, tables, data.scores, data.counts, data.notes)
+
+
+def test_checksum_is_canonical_and_sensitive(demo: ReportData) -> None:
+    first = header.data_checksum(demo)
+    assert len(first) == 64 and first == header.data_checksum(open_source(DEMO_SOURCE))
+    shuffled = {name: frame.sample(frac=1, random_state=1)[frame.columns[::-1]]
+                for name, frame in reversed(list(demo.tables.items()))}
+    assert header.data_checksum(_copy(demo, shuffled)) == first  # order does not matter
+    changed = dict(demo.tables)
+    att = changed["attendance"].copy()
+    att.loc[att.index[0], "status"] = "late" if att["status"].iloc[0] != "late" else "present"
+    changed["attendance"] = att
+    assert header.data_checksum(_copy(demo, changed)) != first  # one cell changes it
+    fewer = {**demo.tables, "goals": demo.tables["goals"].iloc[1:]}
+    assert header.data_checksum(_copy(demo, fewer)) != first
+
+
+def test_as_of_is_the_latest_date_in_the_data(demo: ReportData) -> None:
+    latest = max(
+        frame[c].max() for frame in demo.tables.values() for c in frame.columns
+        if pd.api.types.is_datetime64_any_dtype(frame[c])
+    )
+    assert header.data_as_of(demo) == latest.date() == dt.date(2025, 4, 25)
+
+
+def test_source_label_never_shows_a_password() -> None:
+    label = header.source_label("postgresql://iop:s3cr@t@db.example/iop")
+    assert "s3cr" not in label and "***" in label and "db.example/iop" in label
+    assert header.source_label("/data/export") == "/data/export"
+
+
+def test_header_is_displayed_and_recorded(demo: ReportData, monkeypatch) -> None:
+    shown: list = []
+    monkeypatch.setattr(header, "display", lambda obj, **kw: shown.append(obj))
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    head = header.report_header(demo, title="Cohort outcome report — C01", audience="care_team",
+                                k=1, cohort="C01")
+    from iopkit import __version__
+
+    assert head["iopkit_version"] == __version__ and head["cohort"] == "C01"
+    assert head["data_as_of"] == "2025-04-25" and head["period"].endswith("2025-04-25")
+    assert head["data_checksum_sha256"] == header.data_checksum(demo)
+    assert head["program"] and head["audience"] == "care_team"
+    dt.datetime.strptime(head["generated_at"], "%Y-%m-%d %H:%M UTC")
+    html = shown[0].data
+    assert "Confidential — care team" in html and head["data_checksum_sha256"] in html
+    recorded = [o for o in shown if isinstance(o, dict) and MIMETYPE in o]
+    assert recorded and recorded[0][MIMETYPE]["header"] == head
