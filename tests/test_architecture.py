@@ -119,7 +119,7 @@ LAYERS = [
     {"iopkit.rotation", "iopkit.calendar", "iopkit.outcomes", "iopkit.data", "iopkit.synth",
      "iopkit.plots"},
     {"iopkit.reports"},
-    {"iopkit.cli", "iopkit.__main__"},
+    {"iopkit.cli", "iopkit.__main__", "iopkit.integrations"},
 ]
 
 

@@ -85,6 +85,8 @@ BAD = {
     "report": lambda f: ["report", "/etc/passwd", "-o", f["root"] / "r"],
     "run": lambda f: ["run", f["empty"]],
     "demo": lambda f: ["demo", "-o", f["a_file"], "--no-progress"],
+    "profile init": lambda f: ["profile", "init", f["root"] / "missing"],
+    "fhir export": lambda f: ["fhir", "export", f["root"] / "nope", "-o", f["root"] / "o.ndjson"],
 }
 
 # a successful run with --json, and the keys its document must hold (beside "schema")
@@ -126,6 +128,11 @@ JSON = {
     "report": (lambda f: ["report", "--list"], {"templates"}),
     "run": None,  # runs a notebook: test_report_and_run_print_their_json_summaries
     "demo": None,  # the same summary as run (cli/report.py _summary_and_exit), minutes long
+    "profile init": (lambda f: ["profile", "init", f["bundle"]], {"source", "out", "draft"}),
+    "fhir export": (
+        lambda f: ["fhir", "export", f["bundle"], "-o", f["root"] / "obs.ndjson"],
+        {"source", "out", "resources", "rejected", "scales"},
+    ),
 }
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
 

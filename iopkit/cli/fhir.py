@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.cli._common import app, console, emit, err_console, friendly_errors, output_options
 
 fhir_app = typer.Typer(
     help="FHIR R4 in and out (docs/sources/fhir.md); reading is `iopkit validate fhir:PATH`.",
@@ -19,6 +19,7 @@ app.add_typer(fhir_app, name="fhir")
 
 
 @fhir_app.command("export")
+@output_options("fhir.export")
 @friendly_errors
 def export(
     source: Annotated[
@@ -95,4 +96,15 @@ def export(
         )
     console.print(
         f"wrote {summary.resources} Observation(s) to {escape(str(summary.path))}", highlight=False
+    )
+    from iopkit.privacy import redact_url
+
+    emit(
+        {
+            "source": redact_url(source),
+            "out": str(summary.path),
+            "resources": int(summary.resources),
+            "rejected": int(summary.rejected),
+            "scales": summary.counts.to_dict("records"),
+        }
     )

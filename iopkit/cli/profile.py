@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from iopkit.cli._common import app, console, err_console, friendly_errors
+from iopkit.cli._common import (
+    app,
+    console,
+    emit,
+    err_console,
+    friendly_errors,
+    mode,
+    output_options,
+)
 from iopkit.errors import InputError
 
 profile_app = typer.Typer(
@@ -18,6 +26,7 @@ app.add_typer(profile_app, name="profile")
 
 
 @profile_app.command("init")
+@output_options("profile.init")
 @friendly_errors
 def init(
     source: Annotated[
@@ -59,7 +68,9 @@ def init(
     text = draft_profile(bundle, source=redact_url(source))
     load_profile_text(text, file="the draft")  # the draft itself must be a valid profile
     if out is None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True, end="")
+        if not mode().json:  # under --json the draft travels inside the document
+            console.print(text, markup=False, highlight=False, soft_wrap=True, end="")
+        emit({"source": redact_url(source), "out": None, "draft": text})
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
@@ -68,3 +79,4 @@ def init(
         markup=False,
         highlight=False,
     )
+    emit({"source": redact_url(source), "out": str(out), "draft": None})
