@@ -371,3 +371,24 @@ def test_two_columns_renamed_to_one_by_merged_sections_are_refused(tmp_path) -> 
     with pytest.raises(InputError, match="'Status' and 'State' to 'status'") as err:
         load_bundle(_folder(tmp_path, {**EXPORT, **files}), profile=prof)
     assert err.value.file.endswith("attendance.csv") and err.value.rule == "profile"
+
+
+def test_a_report_reads_its_source_through_the_profile(tmp_path) -> None:
+    """Reports take the profile as a parameter (`profile`), so the cohort report of an
+    EHR-shaped export counts the episodes the profile lets through — all three."""
+    import json
+
+    from iopkit.reports.engine.runner import run_report
+    from iopkit.resources import notebooks_dir
+
+    export, profile = _folder(tmp_path), _profile(tmp_path)
+    res = run_report(
+        notebooks_dir() / "cohort_outcomes.ipynb",
+        {"data_source": str(export), "profile": str(profile), "cohort_id": "C01"},
+        tmp_path / "out",
+    )
+    figures = json.loads((res.html.parent / "figures.json").read_text())["figures"]
+    assert figures["n_episodes"] == 3  # without the profile every episode is rejected
+    assert figures["header"]["data_as_of"] == "2025-02-14"  # US dates read as declared
+    without = validate_bundle(load_bundle(export))
+    assert int(without.counts.set_index("table").loc["episodes", "accepted"]) == 0

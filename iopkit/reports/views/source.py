@@ -99,31 +99,34 @@ class ReportData:
         return int(self.counts["rejected"].sum()) if len(self.counts) else 0
 
 
-def load_bundle_any(source: str) -> Any:
+def load_bundle_any(source: str, profile: str = "") -> Any:
     """The raw bundle behind ``source``: anything :func:`iopkit.data.load_bundle` reads,
-    ``"synthetic:demo"`` included."""
+    ``"synthetic:demo"`` included, read through the source ``profile`` (a YAML file, see
+    docs/data.md "Source profiles") when one is given."""
     if not source:
         raise InputError("data_source is empty; give a bundle path or 'synthetic:demo'")
     from iopkit.data import load_bundle
 
-    return load_bundle(source)
+    return load_bundle(source, profile=profile or None)
 
 
-def open_source(source: str) -> ReportData:
-    """Load, validate and score ``source``, or read the batch's validated snapshot of it
-    when the runner passed one (see the module docstring)."""
-    snap = _snapshot_for(source)
+def open_source(source: str, profile: str = "") -> ReportData:
+    """Load, validate and score ``source`` (through ``profile`` when given), or read the
+    batch's validated snapshot of it when the runner passed one (see the module docstring).
+    The batch snapshots a source as read without a profile, so a report with a profile
+    always validates its source itself."""
+    snap = None if profile else _snapshot_for(source)
     if snap is not None:
         return read_snapshot(snap, source)
-    return validate_source(source)
+    return validate_source(source, profile)
 
 
-def validate_source(source: str) -> ReportData:
+def validate_source(source: str, profile: str = "") -> ReportData:
     """Load, validate and score ``source`` (no snapshot)."""
     from iopkit.data import validate_bundle
     from iopkit.scales.engine import score_assessments
 
-    result = validate_bundle(load_bundle_any(source))
+    result = validate_bundle(load_bundle_any(source, profile))
     tables = {name: frame.reset_index(drop=True) for name, frame in result.tables.items()}
     assessments = tables.get("assessments")
     scores = (
