@@ -1,8 +1,8 @@
 """Data sources behind one registry: read and write bundles (see :mod:`.registry`).
 
 Source kinds, one module each: ``folder`` (CSV/Parquet files), ``excel`` (.xlsx), ``sql``
-(SQLAlchemy URLs and SQLite files), ``redcap`` (flat export + mapping), ``synthetic``
-(``synthetic:demo``); ``text`` holds the decoding and CSV parsing they share. A new kind is
+(SQLAlchemy URLs, SQLite files, ``connection:NAME``), ``redcap`` (flat export + mapping),
+``synthetic`` (``synthetic:demo``); ``text`` holds the decoding and CSV parsing they share. A new kind is
 a new module with a :class:`~.registry.SourceHandler`, registered below.
 
 Readers do no type conversion: values arrive as text (CSV) or as the source's own types
@@ -22,10 +22,12 @@ for _handler in (
     sql.URL_HANDLER,
     redcap.HANDLER,
     synthetic.HANDLER,
+    sql.CONNECTION_HANDLER,
 ):
     SOURCES.register(_handler)
 for _writer in (folder.CSV_WRITER, folder.PARQUET_WRITER, excel.WRITER, sql.WRITER):
     SOURCES.register_writer(_writer)
+SOURCES.register_writer(sql.URL_WRITER)  # any SQLAlchemy URL or connection:NAME
 
 #: Formats :func:`write_bundle` writes.
 FORMATS: tuple[str, ...] = SOURCES.formats
