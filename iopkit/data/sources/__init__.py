@@ -1,8 +1,8 @@
 """Data sources behind one registry: read and write bundles (see :mod:`.registry`).
 
 Source kinds, one module each: ``folder`` (CSV/Parquet files), ``excel`` (.xlsx), ``sql``
-(SQLAlchemy URLs, SQLite files, ``connection:NAME``), ``redcap`` (flat export + mapping),
-``synthetic`` (``synthetic:demo``); ``text`` holds the decoding and CSV parsing they share. A new kind is
+(SQLAlchemy URLs and SQLite files), ``redcap`` (flat export + mapping), ``synthetic``
+(``synthetic:demo``); ``text`` holds the decoding and CSV parsing they share. A new kind is
 a new module with a :class:`~.registry.SourceHandler`, registered below.
 
 Readers do no type conversion: values arrive as text (CSV) or as the source's own types

@@ -181,8 +181,7 @@ def select_table(name: str, columns: Iterable[str], schema: str | None = None) -
     by whichever dialect runs it)."""
     import sqlalchemy as sa
 
-    cols = [sa.column(c) for c in columns]
-    return sa.select(*cols).select_from(sa.table(name, *cols, schema=schema))
+    return sa.select(*[sa.column(c) for c in columns]).select_from(sa.table(name, schema=schema))
 
 
 def _check_sqlite_file(target: DatabaseTarget, *, must_exist: bool) -> None:
