@@ -293,3 +293,17 @@ def test_export_refuses_rejected_rows_unless_accepted_only(tmp_path) -> None:
     assert copy.ok
     accepted = source.counts.set_index("table")["accepted"]
     assert (copy.counts.set_index("table")["rows_in"] == accepted[copy.counts["table"]]).all()
+
+
+def test_a_schedule_with_a_url_password_is_refused_before_anything_is_written(tmp_path) -> None:
+    schedule = tmp_path / "s.yaml"
+    schedule.write_text(
+        "name: leak\nout: out\njobs:\n  - template: program_outcomes\n    name: program\n"
+        "    params: {data_source: \"{data}\"}\n",
+        encoding="utf-8",
+    )
+    url = f"postgresql://iop:{SECRET}@127.0.0.1:1/iop"
+    r = runner.invoke(app, ["run", str(schedule), "--var", f"data={url}"])
+    assert r.exit_code == 1 and "PGPASSWORD" in " ".join(r.output.split())
+    _no_secret(r.output)
+    assert not (tmp_path / "out").exists()  # no manifest, no index, no notebook

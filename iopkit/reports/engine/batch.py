@@ -37,6 +37,7 @@ from iopkit.errors import IopkitError
 from iopkit.reports.engine import atomic
 from iopkit.reports.engine.index import write_index
 from iopkit.reports.engine.lock import RunLock
+from iopkit.reports.engine.params import refuse_url_passwords
 from iopkit.reports.engine.schedule import Job, load_schedule
 
 MANIFEST = "manifest.json"
@@ -203,8 +204,11 @@ def run_jobs(
 ) -> RunSummary:
     """Run ``jobs`` into ``out_dir``; returns a :class:`RunSummary` (never raises for job failures).
 
-    Raises :class:`iopkit.reports.engine.lock.RunLockedError` when another run holds the folder.
+    Raises :class:`iopkit.reports.engine.lock.RunLockedError` when another run holds the folder,
+    and :class:`iopkit.errors.InputError` (nothing written) when a job's parameters hold a URL password.
     """
+    for job in jobs:  # before anything is written: no password reaches the manifest
+        refuse_url_passwords(job.params)
     console = console or Console(stderr=True)
     out = atomic.ensure_private_dir(Path(out_dir).absolute())
     with RunLock(out) as lock:

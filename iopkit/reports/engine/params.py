@@ -253,6 +253,15 @@ def _check_size(name: str, value: Any) -> None:
         )
 
 
+def refuse_url_passwords(params: Mapping[str, Any]) -> None:
+    """InputError (URL redacted) when any parameter value holds a URL with a password.
+
+    Called on every job of a run before anything is recorded (manifest, index, notebook).
+    """
+    for name, value in params.items():
+        _check_no_password(name, list(value) if isinstance(value, tuple) else value)
+
+
 def _check_no_password(name: str, value: Any) -> None:
     texts = value if isinstance(value, list) else [value]
     for text in texts:
