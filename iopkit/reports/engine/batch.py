@@ -205,7 +205,8 @@ def run_jobs(
     """Run ``jobs`` into ``out_dir``; returns a :class:`RunSummary` (never raises for job failures).
 
     Raises :class:`iopkit.reports.engine.lock.RunLockedError` when another run holds the folder,
-    and :class:`iopkit.errors.InputError` (nothing written) when a job's parameters hold a URL password.
+    and :class:`iopkit.errors.InputError` (nothing written) when a job's parameters hold a URL
+    password.
     """
     for job in jobs:  # before anything is written: no password reaches the manifest
         refuse_url_passwords(job.params)
