@@ -307,3 +307,15 @@ def test_a_schedule_with_a_url_password_is_refused_before_anything_is_written(tm
     assert r.exit_code == 1 and "PGPASSWORD" in " ".join(r.output.split())
     _no_secret(r.output)
     assert not (tmp_path / "out").exists()  # no manifest, no index, no notebook
+
+
+def test_without_psycopg_postgresql_names_the_iopkit_extra(monkeypatch) -> None:
+    import sys
+
+    for name in ("psycopg", "psycopg2"):  # as on a machine without the [postgres] extra
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(SetupError) as err:
+        load_bundle(f"postgresql://iop:{SECRET}@db.example/iop")
+    assert "pip install 'iopkit[postgres]'" in str(err.value)
+    assert "postgresql://iop:***@db.example/iop" in str(err.value)
+    _no_secret(str(err.value))
