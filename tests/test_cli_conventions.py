@@ -86,6 +86,7 @@ BAD = {
     "run": lambda f: ["run", f["empty"]],
     "demo": lambda f: ["demo", "-o", f["a_file"], "--no-progress"],
     "profile init": lambda f: ["profile", "init", f["root"] / "missing"],
+    "export": lambda f: ["export", f["root"] / "missing", "-o", f["root"] / "copy"],
     "fhir export": lambda f: ["fhir", "export", f["root"] / "nope", "-o", f["root"] / "o.ndjson"],
 }
 
@@ -129,6 +130,10 @@ JSON = {
     "run": None,  # runs a notebook: test_report_and_run_print_their_json_summaries
     "demo": None,  # the same summary as run (cli/report.py _summary_and_exit), minutes long
     "profile init": (lambda f: ["profile", "init", f["bundle"]], {"source", "out", "draft"}),
+    "export": (
+        lambda f: ["export", f["bundle"], "-o", f["root"] / "copy"],
+        {"source", "out", "format", "tables", "rejected"},
+    ),
     "fhir export": (
         lambda f: ["fhir", "export", f["bundle"], "-o", f["root"] / "obs.ndjson"],
         {"source", "out", "resources", "rejected", "scales"},

@@ -29,8 +29,10 @@ def synth() -> Bundle:
 
 # --- sources ----------------------------------------------------------------------------------
 def test_every_kind_and_format_is_registered() -> None:
-    assert SOURCES.kinds == ("folder", "excel", "sqlite", "sql", "redcap", "synthetic", "fhir")
-    assert FORMATS == ("csv", "parquet", "excel", "sqlite")
+    assert SOURCES.kinds == (
+        "folder", "excel", "sqlite", "sql", "redcap", "synthetic", "fhir", "connection"
+    )  # fmt: skip
+    assert FORMATS == ("csv", "parquet", "excel", "sqlite", "sql")
 
 
 @pytest.mark.parametrize("fmt,name", [("csv", "dir"), ("excel", "b.xlsx"), ("sqlite", "b.db")])
@@ -77,7 +79,8 @@ def test_unknown_suffix_lists_every_registered_kind(tmp_path) -> None:
         load_bundle(path)
     assert err.value.message == (
         "unknown source kind '.json': expected a folder, .xlsx, .sqlite/.db, a SQLAlchemy URL, "
-        "a REDCap .csv with a mapping, synthetic:demo or a FHIR export (fhir:PATH or .ndjson)"
+        "a REDCap .csv with a mapping, synthetic:demo, a FHIR export (fhir:PATH or .ndjson) "
+        "or connection:NAME"
     )
 
 

@@ -1,4 +1,5 @@
-"""`iopkit validate` and `iopkit synth`: check a data bundle; write a synthetic one."""
+"""`iopkit validate`, `iopkit synth` and `iopkit export`: check a data bundle; write a
+synthetic one; copy a source into any format (a folder, a workbook, SQLite, a database)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from iopkit.cli._common import app, console, emit, err_console, friendly_errors, output_options
-from iopkit.privacy import redact_url
+from iopkit.errors import InputError
 
 _MAX_EPISODES = 200_000  # a guard against typos such as --cohorts 100000 --per-cohort 100000
 
@@ -83,7 +84,9 @@ def validate(
         source, mapping=mapping, strict=strict, encoding=encoding, profile=profile
     )
     result = validate_bundle(bundle, grace_days=grace_days, dayfirst=dayfirst, strict=strict)
-    table = Table(title=f"iopkit validate {source}")
+    from iopkit.privacy import redact_url
+
+    table = Table(title=f"iopkit validate {redact_url(source)}")
     for col, justify in (
         ("table", "left"),
         ("rows in", "right"),
@@ -161,12 +164,13 @@ def validate(
 @output_options("synth")
 @friendly_errors
 def synth(
-    out: Annotated[
-        Path,
+    out_text: Annotated[
+        str,
         typer.Option(
             "--out",
             "-o",
-            help="Destination: a folder (csv, parquet) or a file (excel .xlsx, sqlite).",
+            help="Destination: a folder (csv, parquet), a file (excel .xlsx, sqlite), or a "
+            "database (sql): a SQLAlchemy URL (?iopkit_schema=NAME) or connection:NAME.",
         ),
     ],
     cohorts: Annotated[
@@ -192,8 +196,8 @@ def synth(
         typer.Option(
             "--format",
             "-f",
-            help="csv, parquet, excel or sqlite (default: from the --out extension "
-            ".xlsx / .sqlite / .db, else csv).",
+            help="csv, parquet, excel, sqlite or sql (default: sql for a database URL or "
+            "connection:NAME, else from the --out extension .xlsx / .sqlite / .db, else csv).",
         ),
     ] = None,
     rotation: Annotated[
@@ -217,37 +221,10 @@ def synth(
     ] = None,
 ) -> None:
     """Write a synthetic program bundle (no real patient; pseudonymous ids)."""
-    from iopkit.data import FORMATS, write_bundle
-    from iopkit.data.sources import SOURCES
-    from iopkit.errors import InputError
+    from iopkit.data import write_bundle
     from iopkit.synth import synthesize
 
-    writers = {w.format: w for w in SOURCES.writers}
-    by_suffix = {s: w.format for w in writers.values() if not w.folder for s in w.suffixes}
-    suffix = out.suffix.lower()
-    if fmt is None:
-        fmt = by_suffix.get(suffix, "csv")
-    if fmt not in FORMATS:
-        raise InputError(
-            f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", rule="format"
-        )
-    folder_fmt = writers[fmt].folder
-    wrong = (
-        suffix in {s for w in writers.values() for s in w.suffixes}
-        if folder_fmt
-        else suffix not in ("", *writers[fmt].suffixes)
-    )
-    if wrong:
-        raise InputError(
-            f"--format {fmt} does not match the name {out.name!r}: "
-            + (
-                f"{fmt} writes a folder of tables; give a folder name"
-                if folder_fmt
-                else f"{fmt} writes one file ending " + " or ".join(writers[fmt].suffixes)
-            ),
-            file=str(out),
-            rule="format",
-        )
+    fmt, out = destination(out_text, fmt)
     try:
         start_date = date.fromisoformat(start)
     except ValueError:
@@ -275,10 +252,6 @@ def synth(
             f"at most {_MAX_EPISODES} per synthetic bundle",
             rule="size",
         )
-    if out.exists() and folder_fmt and not out.is_dir():
-        raise InputError(f"{fmt} writes a folder; this is an existing file", file=str(out))
-    if not folder_fmt and out.suffix == "":
-        out = out / f"bundle{writers[fmt].suffixes[0]}"
     bundle = synthesize(
         n_cohorts=cohorts,
         seed=seed,
@@ -289,6 +262,12 @@ def synth(
         rotation=rotation,
         as_of=as_of_date,
     )
+    if defects and isinstance(out, str):
+        raise InputError(
+            "--defects writes a defects.csv next to the bundle, and injects values a typed "
+            "database column cannot hold; write the defective bundle to a folder or file",
+            rule="format",
+        )
     path = write_bundle(bundle, out, format=fmt)
     summary = ", ".join(f"{t} {len(bundle.tables[t])}" for t in bundle.table_names)
     console.print(f"wrote {path} ({fmt}): {summary}", highlight=False)
@@ -301,7 +280,169 @@ def synth(
             "defects": len(bundle.defects) if defects and bundle.defects is not None else 0,
         }
     )
-    if defects and bundle.defects is not None:
+    if defects and bundle.defects is not None and isinstance(path, Path):
         target = (path if path.is_dir() else path.parent) / "defects.csv"
         bundle.defects.to_csv(target, index=False)
         console.print(f"{len(bundle.defects)} injected defect(s) listed in {target}")
+
+
+def is_database(text: str) -> bool:
+    """Whether a destination names a database: a ``dialect://`` URL or ``connection:NAME``."""
+    from iopkit.data.connections import SCHEME
+
+    return "://" in text or text.startswith(SCHEME)
+
+
+def destination(out_text: str, fmt: str | None) -> tuple[str, Path | str]:
+    """The format and destination of ``--out``/``--format`` (shared by synth and export).
+
+    A database URL or ``connection:NAME`` is written with format ``sql`` (any other format
+    for it is refused: no local folder is ever named after a URL); a folder or file name
+    gets the format of its extension (default csv), checked against ``--format``.
+    """
+    from iopkit.data import FORMATS
+    from iopkit.data.sources import SOURCES
+    from iopkit.privacy import redact_url
+
+    writers = {w.format: w for w in SOURCES.writers}
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(
+            f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", rule="format"
+        )
+    if is_database(out_text):
+        if fmt is not None and not writers[fmt].url:
+            raise InputError(
+                f"--out is a database, but --format {fmt} writes files; use --format sql "
+                "(or leave --format out), or give a folder or file name",
+                file=redact_url(out_text),
+                rule="format",
+            )
+        return "sql", out_text
+    if fmt is not None and writers[fmt].url:
+        raise InputError(
+            f"--format {fmt} writes to a database; --out must be a database URL "
+            "(dialect://user@host/db) or connection:NAME",
+            file=out_text,
+            rule="format",
+        )
+    out = Path(out_text)
+    by_suffix = {s: w.format for w in writers.values() if not w.folder for s in w.suffixes}
+    suffix = out.suffix.lower()
+    if fmt is None:
+        fmt = by_suffix.get(suffix, "csv")
+    folder_fmt = writers[fmt].folder
+    wrong = (
+        suffix in {s for w in writers.values() for s in w.suffixes}
+        if folder_fmt
+        else suffix not in ("", *writers[fmt].suffixes)
+    )
+    if wrong:
+        raise InputError(
+            f"--format {fmt} does not match the name {out.name!r}: "
+            + (
+                f"{fmt} writes a folder of tables; give a folder name"
+                if folder_fmt
+                else f"{fmt} writes one file ending " + " or ".join(writers[fmt].suffixes)
+            ),
+            file=str(out),
+            rule="format",
+        )
+    if out.exists() and folder_fmt and not out.is_dir():
+        raise InputError(f"{fmt} writes a folder; this is an existing file", file=str(out))
+    if not folder_fmt and out.suffix == "":
+        out = out / f"bundle{writers[fmt].suffixes[0]}"
+    return fmt, out
+
+
+@app.command("export")
+@output_options("export")
+@friendly_errors
+def export(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="Any source validate reads: folder, .xlsx, .sqlite, SQLAlchemy URL, "
+            "connection:NAME, REDCap export (with --mapping), synthetic:demo.",
+        ),
+    ],
+    out_text: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Destination: a folder (csv, parquet), a file (.xlsx, .sqlite/.db) or a "
+            "database (a SQLAlchemy URL with ?iopkit_schema=NAME, or connection:NAME).",
+        ),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, parquet, excel, sqlite or sql (default: from --out, as for synth).",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", "-m", help="REDCap mapping YAML (for a REDCap export)."),
+    ] = None,
+    accepted_only: Annotated[
+        bool,
+        typer.Option(
+            "--accepted-only",
+            help="Write the accepted rows when validation rejects some (default: refuse).",
+        ),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="Write rejects/<table>.csv and problems.csv here."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Force a text encoding for CSV files.")
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="Source profile YAML (renames, codes, date format)."),
+    ] = None,
+) -> None:
+    """Copy a source into another format: read, validate, write the validated tables.
+
+    The written tables are the validated ones (typed: dates as dates, whole numbers as
+    numbers). When validation rejects rows nothing is written (exit 1) unless
+    --accepted-only, which writes the accepted rows and says how many were set aside.
+    """
+    from iopkit.data import load_bundle, validate_bundle, write_bundle, write_rejects
+
+    fmt, out = destination(out_text, fmt)
+    bundle = load_bundle(source, mapping=mapping, encoding=encoding, profile=profile)
+    result = validate_bundle(bundle)
+    if rejects is not None:
+        written = write_rejects(result, rejects)
+        console.print(f"wrote {len(written)} file(s) under {rejects}")
+    if not result.ok and not accepted_only:
+        raise InputError(
+            f"{result.n_rejected} row(s) rejected by validation; nothing written. See them "
+            "with iopkit validate (--rejects), fix them, or pass --accepted-only",
+            file=bundle.source,
+            rule="export needs valid rows",
+        )
+    path = write_bundle(result.tables, out, format=fmt)
+    summary = ", ".join(f"{t} {len(f)}" for t, f in result.tables.items())
+    console.print(f"wrote {path} ({fmt}): {summary}", highlight=False)
+    if not result.ok:
+        err_console.print(
+            f"[yellow]{result.n_rejected} rejected row(s) set aside, not written[/]",
+            highlight=False,
+        )
+    from iopkit.privacy import redact_url
+
+    emit(
+        {
+            "source": redact_url(source),
+            "out": redact_url(str(path)),
+            "format": fmt,
+            "tables": {t: len(f) for t, f in result.tables.items()},
+            "rejected": int(result.n_rejected),
+        }
+    )

@@ -24,10 +24,12 @@ for _handler in (
     redcap.HANDLER,
     synthetic.HANDLER,
     fhir.HANDLER,
+    sql.CONNECTION_HANDLER,
 ):
     SOURCES.register(_handler)
 for _writer in (folder.CSV_WRITER, folder.PARQUET_WRITER, excel.WRITER, sql.WRITER):
     SOURCES.register_writer(_writer)
+SOURCES.register_writer(sql.URL_WRITER)  # any SQLAlchemy URL or connection:NAME
 
 #: Formats :func:`write_bundle` writes.
 FORMATS: tuple[str, ...] = SOURCES.formats

@@ -33,7 +33,7 @@ from iopkit.data.profile import Profile, apply_profile, load_profile
 from iopkit.data.schemas import REQUIRED_TABLES, TABLE_ORDER
 from iopkit.data.sources.text import require_regular_file
 from iopkit.errors import InputError
-from iopkit.privacy import check_identifiers
+from iopkit.privacy import check_identifiers, redact_url
 
 __all__ = [
     "ANY_URL",
@@ -98,12 +98,15 @@ class BundleWriter:
     ``folder``: writes a folder with one file per table whose names end in ``suffixes``;
     otherwise one file, whose name ends in one of ``suffixes``.
     ``write(tables, dest)`` gets the tables in load order and returns the path written.
+    ``url``: the destination is a database (a URL or ``connection:NAME``), given to
+    ``write`` as text (never made a path); ``write`` returns its password-free label.
     """
 
     format: str
-    write: Callable[[dict[str, pd.DataFrame], Path], Path]
+    write: Callable[[dict[str, pd.DataFrame], Any], Path | str]
     folder: bool
     suffixes: tuple[str, ...]
+    url: bool = False
 
 
 class SourceRegistry:
@@ -248,17 +251,32 @@ def load_bundle(
 
 def write_bundle(
     bundle: Bundle | Mapping[str, pd.DataFrame], dest: str | Path, format: str = "csv"
-) -> Path:
+) -> Path | str:
     """Write a bundle's tables in a registered format (``csv``, ``parquet``, ``excel``, …).
 
-    ``dest`` is a folder for folder formats (csv/parquet) and a file otherwise (``.xlsx``,
-    ``.sqlite``). Dates are written as ISO text (CSV, SQLite), date cells (Excel) or date
-    columns (Parquet). Returns the path written.
+    ``dest`` is a folder for folder formats (csv/parquet), a file for file formats
+    (``.xlsx``, ``.sqlite``) and a database URL or ``connection:NAME`` for ``sql``. Dates are
+    written as ISO text (CSV, SQLite), date cells (Excel), date columns (Parquet) or DATE
+    columns (sql). Returns the path written (for ``sql``: the database's password-free
+    label). A URL given to a file or folder format is refused, so no local folder is ever
+    named after a URL.
     """
     writer = SOURCES.writer(format)
     tables = bundle.tables if isinstance(bundle, Bundle) else dict(bundle)
     order = [t for t in TABLE_ORDER if t in tables] + [t for t in tables if t not in TABLE_ORDER]
     frames = {t: tables[t].reset_index(drop=True) for t in order}
+    text = str(dest)
+    scheme = _SCHEME.match(text)
+    is_url = bool(_URL.match(text)) or bool(scheme and scheme.group(1).lower() in SOURCES._by_key)
+    if writer.url:
+        return writer.write(frames, text)
+    if is_url:
+        raise InputError(
+            f"format {format} writes files, but the destination is a database URL or "
+            "connection; write it with format sql, or give a folder or file name",
+            file=redact_url(text),
+            rule="format",
+        )
     dest = Path(dest)
     if writer.folder:
         dest.mkdir(parents=True, exist_ok=True)

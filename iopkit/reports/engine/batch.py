@@ -53,6 +53,7 @@ from iopkit.reports.engine import atomic
 from iopkit.reports.engine.figures import published_text, report_notes
 from iopkit.reports.engine.index import write_index
 from iopkit.reports.engine.lock import RunLock
+from iopkit.reports.engine.params import refuse_url_passwords
 from iopkit.reports.engine.schedule import Job, load_schedule
 from iopkit.reports.engine.snapshots import SNAPSHOT_ENV, SNAPSHOTTERS
 
@@ -435,8 +436,11 @@ def run_jobs(
     ``executor_factory(workers)`` gives the ``concurrent.futures.Executor`` the jobs are
     submitted to (default: spawned local processes; :func:`iopkit.integrations.dask.executor`
     for a Dask cluster). Raises :class:`iopkit.reports.engine.lock.RunLockedError` when
-    another run holds the folder.
+    another run holds the folder, and :class:`iopkit.errors.InputError` (nothing written)
+    when a job's parameters hold a URL password.
     """
+    for job in jobs:  # before anything is written: no password reaches the manifest
+        refuse_url_passwords(job.params)
     console = console or Console(stderr=True)
     out = atomic.ensure_private_dir(Path(out_dir).absolute())
     with RunLock(out) as lock:

@@ -16,6 +16,9 @@ Papermill itself only *warns* about unknown names and coerces ``-p cohort 007`` 
 * parameters carry IDs and paths only: scalars and short lists of scalars; DataFrames,
   arrays, long strings and large lists are refused, because every parameter value is stored
   in the output notebook's metadata (papermill ``execute.py::prepare_notebook_metadata``);
+* a value holding a URL with a password (``postgresql://user:pw@host/db``) is refused, since
+  papermill writes every value into the notebook (and iopkit into ``figures.json`` and the
+  manifest); the message shows the URL redacted (:func:`iopkit.privacy.redact_url`);
 * a declared parameter whose *name* looks like a direct identifier (name, MRN, date of birth,
   phone, e-mail, address; the one rule of :func:`iopkit.privacy.is_direct_identifier`) is
   refused — reports take pseudonymous IDs only.
@@ -37,7 +40,7 @@ import nbformat
 import papermill as pm
 
 from iopkit.errors import ConfigError, InputError
-from iopkit.privacy import is_direct_identifier
+from iopkit.privacy import has_url_password, is_direct_identifier, redact_url
 
 #: Longest string accepted as a parameter value (characters). IDs and paths are far shorter.
 MAX_STR_LEN = 512
@@ -266,6 +269,29 @@ def _check_size(name: str, value: Any) -> None:
         )
 
 
+def refuse_url_passwords(params: Mapping[str, Any]) -> None:
+    """InputError (URL redacted) when any parameter value holds a URL with a password.
+
+    Called on every job of a run before anything is recorded (manifest, index, notebook).
+    """
+    for name, value in params.items():
+        _check_no_password(name, list(value) if isinstance(value, tuple) else value)
+
+
+def _check_no_password(name: str, value: Any) -> None:
+    texts = value if isinstance(value, list) else [value]
+    for text in texts:
+        if isinstance(text, str) and has_url_password(text):
+            raise InputError(
+                f"parameter {name!r} holds a URL with a password ({redact_url(text)}); "
+                "parameter values are written into the report notebook, so keep the password "
+                "out: use PGPASSWORD or ~/.pgpass, or a named connection (connection:NAME, "
+                "docs/sources/postgresql.md)",
+                column=name,
+                rule="no password in parameters",
+            )
+
+
 def validate_parameters(
     template: str | Path,
     params: Mapping[str, Any],
@@ -283,6 +309,7 @@ def validate_parameters(
     where = Path(template).name
     out: dict[str, Any] = {}
     for name, value in params.items():
+        _check_no_password(name, list(value) if isinstance(value, tuple) else value)
         if name not in specs:
             close = difflib.get_close_matches(name, list(specs), n=1)
             hint = f" — did you mean {close[0]!r}?" if close else ""
@@ -338,7 +365,8 @@ def parse_cli_pairs(pairs: list[str], option: str = "-p") -> dict[str, str]:
             )
         if key in out:
             raise InputError(
-                f"{option} {key!r} is given twice ({out[key]!r} and {value!r}); give it once",
+                f"{option} {key!r} is given twice ({redact_url(out[key])!r} and "
+                f"{redact_url(value)!r}); give it once",
                 rule=f"{option} key=value",
             )
         out[key] = value
