@@ -293,5 +293,7 @@ def test_committed_template_runs_top_to_bottom_without_papermill(
     if name != "curriculum_plan":  # synthetic default: the report says so on its first page
         html = "".join(str(o.get("data", {}).get("text/html", "")) for c in code for o in c.outputs)
         assert "Synthetic data — no real patient" in html
-    if name == "curriculum_plan":  # exports land in the working folder (output_dir ".")
-        assert (tmp_path / "calendar.ics").is_file()
+    if name == "curriculum_plan":
+        # JupyterLab runs (no output_dir) write under reports/lab/, never beside the notebook
+        assert list((tmp_path / "reports" / "lab").rglob("calendar*.ics"))
+        assert not list(tmp_path.glob("*.ics"))

@@ -304,7 +304,7 @@ def test_hidden_cells_are_recorded_exactly_and_shown_apart_from_blanks():
         "–",
         "done",
         "12",
-        "30.90",
+        "30.9",  # a one-decimal value keeps one decimal
         "few",
         "&lt; 11",
         "hidden to protect a small cell",

@@ -306,7 +306,10 @@ def test_aggregate_report_shows_no_individual_and_one_number_everywhere(tmp_path
                                                           summaries=summ))
     row = bench[bench["measure"] == tables.MEASURE_LABELS["phq9_response_pct"]]
     resp = rates.loc["response", tables.RATE]
-    assert figures["phq9_response_pct"] == pytest.approx(resp)
+    # shown, the key figure equals the rates table; the key-figure table may also hide it as a
+    # complementary cell (then figures.json records null)
+    if figures["phq9_response_pct"] is not None:
+        assert figures["phq9_response_pct"] == pytest.approx(resp)
     assert row["this program"].iloc[0] == pytest.approx(resp)
     page = (out / "program" / "report.html").read_text()
     n = int(rates.loc["response", tables.RATE_N])
