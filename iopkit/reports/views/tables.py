@@ -384,8 +384,13 @@ def program_figures(
     *,
     k: int = 0,
     summaries: Mapping[str, pd.DataFrame] | None = None,
+    key_figures: Mapping[str, float | None] | None = None,
 ) -> dict[str, float]:
     """The program's figures in the units of ``data_files/benchmarks.yaml``.
+
+    ``key_figures``: the report's key figures (:func:`iopkit.reports.views.summary.
+    key_figure_values`); a figure the key-figure table hides (None: a small cell or its
+    complement) is hidden here too, so no table of the report shows what another hides.
 
     ``outcomes_by_scale``: :func:`iopkit.outcomes.episode_outcomes` per scale id;
     ``summaries``: their :func:`iopkit.outcomes.cohort_summary` (``by=None``; computed when
@@ -445,6 +450,9 @@ def program_figures(
     )
     absent = float(att["n_absent_excused"].sum() + att["n_absent_unexcused"].sum())
     fig["nonattendance_day_pct"] = rate(absent, float(att["n_scheduled"].sum()))
+    for name, value in (key_figures or {}).items():
+        if value is None and name in fig:
+            fig[name] = float("nan")
     return fig
 
 
