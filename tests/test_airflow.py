@@ -99,7 +99,11 @@ def test_demo_schedule_as_an_airflow_dag_matches_a_local_run(
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["executor"] == "airflow"
-    assert manifest["counts"] == {"ok": 4, "failed": 0, "pending": 0, "not_run": 0}
+    # every job of the schedule published (how many flagged-patient reports the grid
+    # expands to depends on the data; the comparison with a local run below checks which)
+    counts = manifest["counts"]
+    assert counts["failed"] == counts["pending"] == counts["not_run"] == 0
+    assert counts["ok"] == len(manifest["jobs"]) >= 3
     assert not (out / ".iopkit-run.lock").exists()  # the assemble task released it
     assert not manifest["notes"], manifest["notes"]
 
