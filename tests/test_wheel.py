@@ -14,6 +14,7 @@ comes only from the wheel (``--no-deps``): the test asserts where it was importe
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -35,13 +36,28 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) 
     return proc.stdout
 
 
+def _not_source(folder: str, names: list[str]) -> set[str]:
+    """What a wheel is not built from: environments, caches, build output, generated reports
+    (``reports/`` keeps its schedules, which the wheel ships)."""
+    here = Path(folder)
+    skip = {n for n in names if n in {".venv", ".git", "build", "dist", "__pycache__",
+            ".pytest_cache", ".ruff_cache"} or n.endswith(".egg-info")}  # fmt: skip
+    if here == ROOT / "reports":
+        skip |= {n for n in names if n not in {"schedules", "README.md"}}
+    return skip
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     base = tmp_path_factory.mktemp("wheel")
     dist = base / "dist"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "IOPKIT_"))}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+    # build from a copy: setuptools builds in <source>/build, which two xdist workers running
+    # this module's tests would share (and race on)
+    src = base / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=_not_source)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(src)],
          cwd=base, env=env)  # fmt: skip
     wheel = next(dist.glob("iopkit-*.whl"))
     target = base / "venv"
