@@ -17,11 +17,10 @@ import pytest
 import yaml
 
 from iopkit.resources import schedules_dir
+from tests.manifests import comparable
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("IOPKIT_AIRFLOW_VENV") or "/tmp/iopkit-airflow-venv")
-VOLATILE = {"started", "finished", "duration_s", "timings_s", "host", "pid", "run_id",
-            "attempts"}
 
 
 @pytest.fixture(scope="module")
@@ -116,14 +115,6 @@ def test_demo_schedule_as_an_airflow_dag_matches_a_local_run(
     assert local.exit_code == 0
     on_local = json.loads((tmp_path / "local" / "manifest.json").read_text())
 
-    def comparable(m: dict) -> dict:
-        out = {j["name"]: {k: v for k, v in j.items() if k not in VOLATILE}
-               for j in json.loads(json.dumps(m["jobs"]))}
-        for job in out.values():  # a report's header says when it was generated
-            header = (job.get("figures") or {}).get("header")
-            if isinstance(header, dict):
-                header.pop("generated_at", None)
-        return out
 
     assert comparable(manifest) == comparable(on_local)
     index = (out / "index.html").read_text()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.manifests import comparable
+
 pytest.importorskip("distributed", reason="the Dask tests need iopkit[dask] (in dev)")
 
 from iopkit.errors import InputError  # noqa: E402
@@ -26,10 +28,6 @@ from iopkit.resources import schedules_dir  # noqa: E402
 
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
 DASK = Path(sys.executable).with_name("dask")
-#: What differs between two runs of the same jobs (when, where, how long) — everything else
-#: in a job record must be equal.
-VOLATILE = {"started", "finished", "duration_s", "timings_s", "host", "pid", "run_id",
-            "attempts"}
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -81,14 +79,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
         log.close()
 
 
-def _comparable(manifest: dict) -> dict[str, dict]:
-    out = {j["name"]: {k: v for k, v in j.items() if k not in VOLATILE}
-           for j in json.loads(json.dumps(manifest["jobs"]))}
-    for job in out.values():  # a report's header says when it was generated
-        header = (job.get("figures") or {}).get("header")
-        if isinstance(header, dict):
-            header.pop("generated_at", None)
-    return out
 
 
 def test_executor_address_is_checked() -> None:
@@ -127,7 +117,7 @@ def test_demo_schedule_on_dask_matches_a_local_run(
     assert on_dask["executor"] == cluster["spec"] and on_local["executor"] == "local"
     assert on_dask["counts"] == on_local["counts"] == {
         "ok": 6, "failed": 0, "pending": 0, "not_run": 0}
-    assert _comparable(on_dask) == _comparable(on_local)
+    assert comparable(on_dask) == comparable(on_local)
     # every job ran in a worker process of the cluster, not in the iopkit process
     pids = {j["pid"] for j in on_dask["jobs"]}
     assert pids <= cluster["worker_pids"], (pids, cluster["worker_pids"])
