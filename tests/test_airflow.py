@@ -31,6 +31,21 @@ def airflow_env() -> Path:
         if os.environ.get("CI"):
             pytest.fail(f"{reason} — .ci/run must build it before the tests")
         pytest.skip(reason)
+    # the DAG must run this checkout's iopkit and templates, not those of the checkout the
+    # environment was first built for (a reused /tmp: CI once compared /work/main's templates
+    # with the clone's)
+    found = subprocess.run(
+        [str(VENV / "bin" / "python"), "-c",
+         "import iopkit, pathlib; print(pathlib.Path(iopkit.__file__).resolve().parents[1])"],
+        capture_output=True, text=True, timeout=120,
+    )
+    if found.returncode != 0 or Path(found.stdout.strip()) != ROOT:
+        reason = (f"the Airflow environment {VENV} imports iopkit from "
+                  f"{found.stdout.strip() or found.stderr.strip()[-300:]}, not {ROOT}; run "
+                  f"`.ci/airflow-env {VENV}` from this checkout")
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
     return VENV
 
 
