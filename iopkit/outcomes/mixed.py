@@ -1,22 +1,27 @@
-"""Mixed-effects model of score over time in treatment (statsmodels ``MixedLM``), fitted to
-the optimum and checked there.
+"""Mixed-effects model of score over time in treatment, fitted to the optimum and checked
+there.
 
 Primary longitudinal analysis (likelihood-based, valid under MAR; National Research Council
 2010): ``score ~ weeks [+ covariates]`` with a random intercept and a random slope for time
 per episode — in lme4 terms ``lmer(score ~ weeks + … + (weeks | episode_id), REML = …)``
 (Bates, Mächler, Bolker & Walker 2015, *J Stat Softw* 67(1), doi:10.18637/jss.v067.i01).
+statsmodels builds the design (formula terms, ``C()``, ``Q()``); the likelihood is lme4's
+profiled deviance over the relative covariance factor θ, evaluated for all episodes at once
+(:mod:`iopkit.outcomes._lmm`, which says why it is hand-written: 1,000 episodes fit in
+well under a second instead of 10 s).
 
-How a fit is accepted (statsmodels' own "converged" flag is not trusted: on the HSAUR
-Beat-the-Blues random-slope ML model its default L-BFGS stops at logLik −935.136 and says
-"converged"; the optimum is −934.904, issue 14):
+How a fit is accepted (no optimiser's own "converged" is trusted: statsmodels' L-BFGS stops
+on the HSAUR Beat-the-Blues random-slope ML model at logLik −935.136 and says "converged";
+the optimum is −934.904, issue 14):
 
-1. Fit with an optimiser (``optimizers``, default order lbfgs, bfgs, cg, powell, nm).
-2. At the solution, on the profiled log-likelihood ℓ(θ) over the relative random-effects
-   Cholesky factor θ (lme4's θ; fixed effects and σ² profiled out), take the analytic
-   gradient g (``MixedLM.score``) and the Hessian H (central differences of g), and refine by
+1. Maximise the profiled log-likelihood ℓ(θ) from lme4's start (Λ = I) with an optimiser
+   (``optimizers``, default order lbfgs, bfgs, cg, powell, nm: scipy's L-BFGS-B with lme4's
+   bounds θ_diag ≥ 0, BFGS, CG, Powell, Nelder–Mead).
+2. At the solution take the gradient g and Hessian H of ℓ (central differences) and refine by
    Newton steps with backtracking while H is negative definite. The reported point must have
-   a negative-definite H and a Newton gain ½·gᵀ(−H)⁻¹g below ``NEWTON_GAIN_TOL`` log-likelihood
-   units (the Newton decrement, Boyd & Vandenberghe 2004 §9.5.1, estimates ℓ_max − ℓ).
+   a negative-definite H and a Newton gain ½·gᵀ(−H)⁻¹g below ``NEWTON_GAIN_TOL``
+   log-likelihood units (the Newton decrement, Boyd & Vandenberghe 2004 §9.5.1, estimates
+   ℓ_max − ℓ).
 3. When the optimiser's own result did not pass step 2 unrefined, the next optimisers are
    run too (all of them with ``compare_optimizers=True``) and the best log-likelihood is kept;
    ``optimizers_agree`` says whether their results were within ``AGREE_TOL`` of each other.
@@ -24,27 +29,24 @@ Beat-the-Blues random-slope ML model its default L-BFGS stops at logLik −935.1
    tolerance). A slope model on the boundary or not at an optimum falls back (``fallback``)
    to a random intercept only, and says why in ``model``.
 
-Standard errors of the fixed effects are lme4's: Var(β̂) = σ̂²·(Σᵢ Xᵢᵀ(ZᵢΛZᵢᵀ + I)⁻¹Xᵢ)⁻¹ at
-the estimates (conditional on the variance parameters, lme4 ``vcov.merMod``), not the
-inverse of statsmodels' joint observed Hessian, which is 0.1–2 % larger here. Intervals and
-p-values are Wald (normal).
+Standard errors of the fixed effects are lme4's: Var(β̂) = σ̂²·(XᵀV⁻¹X)⁻¹ at the estimates
+(conditional on the variance parameters, lme4 ``vcov.merMod``). Intervals and p-values are
+Wald (normal).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
-from scipy import stats
-from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, SingularMatrixWarning
+from scipy import optimize, stats
 
 from iopkit.errors import InputError
 from iopkit.outcomes._common import require_columns
+from iopkit.outcomes._lmm import GroupedLMM
 
 __all__ = [
     "AGREE_TOL",
@@ -55,6 +57,9 @@ __all__ = [
 ]
 
 MIXED_OPTIMIZERS = ("lbfgs", "bfgs", "cg", "powell", "nm")
+_SCIPY = {"lbfgs": "L-BFGS-B", "bfgs": "BFGS", "cg": "CG", "powell": "Powell",
+          "nm": "Nelder-Mead"}
+_GRADIENT_BASED = {"lbfgs", "bfgs", "cg"}
 NEWTON_GAIN_TOL = 1e-6  # log-likelihood units
 AGREE_TOL = 1e-3  # log-likelihood units between optimisers
 SINGULAR_TOL = 1e-4  # lme4 isSingular(tol = 1e-4) on the relative Cholesky factor θ
@@ -103,34 +108,19 @@ class _Run:
         return text
 
 
-def _gradient(model: MixedLM, theta: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        # near a boundary statsmodels warns per evaluation; the boundary is reported instead
-        warnings.simplefilter("ignore", SingularMatrixWarning)
-        return np.asarray(model.score(theta), dtype=float)
-
-
-def _check(model: MixedLM, theta: np.ndarray, hessian: np.ndarray | None = None) -> _Check:
-    """Gradient (analytic ``MixedLM.score``), Hessian (forward differences of the gradient,
-    unless given) and Newton gain ½·gᵀ(−H)⁻¹g of the profiled log-likelihood at θ."""
-    g = _gradient(model, theta)
+def _check(model: GroupedLMM, theta: np.ndarray, hessian: np.ndarray | None = None) -> _Check:
+    """Gradient and Hessian (central differences, unless the Hessian is given) and Newton
+    gain ½·gᵀ(−H)⁻¹g of the profiled log-likelihood at θ."""
+    g = model.gradient(theta)
     if hessian is None:
-        k = theta.size
-        hessian = np.zeros((k, k))
-        for j in range(k):
-            step = np.zeros(k)
-            step[j] = 1e-6 * max(1.0, abs(theta[j]))
-            hessian[:, j] = (_gradient(model, theta + step) - g) / step[j]
-        hessian = (hessian + hessian.T) / 2
+        hessian = model.hessian(theta)
     nd = bool(np.all(np.linalg.eigvalsh(hessian) < 0))
     gain = float(0.5 * g @ np.linalg.solve(-hessian, g)) if nd else np.inf
-    lower = np.zeros((model.k_re, model.k_re))
-    lower[np.tril_indices(model.k_re)] = theta[: model.k_re2]
-    boundary = bool(np.abs(np.diag(lower)).min() < SINGULAR_TOL)
-    return _Check(theta, float(model.loglike(theta)), g, hessian, gain, nd, boundary)
+    boundary = bool(np.abs(theta[model.diagonal]).min() < SINGULAR_TOL)
+    return _Check(theta, model.loglike(theta), g, hessian, gain, nd, boundary)
 
 
-def _refine(model: MixedLM, check: _Check) -> _Check:
+def _refine(model: GroupedLMM, check: _Check) -> _Check:
     """Newton steps with backtracking from ``check`` while the Hessian is negative definite
     (the Hessian of the starting point is kept: θ moves by less than its curvature scale)."""
     for _ in range(_MAX_NEWTON):
@@ -149,24 +139,33 @@ def _refine(model: MixedLM, check: _Check) -> _Check:
     return check
 
 
-def _run(model: MixedLM, reml: bool, optimizer: str) -> _Run:
+def _run(model: GroupedLMM, optimizer: str) -> _Run:
     run = _Run(optimizer)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            res = model.fit(reml=reml, method=[optimizer])
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            run.error = str(exc).splitlines()[0]
-            return run
-    run.warnings = sorted(
-        {
-            str(w.message).splitlines()[0]
-            for w in caught
-            if issubclass(w.category, ConvergenceWarning)
-        }
-    )
-    theta = res.params_object.get_packed(use_sqrt=True, has_fe=False)
-    run.llf = float(res.llf)
+    start = model.theta_of(np.eye(model.q))  # lme4's starting value: Λ = I
+
+    def objective(theta: np.ndarray) -> float:
+        value = -model.loglike(theta)
+        return value if np.isfinite(value) else 1e300
+
+    options: dict = {}
+    if optimizer in _GRADIENT_BASED:
+        options["jac"] = lambda theta: -model.gradient(theta)
+    if optimizer == "lbfgs":
+        # scipy's default stops (ftol 2.2e-9 relative) end 1e-5 log-likelihood units short on
+        # large fits; these end where the Newton check passes, so one optimiser suffices
+        options["options"] = {"ftol": 1e-15, "gtol": 1e-8}
+    try:
+        res = optimize.minimize(objective, start, method=_SCIPY[optimizer], **options)
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        run.error = str(exc).splitlines()[0]
+        return run
+    if not res.success:
+        run.warnings = [str(res.message).splitlines()[0]]
+    theta = model.canonical(res.x)
+    run.llf = model.loglike(theta)
+    if not np.isfinite(run.llf):
+        run.error = "the optimiser ended where the likelihood cannot be evaluated"
+        return run
     run.raw = _check(model, theta)
     run.refined = _refine(model, run.raw)
     return run
@@ -175,7 +174,8 @@ def _run(model: MixedLM, reml: bool, optimizer: str) -> _Run:
 @dataclass
 class _Fit:
     label: str
-    model: MixedLM
+    model: GroupedLMM
+    spec: object  # the statsmodels MixedLM holding the design and term names
     runs: list[_Run]
     best: _Check | None
     optimizer: str
@@ -191,10 +191,11 @@ def _fit(
     optimizers: Sequence[str],
     compare: bool,
 ) -> _Fit:
-    model = smf.mixedlm(formula, data, groups=data[group], re_formula=re_formula)
+    spec = smf.mixedlm(formula, data, groups=data[group], re_formula=re_formula)
+    model = GroupedLMM(spec.endog, spec.exog, spec.exog_re, spec.groups, reml=reml)
     runs: list[_Run] = []
     for opt in optimizers:
-        run = _run(model, reml, opt)
+        run = _run(model, opt)
         runs.append(run)
         if compare or run.refined is None:
             continue
@@ -205,7 +206,7 @@ def _fit(
             break  # two optimisers (refined) end at the same point: more will not help
     done = [r for r in runs if r.refined is not None]
     if not done:
-        return _Fit("", model, runs, None, "", "; ".join(r.describe() for r in runs))
+        return _Fit("", model, spec, runs, None, "", "; ".join(r.describe() for r in runs))
     ok = [r for r in done if r.refined.ok]  # type: ignore[union-attr]
     chosen = max(ok or done, key=lambda r: r.refined.llf)  # type: ignore[union-attr]
     best: _Check = chosen.refined  # type: ignore[assignment]
@@ -221,25 +222,19 @@ def _fit(
             f"{best.gain:.2g}, Hessian {'' if best.negative_definite else 'not '}negative "
             "definite)"
         )
-    model.reml = reml  # the profiled likelihood of the chosen fit
-    return _Fit("", model, runs, best, chosen.optimizer, "; ".join(problems))
+    return _Fit("", model, spec, runs, best, chosen.optimizer, "; ".join(problems))
 
 
-def _estimates(model: MixedLM, theta: np.ndarray) -> dict:
+def _estimates(fit: _Fit, theta: np.ndarray) -> dict:
     """Fixed effects, variances and lme4-style covariance of β̂ at θ."""
-    p = MixedLMParams.from_packed(theta, model.k_fe, model.k_re, use_sqrt=True, has_fe=False)
-    fe, _ = model.get_fe_params(p.cov_re, p.vcomp)
-    scale = float(model.get_scale(fe, p.cov_re, p.vcomp))
-    xtvx = np.zeros((model.k_fe, model.k_fe))
-    for x, z in zip(model.exog_li, model.exog_re_li, strict=True):
-        v = z @ p.cov_re @ z.T + np.eye(len(x))
-        xtvx += x.T @ np.linalg.solve(v, x)
-    names = list(model.data.exog_re_names)
+    prof = fit.model.profile(theta)
+    lam = fit.model.lam(theta)
+    names = list(fit.spec.data.exog_re_names)
     return {
-        "fe": pd.Series(fe, index=model.exog_names),
-        "vcov": scale * np.linalg.inv(xtvx),
-        "cov_re": pd.DataFrame(scale * p.cov_re, index=names, columns=names),
-        "scale": scale,
+        "fe": pd.Series(prof.beta, index=fit.spec.exog_names),
+        "vcov": prof.sigma2 * np.linalg.inv(prof.xvx),
+        "cov_re": pd.DataFrame(prof.sigma2 * lam @ lam.T, index=names, columns=names),
+        "scale": prof.sigma2,
     }
 
 
@@ -262,8 +257,8 @@ def mixed_model(
     ``data`` is long (one row per assessment), e.g. from :func:`iopkit.outcomes.with_weeks`
     (``score``, ``weeks`` = days since admission / 7, ``episode_id``). ``covariates`` are
     formula terms (e.g. ``"C(cohort_id)"``). Rows missing outcome, time or group are excluded
-    and counted (``n_excluded``). ``optimizers`` are statsmodels/scipy method names tried in
-    order (see the module docstring); ``compare_optimizers=True`` runs all of them.
+    and counted (``n_excluded``). ``optimizers`` are tried in order (see the module
+    docstring); ``compare_optimizers=True`` runs all of them.
 
     Returns the fixed effects: ``term, estimate, se, ci_low, ci_high, p`` (Wald, normal; SE as
     lme4), with ``model`` (``"random intercept + slope"`` or ``"random intercept only"`` +
@@ -319,7 +314,7 @@ def mixed_model(
     if fit.best is None:
         raise InputError(f"mixed model could not be fitted: {fit.problem}", rule="MixedLM fit")
     best = fit.best
-    est = _estimates(fit.model, best.theta)
+    est = _estimates(fit, best.theta)
     fe = est["fe"]
     se = np.sqrt(np.diag(est["vcov"]))
     z = stats.norm.ppf(1 - (1 - confidence) / 2)
@@ -341,7 +336,7 @@ def mixed_model(
     )
     out["model"] = fit.label + (f" [warning: {fit.problem}]" if fit.problem else "")
     out["reml"] = reml
-    out["n_obs"] = int(fit.model.nobs)
+    out["n_obs"] = int(fit.model.n)
     out["n_groups"] = int(d[group].nunique())
     out["n_excluded"] = n_excluded
     out["ci_method"] = "Wald (normal)"
@@ -355,7 +350,7 @@ def mixed_model(
     out["max_abs_gradient"] = float(np.abs(best.gradient).max())
     out["hessian_negative_definite"] = best.negative_definite
     out["boundary"] = best.boundary
-    n_par = fit.model.k_fe + fit.model.k_re2 + 1
+    n_par = fit.model.p + fit.model.k + 1
     runs = pd.DataFrame(
         [
             {
@@ -365,13 +360,13 @@ def mixed_model(
                 "hessian_negative_definite": r.raw.negative_definite if r.raw else pd.NA,
                 "refined_loglik": r.refined.llf if r.refined else np.nan,
                 "error": r.error,
-                "statsmodels_warnings": "; ".join(r.warnings),
+                "optimizer_message": "; ".join(r.warnings),
             }
             for r in fit.runs
         ]
     )
     out.attrs.update(
-        variant=f"statsmodels MixedLM {formula}, {fit.label}, {'REML' if reml else 'ML'}, "
+        variant=f"lme4 profiled deviance {formula}, {fit.label}, {'REML' if reml else 'ML'}, "
         f"optimum checked (gradient, Hessian), optimiser {fit.optimizer}",
         cov_re=est["cov_re"],
         residual_variance=est["scale"],
