@@ -13,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "cell_problems",
+    "is_text",
+    "per_text",
     "date_text",
     "key_text",
     "parse_dates",
@@ -43,6 +45,37 @@ _TEXT_DATE_FORMATS = (
 )
 
 
+def is_text(s: pd.Series) -> np.ndarray:
+    """Which cells are ``str`` — without a Python call per cell where the column's type
+    says it (string dtype, numbers, dates; :func:`pandas.api.types.infer_dtype` for object
+    columns), per cell only for a column that mixes types."""
+    present = s.notna().to_numpy()
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return np.zeros(len(s), dtype=bool)
+    if s.dtype != object and pd.api.types.is_string_dtype(s):
+        return present
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "string":
+        return present
+    if kind in ("empty", "integer", "floating", "mixed-integer-float", "boolean", "decimal",
+                "datetime", "datetime64", "date", "timedelta"):  # fmt: skip
+        return np.zeros(len(s), dtype=bool)
+    return np.fromiter((isinstance(v, str) for v in s.to_numpy(dtype=object)), bool, len(s))
+
+
+def per_text(values: Iterable[str], func: Callable[[str], object]) -> np.ndarray:
+    """``func`` of each text value, computed once per distinct value (exports repeat their
+    values: item answers, goal texts, codes), as an object array in ``values``' order."""
+    arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values,
+                     dtype=object)  # fmt: skip
+    if not len(arr):
+        return np.empty(0, dtype=object)
+    codes, uniques = pd.factorize(arr)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = [func(u) for u in uniques]
+    return out[codes]
+
+
 def cell_problems(
     rows: np.ndarray,
     values: Iterable,
@@ -62,16 +95,54 @@ def cell_problems(
     )
 
 
-def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
+_DECIMAL = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*")
+
+
+def _per_distinct(
+    s: pd.Series, parse: Callable[[pd.Series], tuple[object, pd.DataFrame]]
+) -> tuple[object, pd.DataFrame]:
+    """``parse`` run once per distinct value of an object column and spread back to every
+    cell (exports repeat their values: dates, item answers): the converted column (missing
+    where the cell is missing) and the problems, one per cell, by position. ``parse`` must
+    decide each value on its own or, like a column-wide day-first decision, on the set of
+    values present — both are unchanged by reading each distinct value once."""
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object))
+    out_u, probs_u = parse(pd.Series(uniques, dtype=object))
+    out = pd.array(out_u).take(codes, allow_fill=True)
+    if not len(probs_u):
+        return out, probs_u
+    # the cells of each distinct value, grouped: cells_by_value[starts[u] : starts[u] + n[u]]
+    key = np.where(codes < 0, len(uniques), codes)
+    cells_by_value = np.argsort(key, kind="stable")
+    n = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+    u = probs_u["row"].to_numpy(dtype=np.int64)
+    rep = n[u]
+    first = np.repeat(starts[u], rep)
+    within = np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
+    probs = probs_u.iloc[np.repeat(np.arange(len(probs_u)), rep)].reset_index(drop=True)
+    probs["row"] = cells_by_value[first + within]
+    return out, probs
+
+
+def _not_decimal(text: str) -> bool:
+    return _DECIMAL.fullmatch(text) is None
+
+
+def parse_ints(s: pd.Series, *, distinct: bool = False) -> tuple[pd.Series, pd.DataFrame]:
     """Whole numbers from text or numbers; returns (Int64 series, problems by position).
 
     Problems: ``type`` for text that is not a number, for numbers with a fraction (3.5 is
     never rounded) and for text in another notation (``1e1``, ``1.979e3``, ``inf``: only
-    decimal digits are read as a whole number).
+    decimal digits are read as a whole number). An object column is read once per distinct
+    value (``distinct=True``: ``s`` already holds distinct values).
     """
     pos = np.arange(len(s))
     if pd.api.types.is_bool_dtype(s):
         return s.astype("Int64"), cell_problems([], [], "type", [])
+    if s.dtype == object and not distinct:
+        out, probs = _per_distinct(s, lambda u: parse_ints(u, distinct=True))
+        return pd.array(out, dtype="Int64"), probs
     num = (
         pd.to_numeric(s, errors="coerce")
         if not pd.api.types.is_numeric_dtype(s)
@@ -81,16 +152,11 @@ def parse_ints(s: pd.Series) -> tuple[pd.Series, pd.DataFrame]:
     present = s.notna().to_numpy()
     bad_text = present & num.isna().to_numpy()
     # text must be written as a decimal number: 1e1 and 1.979e3 are not read as 10 and 1979
-    obj = s.to_numpy(dtype=object)
-    is_text = np.array([isinstance(v, str) for v in obj], dtype=bool)
+    text = is_text(s)
     notation = np.zeros(len(s), dtype=bool)
-    if is_text.any():
-        decimal = (
-            pd.Series(obj[is_text], dtype=object)
-            .str.fullmatch(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)\s*")
-            .to_numpy(dtype=bool)
-        )
-        notation[np.flatnonzero(is_text)[~decimal]] = True
+    if text.any():
+        written = per_text(s.to_numpy(dtype=object)[text], _not_decimal)
+        notation[np.flatnonzero(text)] = written.astype(bool)
         notation &= present & ~bad_text
     values = num.to_numpy()
     # inf, 1e400 and 99999999999999999999999 are not whole numbers a table can hold (Int64)
@@ -128,6 +194,7 @@ def parse_dates(
     *,
     date_format: str | None = None,
     profile: str = "profile",
+    distinct: bool = False,
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Calendar dates from date cells or text; returns (datetime64 series, problems by position).
 
@@ -142,7 +209,17 @@ def parse_dates(
     ambiguous day/month order (rule ``ambiguous_date``), a column mixing both orders
     (``mixed_date_formats``), impossible dates (``invalid_date``), two-digit years,
     times of day, bare numbers such as Excel serials, and anything else (``date_format``).
+    An object column is read once per distinct value (``distinct=True``: ``s`` already
+    holds distinct values).
     """
+    if s.dtype == object and not distinct:
+        out, probs = _per_distinct(
+            s,
+            lambda u: parse_dates(
+                u, dayfirst, date_format=date_format, profile=profile, distinct=True
+            ),
+        )
+        return pd.Series(np.asarray(out, dtype="datetime64[ns]"), index=s.index), probs
     n = len(s)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     probs: list[pd.DataFrame] = []
@@ -165,8 +242,11 @@ def parse_dates(
         )
         return pd.Series(out, index=s.index), pd.concat(probs, ignore_index=True)
     obj = s.to_numpy(dtype=object)
-    kinds = np.array([type(v).__name__ for v in obj], dtype=object)
     present = s.notna().to_numpy()
+    if is_text(s)[present].all():  # a text column (every export read as text): no per-cell type
+        kinds = np.where(present, "str", "NoneType").astype(object)
+    else:
+        kinds = np.array([type(v).__name__ for v in obj], dtype=object)
     is_str = kinds == "str"
     text = is_str.copy()
     if date_format is not None and is_str.any():
@@ -380,6 +460,8 @@ def _month(m: int) -> str:
 
 def key_text(s: pd.Series) -> pd.Series:
     """Keys as text: numbers that arrive as 12 or 12.0 (Excel, SQL) become '12'."""
+    if s.dtype == object and is_text(s)[s.notna().to_numpy()].all():
+        return s.astype(object).where(s.notna(), None)  # text already: nothing to rewrite
     if s.dtype == object or pd.api.types.is_numeric_dtype(s):
 
         def fix(v: object) -> object:

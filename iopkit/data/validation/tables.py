@@ -9,6 +9,7 @@ Rules that need another table are in :mod:`.rules`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,9 +27,11 @@ from iopkit.data.schemas import (
 )
 from iopkit.data.validation.cells import (
     cell_problems,
+    is_text,
     key_text,
     parse_dates,
     parse_ints,
+    per_text,
     vocab_hint,
 )
 from iopkit.privacy import redact_text
@@ -100,7 +103,10 @@ def blank_tokens(
         s = raw[col]
         if s.dtype != object and not pd.api.types.is_string_dtype(s):
             continue  # numbers, dates, booleans: no text to match
-        text = s.map(lambda v: v.strip() if isinstance(v, str) else None)
+        present = is_text(s)
+        stripped = np.full(len(s), None, dtype=object)
+        stripped[present] = per_text(s.to_numpy(dtype=object)[present], str.strip)
+        text = pd.Series(stripped, index=s.index, dtype=object)
         hit = text.isin(tokens).to_numpy(dtype=bool)
         if hit.any():
             words = text[hit].value_counts(sort=False)
@@ -179,11 +185,11 @@ def read_codes(t: TableState, file: str, notes: list[str]) -> None:
             continue
         vocab = set(col.vocab or ())
         values = t.typed[col.name]
-        mapped = pd.Series(
-            [col.codes.get(v.strip().lower()) if isinstance(v, str) else None for v in values],
-            index=values.index,
-            dtype=object,
-        )
+        present = is_text(values)
+        codes = np.full(len(values), None, dtype=object)
+        codes[present] = per_text(values.to_numpy(dtype=object)[present],
+                                  lambda v, c=col.codes: c.get(v.strip().lower()))  # fmt: skip
+        mapped = pd.Series(codes, index=values.index, dtype=object)
         change = mapped.notna() & ~values.isin(vocab)
         if not change.any():
             continue
@@ -260,6 +266,19 @@ def soften_descriptive(t: TableState) -> None:
         t.typed.loc[idx, col] = blank
 
 
+_MAY_HOLD_IDENTIFIER = re.compile(r"[\d@]")
+
+
+def _redacted(value: str) -> tuple[str, str] | None:
+    """(redacted text, the kinds found) or None when ``value`` holds no identifier."""
+    if _MAY_HOLD_IDENTIFIER.search(value) is None:
+        return None
+    text, findings = redact_text(value)
+    if not findings:
+        return None
+    return text, ", ".join(dict.fromkeys(f.kind for f in findings))
+
+
 def redact_free_text(t: TableState) -> None:
     """Identifiers in free text (:attr:`ColumnSpec.free_text`: goal text, event notes) are
     redacted with :func:`iopkit.privacy.redact_text` in the accepted row and in the rejects;
@@ -271,19 +290,22 @@ def redact_free_text(t: TableState) -> None:
             continue
         rows, shown, msgs = [], [], []
         redacted = t.raw[col.name].to_numpy(dtype=object).copy()
-        for i, v in enumerate(redacted):
-            if not isinstance(v, str):
+        present = is_text(t.raw[col.name])
+        # each distinct text once (goal texts repeat); a text without a digit or an '@' holds
+        # none of the identifiers privacy.TEXT_PATTERNS finds, so it is not scanned
+        found = np.full(len(redacted), None, dtype=object)
+        found[present] = per_text(redacted[present], _redacted)
+        for i in np.flatnonzero(present):
+            if found[i] is None:
                 continue
-            text, findings = redact_text(v)
-            if findings:
-                kinds = ", ".join(dict.fromkeys(f.kind for f in findings))
-                redacted[i] = text
-                rows.append(i)
-                shown.append(text)
-                msgs.append(
-                    f"free text holds an identifier ({kinds}); redacted — "
-                    "keep identifying details out of this column"
-                )
+            text, kinds = found[i]
+            redacted[i] = text
+            rows.append(int(i))
+            shown.append(text)
+            msgs.append(
+                f"free text holds an identifier ({kinds}); redacted — "
+                "keep identifying details out of this column"
+            )
         if not rows:
             continue
         t.raw = t.raw.copy()  # never change the caller's bundle
@@ -425,7 +447,7 @@ def case_only_keys(t: TableState, line: np.ndarray) -> None:
     if len(key) != 1 or t.table_problems or not len(t.raw):
         return
     ids = t.typed[key[0]]
-    text = ids[ids.map(lambda v: isinstance(v, str))]
+    text = ids[is_text(ids)]
     folded = text.str.casefold()
     if folded.nunique() == text.nunique():
         return
