@@ -22,11 +22,11 @@ def _text(html: str) -> str:
 
 
 def _safety_part(html: str) -> str:
-    """The report text from the Safety heading to the next numbered heading."""
-    text = _text(html)
-    start = text.index("1. Safety")
-    end = text.find("2. ", start)
-    return text[start:end]
+    """The text of the Safety section: from its heading to the next section heading (h2)."""
+    m = re.search(r"<h2[^>]*>\s*1\. Safety", html)
+    assert m, "no '1. Safety' section heading"
+    end = html.find("<h2", m.end())
+    return _text(html[m.start() : end if end >= 0 else len(html)])
 
 
 def _run(src: Path, episode: str, cohort: str, out: Path) -> dict:
