@@ -289,7 +289,9 @@ def test_committed_template_runs_top_to_bottom_without_papermill(
     kinds = {k for c in code for o in c.outputs for k in o.get("data", {})}
     assert "text/markdown" in kinds  # the header line at least
     if name != "patient_progress":
-        assert "image/png" in kinds  # figures drawn inline, as in JupyterLab
+        from iopkit.plots import FIGURE_MIMETYPE
+
+        assert FIGURE_MIMETYPE in kinds  # figures drawn inline, as iopkit.plots.render draws
     if name != "curriculum_plan":  # synthetic default: the report says so on its first page
         html = "".join(str(o.get("data", {}).get("text/html", "")) for c in code for o in c.outputs)
         assert "Synthetic data — no real patient" in html

@@ -33,7 +33,14 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from iopkit.reports.engine.export import css_string, mark_tables, strip_ansi, to_html
+from iopkit.plots import FIGURE_MIMETYPE
+from iopkit.reports.engine.export import (
+    TEMPLATES,
+    css_string,
+    mark_tables,
+    strip_ansi,
+    to_html,
+)
 from iopkit.reports.engine.runner import ReportError, run_report
 
 TINY = Path(__file__).parent / "fixtures" / "reports" / "tiny.ipynb"
@@ -92,11 +99,23 @@ def test_mark_tables_classes_numbers_dates_and_wide_tables() -> None:
     assert not head[0].get("class") and "iop-num" not in (head[3].get("class") or [])
     r1, r2 = (row.find_all("td") for row in soup.find("tbody").find_all("tr"))
     assert "iop-num" in r1[1]["class"] and "iop-num" in r2[1]["class"]  # the "hidden" cell too
-    assert not r1[0].get("class")  # text stays left
+    assert "iop-num" not in r1[0]["class"]  # text stays left
+    assert "iop-word" in r1[0]["class"]  # one short word: never broken
+    assert "iop-word" not in (r2[3].get("class") or [])  # a sentence wraps
     assert "iop-date" in r1[3]["class"]
     span = r2[3].find("span", class_="iop-date")
     assert span is not None and span.get_text() == "2025-03-26"
     assert r2[3].get_text() == "review recorded 2025-03-26 by the team"  # no text lost
+
+
+def test_a_short_scale_name_is_never_broken_at_its_hyphen() -> None:
+    """"PHQ-9" in a narrow column broke as "PHQ-" / "9" (issue 12): a one-word cell is
+    classed ``iop-word``, which the stylesheet never wraps, on screen and in print."""
+    frag = "<table><tr><th>scale</th></tr><tr><td>PHQ-9</td></tr><tr><td>GAD-7</td></tr></table>"
+    cells = BeautifulSoup(mark_tables(frag), "html.parser").find_all("td")
+    assert all("iop-word" in c["class"] for c in cells)
+    css = (TEMPLATES / "iopkit" / "report.css").read_text()
+    assert re.search(r"\.iop-word\s*\{\s*white-space:\s*nowrap", css)
 
 
 def test_mark_tables_text_column_with_one_number_stays_text() -> None:
@@ -330,15 +349,21 @@ def _norm(text: str) -> str:
     return " ".join(text.replace("¶", "").split()).casefold()
 
 
+#: PDF path-painting operators (ISO 32000-1 Table 60): stroke, fill, fill and stroke.
+_PAINT = {b"S", b"s", b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*"}
+
+
 def _page_content(page: Any) -> list[tuple[float, str, str]]:
     """What a PDF page shows inside its margins, as ``(y, kind, text)`` from top to bottom:
-    text lines (``"text"``, grouped by baseline) and images (``"image"``, at their lower
-    edge). y is in PDF points from the bottom; the running header and the page number sit in
-    the margins and are left out."""
+    text lines (``"text"``, grouped by baseline) and images or vector drawings (``"image"``,
+    at their lower edge; an SVG figure prints as paths, not as an image). y is in PDF points
+    from the bottom; the running header and the page number sit in the margins and are left
+    out."""
     top = float(page.mediabox.height) - MARGIN_MM[0] * 72 / 25.4
     bottom = MARGIN_MM[2] * 72 / 25.4
     lines: dict[float, list[str]] = {}
     images: list[float] = []
+    path: list[float] = []
 
     def on_text(text: str, cm: list[float], tm: list[float], *_: Any) -> None:
         if text.strip():
@@ -348,6 +373,16 @@ def _page_content(page: Any) -> list[tuple[float, str, str]]:
     def on_operator(op: bytes, args: Any, cm: list[float], tm: list[float]) -> None:
         if op == b"Do":  # an image (or form) drawn in the unit square scaled by cm
             images.append(cm[5] + min(0.0, cm[3]))
+        elif op in (b"m", b"l", b"re") and len(args) >= 2:  # a path: an SVG figure's lines
+            x, y = float(args[0]), float(args[1])
+            ys = [y] if op != b"re" else [y, y + float(args[3])]
+            path.extend(cm[1] * x + cm[3] * v + cm[5] for v in ys)
+        elif op in _PAINT and path:  # painted (a clip path ends with "n" and is not)
+            if max(path) - min(path) < 0.8 * (top - bottom):  # not a page background
+                images.append(min(path))
+            path.clear()
+        elif op == b"n":
+            path.clear()
 
     page.extract_text(visitor_text=on_text, visitor_operand_before=on_operator)
     items = [(y, "text", " ".join(parts)) for y, parts in lines.items()]
@@ -465,10 +500,10 @@ def test_every_demo_figure_has_alt_text_built_from_its_title_and_data(
         nb = nbformat.read(html.parent / "report.ipynb", as_version=4)
         for cell in nb.cells:
             for out in cell.get("outputs", []):
-                if "image/png" not in out.get("data", {}):
+                if FIGURE_MIMETYPE not in out.get("data", {}):
                     continue
                 n_images += 1
-                alt = out["metadata"]["image/png"]["alt"]
+                alt = out["metadata"][FIGURE_MIMETYPE]["alt"]
                 # the description the figure carried is what the page says
                 assert alt in alts, (name, alt)
                 assert re.match(r"^(Line chart|Paired box plot|Scatter plot|Heatmap|"

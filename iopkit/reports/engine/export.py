@@ -42,6 +42,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "iopkit"
 #: Image MIME types that become an ``<img>`` with alternative text.
 IMAGE_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
+#: A body cell of one word up to this long is never wrapped (class ``iop-word``): scale names
+#: such as PHQ-9 otherwise break at the hyphen in a narrow column ("PHQ-" / "9").
+SHORT_WORD = 12
+_SHORT_WORD_RE = re.compile(rf"^\S{{1,{SHORT_WORD}}}$")
 #: A table with more columns than this prints in smaller type (class ``iop-wide``).
 WIDE_COLUMNS = 7
 #: A table with at most this many rows is never split over two pages (class ``iop-small``).
@@ -221,7 +225,9 @@ def mark_tables(fragment: str) -> str:
     A column is numeric (``iop-num`` on its cells and header) when at least one body cell is a
     number and every other is a number or a blank/small-cell mark; a cell holding only an ISO
     date gets ``iop-date`` and a date inside text is wrapped in ``<span class="iop-date">``
-    (never broken at its hyphens); a table of more than :data:`WIDE_COLUMNS` columns gets
+    (never broken at its hyphens); a body cell holding one short word (at most
+    :data:`SHORT_WORD` characters, no space: ``PHQ-9``, ``GAD-7``) gets ``iop-word`` (never
+    broken at its hyphen); a table of more than :data:`WIDE_COLUMNS` columns gets
     ``iop-wide``, one of at most :data:`SMALL_ROWS` body rows ``iop-small``.
     """
     soup = BeautifulSoup(fragment, "html.parser")
@@ -253,6 +259,8 @@ def mark_tables(fragment: str) -> str:
                     _add_class(cell, "iop-date")
                 else:
                     _wrap_dates(soup, cell)
+                    if cell.name == "td" and not numeric and _SHORT_WORD_RE.match(text):
+                        _add_class(cell, "iop-word")
         if n_cols > WIDE_COLUMNS:
             _add_class(table, "iop-wide")
         if len(body_rows) <= SMALL_ROWS:

@@ -25,6 +25,7 @@ from IPython.display import HTML, Markdown, display
 from matplotlib.figure import Figure
 
 from iopkit.errors import InputError
+from iopkit.plots import render
 from iopkit.reports.engine.figures import N_NOTES_KEY, NOTES_KEY, record
 
 #: Most rows a report table shows before it is cut (the count of the rest is stated).
@@ -111,8 +112,10 @@ def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX
 
 
 def figure(fig: Figure) -> None:
-    """Display a matplotlib Figure."""
-    display(fig)
+    """Display a matplotlib Figure once, drawn as :func:`iopkit.plots.render` draws report
+    figures (format and settings chosen in that one place), with its alternative text."""
+    data, metadata = render(fig)
+    display(data, metadata=metadata, raw=True)
 
 
 def add_note(text: str) -> None:
