@@ -23,6 +23,37 @@ def _copy(data: ReportData, tables: dict) -> ReportData:
     return ReportData(data.source, tables, data.scores, data.counts, data.notes)
 
 
+def _checksum_cell_by_cell(data: ReportData) -> str:
+    """The canonical form of header.data_checksum written out one cell at a time."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(data.tables):
+        frame = data.tables[name]
+        cols = sorted(map(str, frame.columns))
+        h.update(f"\x1e{name}\n{chr(9).join(cols)}\n".encode())
+        rows = sorted("\t".join(header._canonical(v) for v in row)
+                      for row in frame[cols].itertuples(index=False, name=None))
+        h.update("\n".join(rows).encode())
+    return h.hexdigest()
+
+
+def test_checksum_per_distinct_value_equals_the_cell_by_cell_form(demo: ReportData) -> None:
+    """Computing the canonical text once per distinct value changes nothing: the demo
+    bundle, and a table whose object column mixes 1, 1.0, True, text and missing values."""
+    assert header.data_checksum(demo) == _checksum_cell_by_cell(demo)
+    odd = pd.DataFrame({
+        "mixed": [1, 1.0, True, "1", None, float("nan"), 2.5, False],
+        "when": pd.to_datetime(["2025-01-01", "2025-01-01 10:30", None, "2025-01-02"] * 2,
+                               format="ISO8601"),
+        "n": pd.array([1, None, 3, 3, 1, None, 0, 2], dtype="Int64"),
+        "x": [0.5, -0.0, 2.0, float("nan"), 0.5, 1e20, 3.25, 2.0],
+        "flag": [True, False] * 4,
+    })
+    data = _copy(demo, {"odd": odd})
+    assert header.data_checksum(data) == _checksum_cell_by_cell(data)
+
+
 def test_checksum_is_canonical_and_sensitive(demo: ReportData) -> None:
     first = header.data_checksum(demo)
     assert len(first) == 64 and first == header.data_checksum(open_source(DEMO_SOURCE))

@@ -68,6 +68,18 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
+def _canonical_column(s: pd.Series) -> np.ndarray:
+    """:func:`_canonical` of every cell of ``s`` (object array), computed once per distinct
+    value — except in an object column that mixes types, where ``1``, ``1.0`` and ``True``
+    would count as one distinct value but print differently."""
+    values = s.to_numpy(dtype=object) if s.dtype == object else s
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        return np.array([_canonical(v) for v in values], dtype=object)
+    codes, uniques = pd.factorize(values)
+    text = np.array([_canonical(u) for u in uniques] + [""], dtype=object)
+    return text[codes]  # code -1 (missing) takes the last entry, ""
+
+
 def data_checksum(data: ReportData) -> str:
     """SHA-256 (hex) of the validated tables in a canonical form, so two runs on the same
     data agree whatever the source kind or the row and column order.
@@ -81,11 +93,12 @@ def data_checksum(data: ReportData) -> str:
         frame = data.tables[name]
         cols = sorted(map(str, frame.columns))
         h.update(f"\x1e{name}\n{chr(9).join(cols)}\n".encode())
-        rows = sorted(
-            "\t".join(_canonical(v) for v in row)
-            for row in frame[cols].itertuples(index=False, name=None)
-        )
-        h.update("\n".join(rows).encode())
+        if not len(frame):
+            continue
+        lines = _canonical_column(frame[cols[0]]) if cols else np.full(len(frame), "", object)
+        for c in cols[1:]:
+            lines = lines + "\t" + _canonical_column(frame[c])
+        h.update("\n".join(sorted(lines.tolist())).encode())
     return h.hexdigest()
 
 
