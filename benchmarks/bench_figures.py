@@ -60,7 +60,7 @@ def main() -> dict:
         "png 100 dpi, no tight box": savefig(format="png", dpi=100),
         "png 80 dpi, no tight box": savefig(format="png", dpi=80),
     }
-    n = 4 if QUICK else 10
+    n = 3 if QUICK else 6
     out: dict[str, Any] = {"load": load(), "baseline": "png 100 dpi, bbox_inches='tight'",
                            "baseline_bytes": baseline(), "variants": {}}  # fmt: skip
     print(f"baseline: {out['baseline']}, {out['baseline_bytes'] / 1024:.0f} KiB")
