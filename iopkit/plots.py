@@ -84,8 +84,9 @@ class ReportFigure(Figure):
 #: 48-episode trajectory figure, against matplotlib-inline's default PNG at 100 dpi with
 #: ``bbox_inches="tight"``: 0.91× and 0.98× the time in two runs (medians of 20 and 10
 #: alternated pairs; PNG without the tight box 0.90× in both: the box is the cost, the
-#: format is free), two thirds of the bytes, and sharp at any zoom and on paper. No date and a fixed id salt: the same figure gives the
-#: same bytes, so two runs of a report can be compared.
+#: format is free), two thirds of the bytes, and sharp at any zoom and on paper. No date
+#: and a fixed id salt: the same figure gives the same bytes, so two runs of a report can
+#: be compared.
 FIGURE_MIMETYPE = "image/svg+xml"
 FIGURE_SAVE: dict[str, Any] = {"format": "svg", "metadata": {"Date": None}}
 FIGURE_RC: dict[str, Any] = {"svg.hashsalt": "iopkit", "svg.fonttype": "path"}
