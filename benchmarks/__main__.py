@@ -51,13 +51,19 @@ def main(argv: list[str]) -> int:
     }
     print(f"machine: {results['machine']}; load averages {results['load_at_start']}")
     started = time.perf_counter()
+    seconds: dict[str, float] = {}
     for name in names:
         name = name.removesuffix(".py")
         print(f"\n=== {name} ===", flush=True)
         module = importlib.import_module(f"benchmarks.{name}")
+        t0 = time.perf_counter()
         results[name] = module.main()
+        took = round(time.perf_counter() - t0, 1)
+        seconds[name] = took
+        print(f"--- {name}: {took} s", flush=True)
     results["load_at_end"] = dict(zip(("1m", "5m", "15m"), os.getloadavg(), strict=True))
     results["wall_s"] = round(time.perf_counter() - started, 1)
+    results["seconds_by_benchmark"] = seconds
     print(f"\nall benchmarks: {results['wall_s']} s; load averages {results['load_at_end']}")
     out = here / ("results.quick.json" if quick else "results.json")
     out.write_text(json.dumps(results, indent=2, default=str))

@@ -6,7 +6,7 @@
     validates the data once and hands both its snapshot (issue 17 §1); each pair's ratio is
     ``cohort_i / floor_i`` of the job durations *including the HTML export*, reported as
     min / median / max (never a ratio of medians). Goal ≤ 1.5×.
-(b) **Executors.** The same N floor jobs (6; 4 with ``--quick``) on 1 local worker, 2 local
+(b) **Executors.** The same N floor jobs (4, also with ``--quick``) on 1 local worker, 2 local
     workers and a Dask cluster of 2 single-thread worker processes on this machine
     (``distributed.LocalCluster``): wall time, and overhead per job = wall × workers / N −
     mean job duration (what the batch machinery adds to each job). The floor notebook is
@@ -94,7 +94,7 @@ def main() -> dict:
     from iopkit.synth import synthesize
 
     print(f"machine: {machine()}")
-    pairs, n_jobs = (2, 4) if quick() else (3, 6)
+    pairs, n_jobs = (2, 4) if quick() else (3, 4)
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="iopkit-bench-") as tmp_:
         tmp = Path(tmp_)
