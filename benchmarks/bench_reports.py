@@ -6,7 +6,7 @@
     validates the data once and hands both its snapshot (issue 17 §1); each pair's ratio is
     ``cohort_i / floor_i`` of the job durations *including the HTML export*, reported as
     min / median / max (never a ratio of medians). Goal ≤ 1.5×.
-(b) **Executors.** The same N floor jobs (4, also with ``--quick``) on 1 local worker, 2 local
+(b) **Executors.** The same N floor jobs (4, also with ``--quick``) on 2 local
     workers and a Dask cluster of 2 single-thread worker processes on this machine
     (``distributed.LocalCluster``): wall time, and overhead per job = wall × workers / N −
     mean job duration (what the batch machinery adds to each job). The floor notebook is
@@ -116,7 +116,7 @@ def main() -> dict:
         batch_jobs = [Job(f"r{i:02d}", str(floor), {"data_source": data})
                       for i in range(n_jobs)]
         runs: dict[str, dict[str, float]] = {}
-        for label, workers in (("local, 1 worker", 1), ("local, 2 workers", 2)):
+        for label, workers in (("local, 2 workers", 2),):
             wall, recs = _batch(batch_jobs, tmp / f"b-{workers}", workers)
             mean = statistics.mean(float(r["duration_s"]) for r in recs)
             runs[label] = {"wall_s": round(wall, 2), "mean_job_s": round(mean, 3),
