@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class GroupedLMM:
         y = np.asarray(y, dtype=float)
         x = np.asarray(x, dtype=float)
         z = np.asarray(z, dtype=float)
-        codes, _ = _factorize(groups)
+        codes, _ = pd.factorize(np.asarray(groups))
         order = np.argsort(codes, kind="stable")
         codes = codes[order]
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -63,28 +64,22 @@ class GroupedLMM:
         self.zz = np.add.reduceat(z[:, :, None] * z[:, None, :], starts, axis=0)  # (G,q,q)
         self.zxy = np.add.reduceat(z[:, :, None] * xy[:, None, :], starts, axis=0)  # (G,q,p+1)
         self.xyxy = xy.T @ xy  # (p+1, p+1)
-        self.tril = np.tril_indices(self.q)
-        self.k = len(self.tril[0])
+        rows, cols = np.tril_indices(self.q)
+        order = np.lexsort((rows, cols))  # column-major order of the lower triangle (lme4's)
+        self._rows, self._cols = rows[order], cols[order]
+        self.k = len(self._rows)
+        #: positions of Λ's diagonal in θ
+        self.diagonal = np.flatnonzero(self._rows == self._cols)
 
     def lam(self, theta: np.ndarray) -> np.ndarray:
         """Λ from θ (lower triangle, column by column as lme4 orders it)."""
         lam = np.zeros((self.q, self.q))
-        rows, cols = self.tril
-        order = np.lexsort((rows, cols))  # column-major order of the lower triangle
-        lam[rows[order], cols[order]] = theta
+        lam[self._rows, self._cols] = theta
         return lam
 
     def theta_of(self, lam: np.ndarray) -> np.ndarray:
-        rows, cols = self.tril
-        order = np.lexsort((rows, cols))
-        return lam[rows[order], cols[order]].copy()
-
-    @property
-    def diagonal(self) -> np.ndarray:
-        """Positions of Λ's diagonal in θ."""
-        rows, cols = self.tril
-        order = np.lexsort((rows, cols))
-        return np.flatnonzero(rows[order] == cols[order])
+        """θ of a lower-triangular Λ (the inverse of :meth:`lam`)."""
+        return lam[self._rows, self._cols].copy()
 
     def profile(self, theta: np.ndarray) -> Profile:
         """Profiled log-likelihood (ML or REML as constructed) and β̂, σ̂² at θ."""
@@ -103,7 +98,7 @@ class GroupedLMM:
         r2 = float(yvy - xvy @ beta)
         if self.reml:
             dof = self.n - p
-            sign, logdet_x = np.linalg.slogdet(xvx)
+            _, logdet_x = np.linalg.slogdet(xvx)
             dev = logdet_m + logdet_x + dof * (1 + np.log(2 * np.pi * r2 / dof))
         else:
             dof = self.n
@@ -146,9 +141,3 @@ class GroupedLMM:
         signs = np.where(np.diag(lam) < 0, -1.0, 1.0)
         return self.theta_of(lam * signs[None, :])
 
-
-def _factorize(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    import pandas as pd
-
-    codes, uniques = pd.factorize(np.asarray(groups), sort=False)
-    return codes, np.asarray(uniques)

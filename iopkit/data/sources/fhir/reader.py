@@ -511,18 +511,27 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _item_or_total(row: _Row, sc: Scale, codes: dict, element_codes: list[str], element: Any,
+                   where: str) -> bool:  # fmt: skip
+    """Read ``element`` (a component or a member Observation) when its LOINC code is one of
+    the scale's items or its total; False when it is neither."""
+    hit = [c for c in element_codes if c in codes]
+    if hit:
+        item = codes[hit[0]]
+        _set_item(row, sc, item, _answer_value(row, sc, element, f"item_{item}"), where)
+        return True
+    if sc.loinc and sc.loinc.total in element_codes:
+        row.reported_total = _number(_answer_value(row, sc, element, "total"))
+        return True
+    return False
+
+
 def _observation_values(ctx: _Context, row: _Row, sc: Scale, obs: Any, consumed: set[str],
                         origin: str) -> None:  # fmt: skip
     codes = loinc_index().items.get(sc.id, {})
     for i, comp in enumerate(obs.component or []):
         col_codes = _loinc_codes(comp.code)
-        hit = [c for c in col_codes if c in codes]
-        if hit:
-            _set_item(row, sc, codes[hit[0]], _answer_value(row, sc, comp, f"item_{codes[hit[0]]}"),
-                      f"{origin}.component[{i}]")  # fmt: skip
-        elif sc.loinc and sc.loinc.total in col_codes:
-            row.reported_total = _number(_answer_value(row, sc, comp, "total"))
-        else:
+        if not _item_or_total(row, sc, codes, col_codes, comp, f"{origin}.component[{i}]"):
             row.problem(
                 "unknown_item",
                 f"component[{i}] code {col_codes or '(not LOINC)'} is not an item of "
@@ -544,13 +553,9 @@ def _observation_values(ctx: _Context, row: _Row, sc: Scale, obs: Any, consumed:
         if str(m.status or "") in _SKIP:
             continue
         mcodes = _loinc_codes(m.code)
-        hit = [c for c in mcodes if c in codes]
-        if hit:
-            _set_item(row, sc, codes[hit[0]], _answer_value(row, sc, m, f"item_{codes[hit[0]]}"),
-                      f"hasMember {target.ref}")  # fmt: skip
-        elif sc.loinc and sc.loinc.total in mcodes:
-            row.reported_total = _number(_answer_value(row, sc, m, "total"))
-        elif mcodes and mcodes[0] in loinc_index().panels:
+        if _item_or_total(row, sc, codes, mcodes, m, f"hasMember {target.ref}"):
+            continue
+        if mcodes and mcodes[0] in loinc_index().panels:
             _observation_values(ctx, row, sc, m, consumed, target.ref)
         else:
             row.problem(
