@@ -297,3 +297,41 @@ def test_only_required_columns_is_a_valid_bundle() -> None:
     assert r.ok and len(r.problems) == 0, r.problems
     assert str(r.tables["episodes"]["planned_weeks"].dtype) == "Int64"
     assert r.tables["episodes"]["discharge_date"].isna().all()
+
+
+def test_link_points_at_the_first_accepted_parent_row() -> None:
+    """The shared reference lookup: found = the key exists in the parent; row = the first
+    accepted parent row with it (−1 when every row with it is rejected, so the child
+    cascades)."""
+    import numpy as np
+
+    from iopkit.data.validation.cells import cell_problems
+    from iopkit.data.validation.rules import RuleContext
+    from iopkit.data.validation.tables import TableState
+
+    parent_frame = pd.DataFrame({"episode_id": ["A", "B", "A", None, "C", "C"]}, dtype=object)
+    parent = TableState("episodes", parent_frame, parent_frame.copy())
+    bad_rows = [0, 4, 5]  # A's first copy, both copies of C
+    parent.add(cell_problems(np.array(bad_rows), [None] * 3, "required", "x"), "episode_id")
+    child_frame = pd.DataFrame({"episode_id": ["A", "B", "C", "D", None]}, dtype="str")
+    child = TableState("attendance", child_frame, child_frame.copy())
+    ctx = RuleContext(tables={"episodes": parent}, rejected={}, grace_days=7, programs=None,
+                      skills=None, scales=None, notes=[])  # fmt: skip
+    found, row = ctx.link(child, "episode_id", "episodes")
+    assert found.tolist() == [True, True, True, False, False]
+    assert row.tolist() == [2, 1, -1, -1, -1]
+    assert ctx.link(child, "episode_id", "episodes")[1] is row  # computed once
+
+
+def test_text_objects_share_one_object_per_distinct_value() -> None:
+    """Arrow-backed text becomes an object array with None for blanks, and every cell
+    holding the same text holds the same ``str`` object (memory at 1.5 M rows)."""
+    from iopkit.data.validation.cells import key_text, text_objects
+
+    s = pd.Series(["P1", None, "P2", "P1"] * 3, dtype="str")
+    out = text_objects(s)
+    assert out.dtype == object and out.tolist() == ["P1", None, "P2", "P1"] * 3
+    assert out[0] is out[3] is out[11]
+    mixed = pd.Series(["P1", float("nan"), 3], dtype=object)
+    assert text_objects(mixed).tolist() == ["P1", None, 3]
+    assert key_text(s).tolist() == out.tolist()

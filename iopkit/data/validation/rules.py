@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,43 @@ class RuleContext:
     notes: list[str]
     #: the day the export describes; admissions after it are problems (None: not checked)
     as_of: dt.date | None = None
+    _links: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def link(self, t: TableState, col: str, parent: str) -> tuple[np.ndarray, np.ndarray]:
+        """Where each row's ``col`` points in table ``parent``, computed once per
+        (table, column, parent) and shared by the rules that follow the reference.
+
+        Returns ``(found, row)``: ``found`` is True where some parent row has the key;
+        ``row`` is the position of the first *accepted* parent row with it (−1: none, so a
+        child of a rejected parent cascades). One hash pass over the child's keys replaces a
+        merge per rule (a merge of 1.5 M assessments with 100,000 episodes builds and
+        converts whole key indexes each time).
+        """
+        cached = self._links.get((t.name, col, parent))
+        if cached is not None:
+            return cached
+        ptab = self.tables[parent]
+        pkey = ptab.typed[TABLES[parent].key[0]].to_numpy(dtype=object)
+        bad = self.rejected[parent]["bad"].to_numpy() if parent in self.rejected else ptab.bad()
+        codes, uniques = pd.factorize(pkey, use_na_sentinel=True)
+        first_ok = np.full(len(uniques), -1, dtype=np.int64)
+        ok = np.flatnonzero(~bad & (codes >= 0))
+        keys, first = np.unique(codes[ok], return_index=True)  # first accepted row per key
+        first_ok[keys] = ok[first]
+        values = t.typed[col].to_numpy(dtype=object)
+        # factorize parent keys then child values in one pass: the parent's distinct keys
+        # take codes 0…n−1 (first seen), so a child code < n is that key's position. Four
+        # times faster than ``Index.get_indexer`` on object keys (1.5 M rows: 0.08 s, 0.32 s)
+        n = len(uniques)
+        both = pd.factorize(np.concatenate([np.asarray(uniques, dtype=object), values]))[0]
+        hit = both[n:]
+        found = (hit >= 0) & (hit < n)
+        hit = np.where(found, hit, -1)
+        row = np.where(found, first_ok[np.maximum(hit, 0)], -1)
+        self._links[(t.name, col, parent)] = (found, row)
+        return found, row
 
 
 CrossRule = Callable[[TableState, RuleContext], None]
@@ -136,17 +173,15 @@ def references(t: TableState, ctx: RuleContext) -> None:
                 col,
             )
             continue
-        _reference(t, col, ctx.tables[parent], ctx.rejected.get(parent))
+        _reference(t, col, ctx.tables[parent], ctx)
 
 
-def _reference(
-    t: TableState, col: str, parent: TableState, parent_rejects: pd.DataFrame | None
-) -> None:
+def _reference(t: TableState, col: str, parent: TableState, ctx: RuleContext) -> None:
     pkey = TABLES[parent.name].key[0]
     values = t.typed[col]
-    all_keys = set(parent.typed[pkey].dropna())
     present = values.notna().to_numpy()
-    orphan = present & ~values.isin(all_keys).to_numpy()
+    found, row = ctx.link(t, col, parent.name)
+    orphan = present & ~found
     rows = np.flatnonzero(orphan)
     t.add(
         cell_problems(
@@ -154,12 +189,12 @@ def _reference(
         ),
         col,
     )
-    if parent_rejects is None or not parent_rejects["bad"].any():
+    rejects = ctx.rejected.get(parent.name)
+    if rejects is None or not rejects["bad"].any():
         return
-    rej = parent_rejects[parent_rejects["bad"]]
-    ok_keys = set(parent_rejects.loc[~parent_rejects["bad"], "key"].dropna())
+    rej = rejects[rejects["bad"]]
     first_line = rej.groupby("key")["line"].min()
-    cascade = present & ~orphan & ~values.isin(ok_keys).to_numpy()
+    cascade = present & found & (row < 0)
     rows = np.flatnonzero(cascade)
     vals = values.to_numpy()[rows]
     t.add(
@@ -227,19 +262,23 @@ def inside_episode(t: TableState, ctx: RuleContext) -> None:
     """
     if "episodes" not in ctx.tables:
         return
-    episodes, grace_days = ctx.tables["episodes"], ctx.grace_days
-    ep = episodes.typed.loc[~episodes.bad(), ["episode_id", "admit_date", "discharge_date"]]
-    ep = ep.drop_duplicates("episode_id")
-    m = t.typed[["episode_id", "date"]].merge(ep, on="episode_id", how="left")  # rejected → cascade
-    grace = pd.Timedelta(days=grace_days)
-    before = (m["date"] < m["admit_date"] - grace).to_numpy(dtype=bool)
-    after = (m["discharge_date"].notna() & (m["date"] > m["discharge_date"] + grace)).to_numpy(
-        dtype=bool
-    )
+    ep, grace_days = ctx.tables["episodes"].typed, ctx.grace_days
+    _, row = ctx.link(t, "episode_id", "episodes")  # rows of rejected episodes: cascaded
+    found = row >= 0
+    at = np.maximum(row, 0)
+    nat = np.datetime64("NaT", "ns")
+    admit = np.where(found, ep["admit_date"].to_numpy(dtype="datetime64[ns]")[at], nat)
+    discharge = np.where(found, ep["discharge_date"].to_numpy(dtype="datetime64[ns]")[at], nat)
+    date = t.typed["date"].to_numpy(dtype="datetime64[ns]")
+    grace = np.timedelta64(grace_days, "D")
+    with np.errstate(invalid="ignore"):  # NaT compares False: blank dates are not checked
+        before = date < admit - grace
+        after = date > discharge + grace
     rows = np.flatnonzero(before | after)
+    ids = t.typed["episode_id"].to_numpy(dtype=object)
     msgs = [
-        f"date {date_text(m.at[r, 'date'])} is outside episode {m.at[r, 'episode_id']} "
-        f"({date_text(m.at[r, 'admit_date'])} to {date_text(m.at[r, 'discharge_date'])}) "
+        f"date {date_text(date[r])} is outside episode {ids[r]} "
+        f"({date_text(admit[r])} to {date_text(discharge[r])}) "
         f"by more than {grace_days} days"
         for r in rows
     ]
@@ -259,6 +298,11 @@ def _resolve_scales(
     if scales is not None:
         return {i: scales[i] for i in ids if i in scales}
     return scale_specs(ids, unknown="omit")
+
+
+def _numbers(s: pd.Series, idx: np.ndarray) -> np.ndarray:
+    """``s`` at positions ``idx`` as floats (NaN where blank): only those rows are converted."""
+    return s.iloc[idx].to_numpy(dtype="float64", na_value=np.nan)
 
 
 @cross_rule("assessments")
@@ -291,14 +335,15 @@ def scale_items(t: TableState, ctx: RuleContext) -> None:
             + ", ".join(f"{k!r} → {v!r}" for k, v in sorted(renamed.items()))
         )
     long = is_long_assessments(t.raw)
+    codes, names = pd.factorize(scale.to_numpy(dtype=object))
+    position = {v: k for k, v in enumerate(names)}
     for sid, spec in specs.items():
-        sel = (scale == sid).to_numpy()
-        if not sel.any():
+        if sid not in position:
             continue
-        idx = np.flatnonzero(sel)
+        idx = np.flatnonzero(codes == position[sid])
         if long:
-            item = t.typed[LONG_ITEM].to_numpy(dtype="float64", na_value=np.nan)[idx]
-            resp = t.typed[LONG_RESPONSE].to_numpy(dtype="float64", na_value=np.nan)[idx]
+            item = _numbers(t.typed[LONG_ITEM], idx)
+            resp = _numbers(t.typed[LONG_RESPONSE], idx)
             bad_item = ~np.isnan(item) & ((item < 1) | (item > spec.n_items))
             t.add(
                 cell_problems(
@@ -344,7 +389,7 @@ def scale_items(t: TableState, ctx: RuleContext) -> None:
             )
             continue
         for j, c in enumerate(cols, start=1):
-            v = t.typed[c].to_numpy(dtype="float64", na_value=np.nan)[idx]
+            v = _numbers(t.typed[c], idx)
             filled = ~np.isnan(v)
             if j > spec.n_items:
                 bad = filled
@@ -378,35 +423,34 @@ def program_day(t: TableState, ctx: RuleContext) -> None:
         return
     if "cohorts" not in tables:
         return
-    cohorts = tables["cohorts"]
-    coh = cohorts.typed.loc[~cohorts.bad(), ["cohort_id", "program_id"]].drop_duplicates(
-        "cohort_id"
-    )
+    cohorts = tables["cohorts"].typed
     if t.name == "attendance":
         if "episodes" not in tables:
             return
-        episodes = tables["episodes"]
-        ep = episodes.typed.loc[~episodes.bad(), ["episode_id", "cohort_id"]].drop_duplicates(
-            "episode_id"
-        )
-        m = t.typed[["episode_id", "date"]].merge(ep, on="episode_id", how="left")
+        _, ep_row = ctx.link(t, "episode_id", "episodes")
+        ep_link = ctx.link(tables["episodes"], "cohort_id", "cohorts")[1]
+        row = np.where(ep_row >= 0, ep_link[np.maximum(ep_row, 0)], -1)
     else:
-        m = t.typed[["cohort_id", "date"]].copy()
-    m = m.merge(coh, on="cohort_id", how="left")
-    known = m["program_id"].isin(list(programs)).to_numpy() & m["date"].notna().to_numpy()
+        row = ctx.link(t, "cohort_id", "cohorts")[1]
+    # the program of each row's (accepted) cohort, as a code into ``pids`` (−1: none)
+    pids = sorted(programs)
+    prog_code = pd.Index(pids, dtype=object).get_indexer(
+        cohorts["program_id"].to_numpy(dtype=object)
+    )
+    code = np.where(row >= 0, prog_code[np.maximum(row, 0)], -1)
+    date = t.typed["date"]
+    known = (code >= 0) & date.notna().to_numpy()
     if not known.any():
         return
-    wd = m["date"].dt.day_of_week.to_numpy(dtype=float)
-    allowed = m["program_id"].map({p: sorted(r.weekdays) for p, r in programs.items()})
-    off = np.zeros(len(m), dtype=bool)
-    for pid, rule in programs.items():
-        sel = known & (m["program_id"] == pid).to_numpy()
-        off |= sel & ~np.isin(wd, list(rule.weekdays))
+    wd = np.where(known, date.dt.day_of_week.to_numpy(dtype=float, na_value=0), 0).astype(int)
+    meets = np.array([[d in programs[p].weekdays for d in range(7)] for p in pids], dtype=bool)
+    off = known & ~meets[np.maximum(code, 0), wd]
     rows = np.flatnonzero(off)
+    days = date.to_numpy(dtype="datetime64[ns]")
     msgs = [
-        f"{date_text(m.at[r, 'date'])} is a {WEEKDAY_NAMES[int(wd[r])]}; "
-        f"program {m.at[r, 'program_id']} meets on "
-        f"{', '.join(WEEKDAY_NAMES[d] for d in allowed.iloc[r])}"
+        f"{date_text(days[r])} is a {WEEKDAY_NAMES[int(wd[r])]}; "
+        f"program {pids[code[r]]} meets on "
+        f"{', '.join(WEEKDAY_NAMES[d] for d in sorted(programs[pids[code[r]]].weekdays))}"
         for r in rows
     ]
     t.add(

@@ -32,6 +32,7 @@ from iopkit.data.validation.cells import (
     parse_dates,
     parse_ints,
     per_text,
+    text_objects,
     vocab_hint,
 )
 from iopkit.privacy import redact_text
@@ -130,7 +131,7 @@ def convert_table(
     spec = TABLES[name]
     reading = reading or TableReading()
     source, counts = blank_tokens(raw, reading.missing)
-    typed = source.copy()
+    typed = source.copy(deep=False)  # copy-on-write: columns are replaced, never edited
     t = TableState(name, raw, typed, missing=counts)
     raw = source
     missing = [c for c in spec.required if c not in raw.columns]
@@ -288,26 +289,25 @@ def redact_free_text(t: TableState) -> None:
     for col in spec.columns:
         if not col.free_text or col.name not in t.raw.columns:
             continue
-        rows, shown, msgs = [], [], []
-        redacted = t.raw[col.name].to_numpy(dtype=object).copy()
-        present = is_text(t.raw[col.name])
+        redacted = text_objects(t.raw[col.name])  # a new array: the bundle is not changed
+        present = np.flatnonzero(is_text(t.raw[col.name]))
         # each distinct text once (goal texts repeat); a text without a digit or an '@' holds
         # none of the identifiers privacy.TEXT_PATTERNS finds, so it is not scanned
-        found = np.full(len(redacted), None, dtype=object)
-        found[present] = per_text(redacted[present], _redacted)
-        for i in np.flatnonzero(present):
-            if found[i] is None:
-                continue
-            text, kinds = found[i]
-            redacted[i] = text
-            rows.append(int(i))
-            shown.append(text)
-            msgs.append(
-                f"free text holds an identifier ({kinds}); redacted — "
-                "keep identifying details out of this column"
-            )
-        if not rows:
+        codes, uniques = pd.factorize(redacted[present])
+        found_u = [_redacted(u) for u in uniques]
+        hit_u = np.array([f is not None for f in found_u], dtype=bool)
+        if not hit_u.any():
             continue
+        hit = hit_u[codes]
+        rows = present[hit].tolist()
+        found = [found_u[c] for c in codes[hit]]
+        shown = [text for text, _ in found]
+        msgs = [
+            f"free text holds an identifier ({kinds}); redacted — "
+            "keep identifying details out of this column"
+            for _, kinds in found
+        ]
+        redacted[rows] = shown
         t.raw = t.raw.copy()  # never change the caller's bundle
         t.raw[col.name] = pd.Series(redacted, index=t.raw.index, dtype=object)
         t.typed.loc[t.typed.index[rows], col.name] = shown
@@ -320,9 +320,9 @@ def schema_pass(t: TableState, rows: np.ndarray) -> None:
         return
     schema = table_schema(t.name, keys=False)
     spec = TABLES[t.name]
-    frame = t.typed.iloc[rows]
+    frame = t.typed if len(rows) == len(t.typed) else t.typed.iloc[rows]
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True, inplace=True)  # no copy: coerce=False
         return
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
@@ -417,26 +417,36 @@ def key_pass(t: TableState, line: np.ndarray) -> None:
     key = list(spec.key)
     if t.name == "assessments" and is_long_assessments(t.raw):
         key.append(LONG_ITEM)  # long form: one row per item of an administration
-    frame = t.typed.iloc[rest][key]
-    frame = frame[frame.notna().all(axis=1)]
-    schema = pa.DataFrameSchema(unique=key, report_duplicates="all")
+    frame = t.typed[key]
+    if dup.any():
+        frame = frame.iloc[rest]
+    filled = frame.notna().all(axis=1).to_numpy()
+    frame, at = frame[filled], rest[filled]
+    # rows whose key hashes collide are the candidates; the exact comparison (pandas'
+    # ``duplicated`` on the values) decides, so a hash collision never rejects a row
     try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        rows = np.unique(fc.loc[fc["index"].notna(), "index"].astype(np.int64).to_numpy())
-        groups = t.typed.iloc[rows][key].astype(str).agg("|".join, axis=1)
-        members = pd.Series(rows).groupby(groups.to_numpy()).agg(list)
-        msgs = []
-        for r, g in zip(rows, groups, strict=True):
-            others = np.array([line[o] for o in members[g] if o != r])
-            msgs.append(
-                f"key ({', '.join(key)}) also on line {_lines_text(others)} with different values"
-            )
-        t.add(
-            cell_problems(rows, t.typed.iloc[rows][key[0]].to_numpy(), "duplicate_key", msgs),
-            key[0],
+        khash = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:  # mixed types in an object column (Excel cells)
+        khash = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    cand = pd.Series(khash).duplicated(keep=False).to_numpy()
+    if not cand.any():
+        return
+    exact = frame[cand].duplicated(keep=False).to_numpy()
+    rows = np.sort(at[cand][exact])
+    if not len(rows):
+        return
+    groups = t.typed[key].iloc[rows].astype(str).agg("|".join, axis=1)
+    members = pd.Series(rows).groupby(groups.to_numpy()).agg(list)
+    msgs = []
+    for r, g in zip(rows, groups, strict=True):
+        others = np.array([line[o] for o in members[g] if o != r])
+        msgs.append(
+            f"key ({', '.join(key)}) also on line {_lines_text(others)} with different values"
         )
+    t.add(
+        cell_problems(rows, t.typed[key[0]].iloc[rows].to_numpy(), "duplicate_key", msgs),
+        key[0],
+    )
 
 
 def case_only_keys(t: TableState, line: np.ndarray) -> None:
