@@ -144,7 +144,8 @@ def parse_ints(s: pd.Series, *, distinct: bool = False) -> tuple[pd.Series, pd.D
     if pd.api.types.is_integer_dtype(s):  # typed already (Parquet, SQL, pandas): range only
         ints = s.to_numpy(dtype="int64", na_value=0)
         if not ((ints >= 2**53) | (ints <= -(2**53))).any():
-            return pd.array(s, dtype="Int64"), cell_problems([], [], "type", [])
+            # the column itself, not a copy (copy-on-write keeps the caller's frame intact)
+            return s.astype("Int64", copy=False), cell_problems([], [], "type", [])
     if s.dtype == object and not distinct:
         out, probs = _per_distinct(s, lambda u: parse_ints(u, distinct=True))
         return pd.array(out, dtype="Int64"), probs
