@@ -445,6 +445,10 @@ def test_batch_validates_once_and_jobs_read_the_checksummed_snapshot(tmp_path: P
         pdt.assert_frame_equal(snap.tables[name], frame)
     pdt.assert_frame_equal(snap.scores, direct.scores)
     pdt.assert_frame_equal(snap.counts, direct.counts)
+    # the curriculum's program names travel with the snapshot: a job's header needs no
+    # curriculum read (the batch read it once)
+    assert snap.program_names == direct.program_names
+    assert direct.program_names["adult_mood_anxiety_3d"].startswith("Adult")
     victim = folder / "00.parquet"
     blob = bytearray(victim.read_bytes())
     blob[len(blob) // 2] ^= 0xFF

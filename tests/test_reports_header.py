@@ -102,3 +102,24 @@ def test_header_is_displayed_and_recorded(demo: ReportData, monkeypatch) -> None
     assert "Confidential — care team" in html and head["data_checksum_sha256"] in html
     recorded = [o for o in shown if isinstance(o, dict) and MIMETYPE in o]
     assert recorded and recorded[0][MIMETYPE]["header"] == head
+
+
+def test_program_names_come_from_the_opened_data_when_it_has_them(monkeypatch) -> None:  # noqa: ANN001
+    """A snapshot's program names are used as they are; the curriculum is read only when
+    the data was opened without them."""
+    from iopkit.data import catalog
+
+    data = open_source("synthetic:demo")
+    pid = str(data.tables["cohorts"]["program_id"].iloc[0])
+    cid = str(data.tables["cohorts"]["cohort_id"].iloc[0])
+    assert header.program_names(data, cid) == [catalog.program_names()[pid]]
+
+    def refuse() -> dict[str, str]:
+        raise AssertionError("curriculum read although the data carries the names")
+
+    monkeypatch.setattr(catalog, "program_names", refuse)
+    data.program_names = {pid: "Named by the snapshot"}
+    assert header.program_names(data, cid) == ["Named by the snapshot"]
+    data.program_names = None
+    with pytest.raises(AssertionError, match="curriculum read"):
+        header.program_names(data, cid)

@@ -103,6 +103,11 @@ def program_rules() -> dict[str, ProgramRules]:
     return {pid: ProgramRules(pid, frozenset(p.weekdays)) for pid, p in programs.items()}
 
 
+def program_names() -> dict[str, str]:
+    """The display name of every program in the curriculum, keyed by program id."""
+    return {pid: p.name for pid, p in _curriculum().programs.items()}
+
+
 def skill_ids() -> set[str]:
     """Every skill id in the curriculum's catalog."""
     return set(_curriculum().skills)

@@ -104,16 +104,18 @@ def data_checksum(data: ReportData) -> str:
 
 def program_names(data: ReportData, cohort_id: str | None = None) -> list[str]:
     """Names of the curriculum programs of the data's cohorts (one cohort when given)."""
-    from iopkit.curriculum import load_curriculum
+    from iopkit.data import catalog
 
     cohorts = data.tables.get("cohorts")
     if cohorts is None or "program_id" not in cohorts.columns:
         return []
     if cohort_id:
         cohorts = cohorts[cohorts["cohort_id"].astype(str) == str(cohort_id)]
-    cur = load_curriculum()
+    names = data.program_names
+    if names is None:  # opened without them: read the curriculum (cached per process)
+        names = catalog.program_names()
     ids = list(dict.fromkeys(map(str, cohorts["program_id"].dropna())))
-    return [cur.programs[i].name if i in cur.programs else i for i in ids]
+    return [names.get(i, i) for i in ids]
 
 
 def report_header(

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from iopkit.errors import InputError
+from iopkit.errors import InputError, IopkitError
 from iopkit.privacy import redact_url
 from iopkit.reports.engine.atomic import write_private_text
 from iopkit.reports.engine.snapshots import SNAPSHOT_ENV, register_snapshotter
@@ -59,6 +59,9 @@ class ReportData:
     notes: list[str]
     #: where the data came from: ``"validated now"`` or ``"batch snapshot"``
     origin: str = field(default="validated now", compare=False)
+    #: the curriculum's program names by id, read when the data was opened (a batch reads
+    #: the curriculum once, for its snapshot); None = not read, look them up
+    program_names: dict[str, str] | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -134,7 +137,19 @@ def validate_source(source: str, profile: str = "") -> ReportData:
         if assessments is not None and len(assessments)
         else pd.DataFrame(columns=["episode_id", "date", "scale", "total", "band", "status"])
     )
-    return ReportData(source, tables, scores, result.counts, list(result.notes))
+    return ReportData(source, tables, scores, result.counts, list(result.notes),
+                      program_names=_program_names())
+
+
+def _program_names() -> dict[str, str] | None:
+    """The curriculum's program names (None when the curriculum cannot be loaded: the
+    header then shows program ids; validation has noted why)."""
+    from iopkit.data import catalog
+
+    try:
+        return catalog.program_names()
+    except IopkitError:
+        return None
 
 
 def _frames(data: ReportData) -> dict[str, pd.DataFrame]:
@@ -214,6 +229,7 @@ def write_snapshot(source: str, folder: Path) -> dict[str, Any]:
         "checksum": checksum,
         "as_of": data.as_of.isoformat() if data.as_of else None,
         "notes": data.notes,
+        "program_names": data.program_names,
         "files": files,
     }
     write_private_text(folder / "snapshot.json", json.dumps(meta, indent=2) + "\n")
@@ -274,8 +290,12 @@ def read_snapshot(folder: str | Path, source: str) -> ReportData:
                                                               ["file"]), rule="snapshot types")
         frames[name] = frame
     scores, counts = frames.pop(_SCORES), frames.pop(_COUNTS)
+    names = meta.get("program_names")
+    valid_names = isinstance(names, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in names.items()
+    )
     data = ReportData(source, frames, scores, counts, list(meta["notes"]),
-                      origin="batch snapshot")
+                      origin="batch snapshot", program_names=names if valid_names else None)
     data.__dict__["checksum"] = _digest(blobs, data.notes)
     if data.__dict__["checksum"] != meta["checksum"]:
         raise InputError("snapshot checksum does not match its files", file=str(meta_path),
