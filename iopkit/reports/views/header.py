@@ -104,8 +104,6 @@ def data_checksum(data: ReportData) -> str:
 
 def program_names(data: ReportData, cohort_id: str | None = None) -> list[str]:
     """Names of the curriculum programs of the data's cohorts (one cohort when given)."""
-    from iopkit.data import catalog
-
     cohorts = data.tables.get("cohorts")
     if cohorts is None or "program_id" not in cohorts.columns:
         return []
@@ -113,6 +111,8 @@ def program_names(data: ReportData, cohort_id: str | None = None) -> list[str]:
         cohorts = cohorts[cohorts["cohort_id"].astype(str) == str(cohort_id)]
     names = data.program_names
     if names is None:  # opened without them: read the curriculum (cached per process)
+        from iopkit.data import catalog  # here: a snapshot's report needs no data layer
+
         names = catalog.program_names()
     ids = list(dict.fromkeys(map(str, cohorts["program_id"].dropna())))
     return [names.get(i, i) for i in ids]
