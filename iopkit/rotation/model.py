@@ -57,9 +57,12 @@ def build_model(
     problem: RotationProblem,
     options: SolverOptions,
     relax: frozenset[str] = frozenset(),
+    *,
+    cuts: bool = True,
 ) -> RotationModel:
     """The CP-SAT model of ``problem``, without the constraint groups named in ``relax``
-    (a subset of :data:`CONSTRAINT_GROUPS`)."""
+    (a subset of :data:`CONSTRAINT_GROUPS`). ``cuts=False`` leaves out the redundant
+    window cut on ordered core pairs (it never removes a solution; tests compare both)."""
     L = problem.length
     pool = problem.skills
     pool_set = set(pool)
@@ -153,6 +156,14 @@ def build_model(
                 continue
             if options.prereq_encoding == "chain" and (stage == "soft_order" or exact_chain):
                 sats = _chain(c, p, lag)
+                if exact_chain and weff < L and cuts:
+                    # redundant cut (removes no integer solution): c is in every admission
+                    # window [a, a + weff), and ok(a) needs p at some j >= a with no c in
+                    # [a, j + lag); the first c comes before a + weff, so j < a + weff - lag.
+                    # Without it the LP spreads c fractionally and sets ok(a) with no p at
+                    # all (24-week electives bound 472 -> 206 at 30 s).
+                    for a, sat in zip(adm, sats, strict=True):
+                        m.add(sat <= sum(occ(p, range(a, a + weff - lag))))
             else:
                 sats = _windowed(c, p, lag)
             for sat in sats:

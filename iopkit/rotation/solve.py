@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, replace
 
 import pandas as pd
-from ortools.sat.python import cp_model, cp_model_helper
+from ortools.sat.python import cp_model
 
 from iopkit.rotation.model import CONSTRAINT_GROUPS, RotationModel, build_model, greedy_hint
 from iopkit.rotation.prechecks import precheck
@@ -143,8 +143,9 @@ def _tiled_hint(problem: RotationProblem, options: SolverOptions) -> dict[int, s
     return {i: seq[i % base] for i in range(L)}
 
 
-def _solver(options: SolverOptions, seconds: float) -> cp_model.CpSolver:
-    """A CP-SAT solver with ``options``' workers, seed and subsolvers, for ``seconds``."""
+def _solver(options: SolverOptions, seconds: float, stage: str = "") -> cp_model.CpSolver:
+    """A CP-SAT solver with ``options``' workers, seed and subsolvers (those of
+    ``options.elective_subsolvers`` for the electives stage), for ``seconds``."""
     solver = cp_model.CpSolver()
     if options.deterministic:
         solver.parameters.max_deterministic_time = max(0.05, float(seconds))
@@ -153,7 +154,8 @@ def _solver(options: SolverOptions, seconds: float) -> cp_model.CpSolver:
         solver.parameters.max_time_in_seconds = max(0.05, float(seconds))
     solver.parameters.num_workers = options.num_workers
     solver.parameters.random_seed = int(options.seed)
-    for name in options.subsolvers[: options.num_workers]:
+    names = options.elective_subsolvers if stage == "electives" else options.subsolvers
+    for name in names[: options.num_workers]:
         solver.parameters.subsolvers.append(name)
     return solver
 
@@ -205,6 +207,7 @@ def _solve_lex(
     work = 0.0  # deterministic time used so far (options.deterministic)
     stages: list[_Stage] = []
     solution: dict | None = None
+    full: list[int] | None = None  # every variable's value in the last stage's solution
     last_status = cp_model.UNKNOWN
     active = [name for name in STAGES if built.stage_terms(name)]
     if not active:
@@ -218,11 +221,13 @@ def _solve_lex(
         m.clear_objective()
         if name != "feasibility":
             m.maximize(expr)
-        if solution is not None:
+        if full is not None:
+            # hint every variable (auxiliaries too), so the stage starts from exactly the
+            # previous stage's solution
             m.clear_hints()
-            for var, val in solution.items():
-                m.add_hint(var, val)
-        solver = _solver(options, budget)
+            m.proto.solution_hint.vars.extend(range(len(full)))
+            m.proto.solution_hint.values.extend(full)
+        solver = _solver(options, budget, stage=name)
         t0 = time.perf_counter()
         status = solver.solve(m)
         secs = time.perf_counter() - t0
@@ -239,15 +244,8 @@ def _solve_lex(
                 name, "optimal" if status == cp_model.OPTIMAL else "feasible", value, bound, secs
             )
         )
-        solution = {var: int(solver.value(var)) for var in built.x.values()}
-        solution.update(
-            {
-                v: int(solver.value(v))
-                for comp in built.components.values()
-                for term in comp
-                for v in _vars_of(term)
-            }
-        )
+        full = list(solver.response_proto.solution)
+        solution = {var: full[var.index] for var in (*built.x.values(), *built.req_sat)}
         last_status = status
         if name != "feasibility":
             m.add(expr >= int(round(value)))
@@ -255,11 +253,6 @@ def _solve_lex(
     stages += [_Stage(n, "not reached", float("nan"), float("nan"), 0.0) for n in active
                if n not in ran]  # fmt: skip
     return last_status, built, stages, solution or {}
-
-
-def _vars_of(term: cp_model.LinearExprT) -> list:
-    """The variable(s) inside an objective term such as ``w * var`` or ``-var``."""
-    return list(cp_model_helper.FlatIntExpr(term).vars)
 
 
 def _diagnose(problem: RotationProblem, options: SolverOptions) -> list[str]:
