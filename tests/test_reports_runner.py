@@ -160,3 +160,47 @@ def test_failure_names_the_notebook_line_not_the_library_line(tmp_path: Path) ->
     error = json.loads((tmp_path / "out" / "failed" / "parse--source=_still_bad" /
                         "error.json").read_text())["error"]
     assert error["cell_id"] == "parse" and error["source_line"] == "parsed = json.loads(source)"
+
+
+def test_report_kernel_freezes_what_each_cell_leaves(tmp_path: Path) -> None:
+    """The runner's kernels load ``cellgc``: after a cell, its long-lived objects (here the
+    imports) are frozen out of the cyclic collector's walks, and the cell's fresh cyclic
+    garbage is collected first, not frozen."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    params = new_code_cell("n: int = 1")
+    params.metadata["tags"] = ["parameters"]
+    cells = [
+        params,
+        new_code_cell("import gc, weakref\nimport pandas\n\n\nclass Node:\n    pass\n\n\n"
+                      "a = Node()\na.self = a\nprobe = weakref.ref(a)\ndel a"),
+        new_code_cell("print(gc.get_freeze_count() > 10_000, probe() is None)"),
+    ]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})  # fmt: skip
+    path = tmp_path / "gc.ipynb"
+    nbformat.write(nb, path)
+    run_report(path, {}, tmp_path / "out")
+    out = nbformat.read(next((tmp_path / "out").rglob("*.ipynb")), 4)
+    assert "".join(o.get("text", "") for o in out.cells[-1].outputs).strip() == "True True"
+
+
+def test_after_cell_collects_young_cycles_then_freezes() -> None:
+    import gc
+    import weakref
+
+    from iopkit.reports.engine.cellgc import after_cell
+
+    class Node:
+        pass
+
+    a = Node()
+    a.self = a
+    probe = weakref.ref(a)
+    del a
+    try:
+        after_cell()
+        assert probe() is None and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

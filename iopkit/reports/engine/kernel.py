@@ -24,6 +24,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import default
 
 from iopkit.errors import SetupError
+from iopkit.reports.engine.cellgc import EXTENSION as CELL_GC
 
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS; keep room for "-ipc-N"
 
@@ -68,6 +69,9 @@ class ProjectKernelManager(AsyncKernelManager):
     kernel_env: Mapping[str, str] = {}
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        # long-lived objects frozen after each cell (``cellgc``): a report kernel's imports
+        # are not walked again by every full garbage collection
+        kernel_cmd = [*kernel_cmd, f"--IPKernelApp.extra_extensions={CELL_GC}"]
         if self.kernel_env:
             kw["env"] = {**(kw.get("env") or os.environ), **self.kernel_env}
         if self.kernel_log:
