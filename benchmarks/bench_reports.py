@@ -52,8 +52,8 @@ def floor_notebook(path: Path) -> Path:
     body = new_code_cell(
         "from iopkit import outcomes, plots\n"
         "from iopkit.reports import record\n"
-        "from iopkit.reports.views import checks, display, tables\n"
-        "from iopkit.reports.views.display import figure, note, show\n"
+        "from iopkit.reports.views import checks, display, header, summary, tables\n"
+        "from iopkit.reports.views.display import figure, note, section, show\n"
         "from iopkit.reports.views.source import (\n"
         "    episode_flags, open_source, scale_label, severity_bands,\n"
         ")\n\n"

@@ -51,6 +51,8 @@ def iso_dates(frame: pd.DataFrame, col: str, table: str) -> pd.Series:
     and column; nothing is coerced to NaT silently.
     """
     s = frame[col]
+    if pd.api.types.is_datetime64_any_dtype(s):  # validated tables: dates already
+        return s
     out = pd.to_datetime(s, errors="coerce", format="ISO8601")
     bad = out.isna() & s.notna() & (s.astype(str).str.strip() != "")
     if bad.any():
