@@ -473,9 +473,10 @@ def text_objects(s: pd.Series) -> np.ndarray:
     dtypes convert cell by cell (``Series.to_numpy``)."""
     arr = s.array
     if isinstance(arr, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
         import pyarrow.compute as pc
 
-        enc = pc.dictionary_encode(arr._pa_array).combine_chunks()  # noqa: SLF001
+        enc = pc.dictionary_encode(pa.array(arr))  # the Arrow data, through __arrow_array__
         uniques = np.asarray(enc.dictionary.to_pylist() + [None], dtype=object)
         codes = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
         return uniques[codes]
