@@ -165,3 +165,20 @@ def test_stage_weights_only_change_the_reported_objective() -> None:
 def test_solver_options_refuse_nonsense(bad: dict) -> None:
     with pytest.raises(InputError):
         SolverOptions(**bad)
+
+
+def test_an_unproved_one_worker_plan_suggests_two_workers(cur: Curriculum) -> None:
+    """A plan stopped by the time limit with one worker says what would help (a long cycle
+    with one worker keeps its start); a proved plan says nothing of the kind."""
+    from iopkit.rotation import problem_from_program
+
+    prob = problem_from_program(cur, "adult_mood_anxiety_5d", cycle_weeks=12)
+    # deterministic time units: the same stop on any machine (a wall-clock limit is not)
+    rushed = plan_rotation(
+        prob, options=SolverOptions(time_limit=1, deterministic=True, num_workers=1)
+    )
+    assert rushed.status == "feasible"
+    assert any("--workers 2" in line for line in rushed.explanation)
+    proved = plan_rotation(_small(), options=SolverOptions(time_limit=5))
+    assert proved.status == "optimal"
+    assert not any("--workers 2" in line for line in proved.explanation)

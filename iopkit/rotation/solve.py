@@ -107,6 +107,14 @@ def plan_rotation(
             + ", ".join(dict.fromkeys(open_stages + skipped))
             + "."
         )
+        if opts.num_workers == 1:
+            # one worker runs no neighbourhood search: a long cycle keeps its start
+            # (24 weeks: electives 5 of 201 at 30 s; optimal in 10–19 s with 2 workers)
+            expl.append(
+                "one solver worker improves a long cycle slowly: 2 workers (--workers 2, "
+                "SolverOptions(num_workers=2)) add a neighbourhood search and prove long "
+                "cycles sooner; equally good rotations may then differ between runs."
+            )
     return RotationPlan(
         name,  # type: ignore[arg-type]
         rotation,
