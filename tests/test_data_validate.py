@@ -332,6 +332,8 @@ def test_text_objects_share_one_object_per_distinct_value() -> None:
     out = text_objects(s)
     assert out.dtype == object and out.tolist() == ["P1", None, "P2", "P1"] * 3
     assert out[0] is out[3] is out[11]
+    pieces = pd.concat([s.iloc[:5], s.iloc[5:]])  # Arrow data in two chunks
+    assert text_objects(pieces).tolist() == out.tolist()
     mixed = pd.Series(["P1", float("nan"), 3], dtype=object)
     assert text_objects(mixed).tolist() == ["P1", None, 3]
     assert key_text(s).tolist() == out.tolist()

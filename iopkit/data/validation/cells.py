@@ -476,7 +476,10 @@ def text_objects(s: pd.Series) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        enc = pc.dictionary_encode(pa.array(arr))  # the Arrow data, through __arrow_array__
+        data = pa.array(arr)  # the Arrow data, through __arrow_array__
+        if isinstance(data, pa.ChunkedArray):  # a frame read in pieces, or concatenated
+            data = data.combine_chunks()
+        enc = pc.dictionary_encode(data)
         uniques = np.asarray(enc.dictionary.to_pylist() + [None], dtype=object)
         codes = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
         return uniques[codes]
