@@ -38,6 +38,7 @@ def airflow_env() -> Path:
         [str(VENV / "bin" / "python"), "-c",
          "import iopkit, pathlib; print(pathlib.Path(iopkit.__file__).resolve().parents[1])"],
         capture_output=True, text=True, timeout=120,
+        cwd=VENV,  # not this checkout: `python -c` would import iopkit from the current folder
     )
     if found.returncode != 0 or Path(found.stdout.strip()) != ROOT:
         reason = (f"the Airflow environment {VENV} imports iopkit from "
