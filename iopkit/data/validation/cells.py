@@ -144,8 +144,9 @@ def parse_ints(s: pd.Series, *, distinct: bool = False) -> tuple[pd.Series, pd.D
     if pd.api.types.is_integer_dtype(s):  # typed already (Parquet, SQL, pandas): range only
         ints = s.to_numpy(dtype="int64", na_value=0)
         if not ((ints >= 2**53) | (ints <= -(2**53))).any():
-            # the column itself, not a copy (copy-on-write keeps the caller's frame intact)
-            return s.astype("Int64", copy=False), cell_problems([], [], "type", [])
+            # no eager copy: with copy-on-write the typed frame shares the column until either
+            # side writes, so the caller's frame stays intact
+            return s.astype("Int64"), cell_problems([], [], "type", [])
     if s.dtype == object and not distinct:
         out, probs = _per_distinct(s, lambda u: parse_ints(u, distinct=True))
         return pd.array(out, dtype="Int64"), probs
