@@ -504,8 +504,12 @@ def check_program(
         import holidays  # lazy: a large package, needed only for this check
 
         try:  # loads this one country's module (listing all of them imports ~500)
-            subdivisions = tuple(holidays.country_holidays(cr.country).subdivisions)
+            subdivisions: tuple[str, ...] | None = tuple(
+                holidays.country_holidays(cr.country).subdivisions
+            )
         except NotImplementedError:
+            subdivisions = None
+        if subdivisions is None:
             supported = holidays.list_supported_countries()
             out.append(
                 doc.problem(
@@ -514,15 +518,14 @@ def check_program(
                     f"{did_you_mean(cr.country, supported)}",
                 )
             )
-        else:
-            if cr.subdivision and cr.subdivision not in subdivisions:
-                out.append(
-                    doc.problem(
-                        ("closure_rules", "subdivision"),
-                        f"{who}: holidays rejects subdivision {cr.subdivision!r} of "
-                        f"{cr.country}; known: {', '.join(subdivisions)}",
-                    )
+        elif cr.subdivision and cr.subdivision not in subdivisions:
+            out.append(
+                doc.problem(
+                    ("closure_rules", "subdivision"),
+                    f"{who}: holidays rejects subdivision {cr.subdivision!r} of "
+                    f"{cr.country}; known: {', '.join(subdivisions)}",
                 )
+            )
     seen: dict[date, int] = {}
     for j, c in enumerate(cr.dates):
         if c.date in seen:

@@ -100,10 +100,14 @@ class RuleContext:
         both = pd.factorize(np.concatenate([np.asarray(uniques, dtype=object), values]))[0]
         hit = both[n:]
         found = (hit >= 0) & (hit < n)
-        hit = np.where(found, hit, -1)
-        row = np.where(found, first_ok[np.maximum(hit, 0)], -1)
+        row = _at(first_ok, np.where(found, hit, -1), -1)
         self._links[(t.name, col, parent)] = (found, row)
         return found, row
+
+
+def _at(values: np.ndarray, row: np.ndarray, fill: object) -> np.ndarray:
+    """``values[row]`` where ``row`` ≥ 0 (a :meth:`RuleContext.link` position), else ``fill``."""
+    return np.where(row >= 0, values[np.maximum(row, 0)], fill)
 
 
 CrossRule = Callable[[TableState, RuleContext], None]
@@ -264,11 +268,9 @@ def inside_episode(t: TableState, ctx: RuleContext) -> None:
         return
     ep, grace_days = ctx.tables["episodes"].typed, ctx.grace_days
     _, row = ctx.link(t, "episode_id", "episodes")  # rows of rejected episodes: cascaded
-    found = row >= 0
-    at = np.maximum(row, 0)
     nat = np.datetime64("NaT", "ns")
-    admit = np.where(found, ep["admit_date"].to_numpy(dtype="datetime64[ns]")[at], nat)
-    discharge = np.where(found, ep["discharge_date"].to_numpy(dtype="datetime64[ns]")[at], nat)
+    admit = _at(ep["admit_date"].to_numpy(dtype="datetime64[ns]"), row, nat)
+    discharge = _at(ep["discharge_date"].to_numpy(dtype="datetime64[ns]"), row, nat)
     date = t.typed["date"].to_numpy(dtype="datetime64[ns]")
     grace = np.timedelta64(grace_days, "D")
     with np.errstate(invalid="ignore"):  # NaT compares False: blank dates are not checked
@@ -429,7 +431,7 @@ def program_day(t: TableState, ctx: RuleContext) -> None:
             return
         _, ep_row = ctx.link(t, "episode_id", "episodes")
         ep_link = ctx.link(tables["episodes"], "cohort_id", "cohorts")[1]
-        row = np.where(ep_row >= 0, ep_link[np.maximum(ep_row, 0)], -1)
+        row = _at(ep_link, ep_row, -1)
     else:
         row = ctx.link(t, "cohort_id", "cohorts")[1]
     # the program of each row's (accepted) cohort, as a code into ``pids`` (−1: none)
@@ -437,7 +439,7 @@ def program_day(t: TableState, ctx: RuleContext) -> None:
     prog_code = pd.Index(pids, dtype=object).get_indexer(
         cohorts["program_id"].to_numpy(dtype=object)
     )
-    code = np.where(row >= 0, prog_code[np.maximum(row, 0)], -1)
+    code = _at(prog_code, row, -1)
     date = t.typed["date"]
     known = (code >= 0) & date.notna().to_numpy()
     if not known.any():

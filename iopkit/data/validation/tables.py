@@ -391,15 +391,20 @@ def _lines_text(lines: np.ndarray) -> str:
     return ", ".join(str(x) for x in lines[:3]) + (" …" if len(lines) > 3 else "")
 
 
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's values (pandas' ``hash_pandas_object``, index left out)."""
+    try:
+        return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:  # mixed types in an object column (Excel cells)
+        return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+
+
 def key_pass(t: TableState, line: np.ndarray) -> None:
     """Exact duplicate rows: later copies rejected. Conflicting keys: all rows rejected."""
     spec = TABLES[t.name]
     if t.table_problems or not len(t.raw):
         return
-    try:
-        hashed = pd.util.hash_pandas_object(t.raw, index=False).to_numpy()
-    except TypeError:  # mixed types in an object column (Excel cells)
-        hashed = pd.util.hash_pandas_object(t.raw.astype(str), index=False).to_numpy()
+    hashed = _row_hashes(t.raw)
     dup = pd.Series(hashed).duplicated(keep="first").to_numpy()
     if dup.any():
         first = pd.Series(np.arange(len(hashed))).groupby(hashed).transform("min").to_numpy()
@@ -424,11 +429,7 @@ def key_pass(t: TableState, line: np.ndarray) -> None:
     frame, at = frame[filled], rest[filled]
     # rows whose key hashes collide are the candidates; the exact comparison (pandas'
     # ``duplicated`` on the values) decides, so a hash collision never rejects a row
-    try:
-        khash = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    except TypeError:  # mixed types in an object column (Excel cells)
-        khash = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    cand = pd.Series(khash).duplicated(keep=False).to_numpy()
+    cand = pd.Series(_row_hashes(frame)).duplicated(keep=False).to_numpy()
     if not cand.any():
         return
     exact = frame[cand].duplicated(keep=False).to_numpy()
