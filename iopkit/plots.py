@@ -35,8 +35,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from iopkit.errors import InputError
 from iopkit.vocab import ATTENDANCE_STATUS
@@ -80,29 +83,152 @@ class ReportFigure(Figure):
 
 #: How a report draws its figures — the one place, chosen by measurement
 #: (``benchmarks/bench_figures.py``, docs/performance.md): SVG with no tight bounding box
-#: (every figure here has constrained layout, so the margins are right already). On a
-#: 48-episode trajectory figure, against matplotlib-inline's default PNG at 100 dpi with
-#: ``bbox_inches="tight"``: 0.91× and 0.98× the time in two runs (medians of 20 and 10
-#: alternated pairs; PNG without the tight box 0.90× in both: the box is the cost, the
-#: format is free), two thirds of the bytes, and sharp at any zoom and on paper. No date
-#: and a fixed id salt: the same figure gives the same bytes, so two runs of a report can
-#: be compared.
+#: (every figure here has constrained layout, so the margins are right already), two thirds
+#: of the bytes of matplotlib-inline's default PNG (100 dpi, ``bbox_inches="tight"``) and
+#: sharp at any zoom and on paper. No date and a fixed id salt: the same figure gives the
+#: same bytes, so two runs of a report can be compared.
 FIGURE_MIMETYPE = "image/svg+xml"
 FIGURE_SAVE: dict[str, Any] = {"format": "svg", "metadata": {"Date": None}}
 FIGURE_RC: dict[str, Any] = {"svg.hashsalt": "iopkit", "svg.fonttype": "path"}
 
 
+class _OneRendererSVG(FigureCanvasSVG):
+    """An SVG canvas whose layout engine measures text with the renderer that then draws.
+
+    ``Figure.savefig`` with a layout engine draws a figure three times over three renderers
+    (``FigureCanvasBase.print_figure``: one to find a renderer, one for the layout and a
+    draw with drawing disabled, one for the output). Text metrics are cached per renderer
+    (``matplotlib.text._get_text_metrics_with_cache``), so every label is measured more
+    than once. A figure asks its canvas's ``get_renderer`` for the layout renderer when the
+    canvas has one (``Figure._get_renderer``, as Agg canvases do), so here the layout and
+    the one draw share one renderer. Should matplotlib stop asking, the layout gets a
+    renderer of its own and the output is unchanged, only slower; ``tests/test_reports_plots.py``
+    checks the output against ``savefig`` and that one renderer measures every text.
+    """
+
+    renderer: MixedModeRenderer
+
+    def get_renderer(self) -> MixedModeRenderer:
+        return self.renderer
+
+    def is_saving(self) -> bool:
+        return True  # as while savefig runs: animated artists are drawn too
+
+
+class _TextsSVG(RendererSVG):
+    """An SVG renderer that keeps the text artists it draws (to check none is cut off)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drawn_texts: dict[int, Any] = {}
+
+    def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
+                  ismath: bool | str = False, mtext: Any = None) -> None:
+        if mtext is not None:
+            self.drawn_texts[id(mtext)] = mtext
+        super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+
+
+#: Slack of the cut-off check (points): a text may reach this far past the figure's edge.
+_EDGE_SLACK = 0.5
+
+
+def _place_in_one_pass(fig: Figure, renderer: MixedModeRenderer) -> bool:
+    """Lay out a one-axes figure as its constrained layout does, measuring once.
+
+    Constrained layout (``matplotlib._constrained_layout``) makes room for what sticks out of
+    the axes — tick labels, axis labels, title, band labels, captions — with a pad of
+    ``w_pad``/``h_pad`` at the figure's edges; it measures twice (the second pass because the
+    ticks may change once the axes moved), which was half of a report figure's drawing time.
+    Here the decorations are measured once (``Axes.get_tightbbox(for_layout_only=True)``,
+    the layout's own measure, with the renderer that then draws, so no text is measured
+    again) and the axes placed so they fit. The caller draws and then checks that no drawn
+    text lies outside the figure (:func:`_cut_off`), and falls back to the constrained layout
+    when one does. False (nothing changed) when the figure is not one axes alone.
+    """
+    engine = fig.get_layout_engine()
+    if (len(fig.axes) != 1 or fig.legends or fig.texts or fig.images or fig.subfigs
+            or type(engine) is not ConstrainedLayoutEngine):
+        return False
+    (ax,) = fig.axes
+    pads = engine.get()
+    w_pad, h_pad = pads["w_pad"] * fig.dpi, pads["h_pad"] * fig.dpi  # inches → display units
+    cell = ax.get_position(original=True).transformed(fig.transSubfigure)
+    tight = ax.get_tightbbox(renderer, for_layout_only=True)
+    if tight is None:
+        return False
+    left, right = max(cell.x0 - tight.x0, 0.0), max(tight.x1 - cell.x1, 0.0)
+    bottom, top = max(cell.y0 - tight.y0, 0.0), max(tight.y1 - cell.y1, 0.0)
+    width, height = fig.bbox.width, fig.bbox.height
+    x0, x1 = w_pad + left, width - w_pad - right
+    y0, y1 = h_pad + bottom, height - h_pad - top
+    if x1 - x0 < 0.2 * width or y1 - y0 < 0.2 * height:
+        return False  # crowded: leave it to the constrained layout
+    in_layout = ax.get_in_layout()
+    ax.set_position([x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height])
+    ax.set_in_layout(in_layout)  # set_position takes the axes out of the layout; keep it in
+    return True
+
+
+def _cut_off(fig: Figure, renderer: MixedModeRenderer, svg: _TextsSVG) -> list[str]:
+    """The texts ``svg`` drew that reach past the edges of ``fig`` (measured with the
+    renderer that drew them, whose metrics are cached: the check measures nothing again)."""
+    width, height = fig.bbox.width, fig.bbox.height
+    out = []
+    for text in svg.drawn_texts.values():
+        box = text.get_window_extent(renderer)
+        if (box.x0 < -_EDGE_SLACK or box.y0 < -_EDGE_SLACK or box.x1 > width + _EDGE_SLACK
+                or box.y1 > height + _EDGE_SLACK):
+            out.append(text.get_text())
+    return out
+
+
+def _draw_svg(fig: Figure, *, one_pass: bool) -> tuple[str, list[str] | None]:
+    """Draw ``fig`` as SVG with one renderer (:class:`_OneRendererSVG`). ``one_pass``: place
+    the axes with :func:`_place_in_one_pass` instead of the layout engine. Returns the SVG
+    and, when the one-pass placement was used, the texts it left cut off (else None)."""
+    buf = io.StringIO()
+    old_canvas, dpi, engine = fig.canvas, fig.dpi, fig.get_layout_engine()
+    width, height = fig.get_size_inches()
+    with mpl.rc_context(FIGURE_RC):
+        canvas = _OneRendererSVG(fig)
+        try:
+            fig.dpi = 72  # SVG user units are points (FigureCanvasSVG.print_svg)
+            svg = _TextsSVG(width * 72, height * 72, buf, image_dpi=dpi,
+                            metadata=FIGURE_SAVE.get("metadata"))
+            canvas.renderer = renderer = MixedModeRenderer(fig, width, height, dpi, svg)
+            placed = one_pass and _place_in_one_pass(fig, renderer)
+            if placed:
+                fig.set_layout_engine("none")
+            fig.draw(renderer)
+            renderer.finalize()
+            cut = _cut_off(fig, renderer, svg) if placed else None
+        finally:
+            fig.dpi = dpi
+            if fig.get_layout_engine() is not engine:
+                fig.set_layout_engine(engine)
+            fig.set_canvas(old_canvas)
+    return buf.getvalue(), cut
+
+
+def _svg(fig: Figure) -> str:
+    """``fig`` as SVG text, as ``fig.savefig(buf, **FIGURE_SAVE)`` writes it under
+    :data:`FIGURE_RC` but drawn once: a one-axes figure is placed in one measuring pass
+    (:func:`_place_in_one_pass`), any other, or one whose texts that pass left cut off, by
+    its constrained layout with one renderer (:class:`_OneRendererSVG`). On a cohort
+    report's six figures: about 0.55× savefig's time (docs/performance.md)."""
+    svg, cut = _draw_svg(fig, one_pass=True)
+    if cut:
+        svg, _ = _draw_svg(fig, one_pass=False)
+    return svg
+
+
 def render(fig: Figure) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """The display bundle of ``fig`` as reports show it: ``(data, metadata)`` with the image
-    (:data:`FIGURE_MIMETYPE`, drawn with :data:`FIGURE_SAVE`), its alternative text as
+    (:data:`FIGURE_MIMETYPE`, drawn as :data:`FIGURE_SAVE` says), its alternative text as
     ``text/plain`` and as the image's ``alt`` metadata."""
-    buf = io.BytesIO()
-    with mpl.rc_context(FIGURE_RC):
-        fig.savefig(buf, **FIGURE_SAVE)
     text = alt_text(fig)
-    image = buf.getvalue()
-    return ({FIGURE_MIMETYPE: image.decode("utf-8") if FIGURE_MIMETYPE.endswith("xml")
-             else image, "text/plain": text},
+    return ({FIGURE_MIMETYPE: _svg(fig), "text/plain": text},
             {FIGURE_MIMETYPE: {"alt": text}})  # fmt: skip
 
 

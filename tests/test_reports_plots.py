@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -210,3 +213,166 @@ def test_describe_and_the_fallback_for_any_figure() -> None:
     assert plots.alt_text(plots.describe(fig, "  Two   points.\n")) == "Two points."
     with pytest.raises(InputError, match="non-empty"):
         plots.describe(fig, " ")
+
+
+def _figures(scores: pd.DataFrame) -> dict[str, Figure]:
+    """One fresh figure of every kind (a drawn figure caches its layout)."""
+    mean = scores.groupby("week", as_index=False)["score"].mean().rename(columns={"score": "mean"})
+    mean["ci_low"], mean["ci_high"] = mean["mean"] - 1, mean["mean"] + 1
+    o = pd.DataFrame({"episode_id": list("abcdef"), "baseline": [20, 15, 12, 18, 9, 14],
+                      "endpoint": [6, 14, 16, 4, 9, 3],
+                      "category": ["recovered", "unchanged", "deteriorated", "recovered",
+                                   "unchanged", "improved"]})
+    cov = pd.DataFrame({"admission_slot": ["01 Mon"] * 2 + ["02 Wed"] * 2,
+                        "skill": ["a", "b"] * 2, "exposures": [1, 2, 0, 1]})
+    att = pd.DataFrame({"week": [1, 1, 2], "status": ["present", "absent_excused", "present"],
+                        "n": [8, 2, 10]})
+    return {
+        "trajectories": plots.trajectories(scores, mean=mean, bands=BANDS, scale_label="PHQ-9",
+                                           caption="A long caption under the axes " * 6),
+        "admission_discharge": plots.admission_discharge(o, bands=BANDS, scale_label="PHQ-9"),
+        "reliable_change": plots.reliable_change_plot(o, rc_points=5.2, cutoff=9.5),
+        "coverage": plots.coverage_heatmap(cov),
+        "modality": plots.modality_balance(pd.DataFrame({"modality": ["dbt", "cbt"],
+                                                         "sessions": [5, 7]})),
+        "attendance": plots.attendance(att),
+    }
+
+
+_SVG_NUMBER = re.compile(r"-?\d+\.\d+|-?\d+")
+_SVG_ID = re.compile(r"\b(p|m|[A-Z][A-Za-z]+-)[0-9a-f]{10}\b")
+
+
+def _svg_parts(svg: str) -> tuple[list[str], np.ndarray]:
+    """An SVG's text without its numbers (ids derived from drawn content normalised), and
+    the numbers."""
+    text = _SVG_ID.sub(r"\1#", svg)
+    return _SVG_NUMBER.split(text), np.array(_SVG_NUMBER.findall(text), dtype=float)
+
+
+def _count_renderers(monkeypatch: pytest.MonkeyPatch) -> list:
+    from matplotlib.backends import backend_svg
+
+    made: list = []
+    init = backend_svg.RendererSVG.__init__
+
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(backend_svg.RendererSVG, "__init__", counting)
+    return made
+
+
+def _savefig(fig: Figure) -> str:
+    import matplotlib as mpl
+
+    buf = io.BytesIO()
+    with mpl.rc_context(plots.FIGURE_RC):
+        fig.savefig(buf, **plots.FIGURE_SAVE)
+    return buf.getvalue().decode()
+
+
+def test_constrained_drawing_writes_what_savefig_writes_with_one_renderer(
+    scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The constrained-layout drawing of iopkit.plots draws once (one renderer measures every
+    text, so each label is measured once) and writes what ``savefig`` writes with the same
+    settings: the same SVG elements, coordinates within 0.01 pt."""
+    made = _count_renderers(monkeypatch)
+    ours, theirs = _figures(scores), _figures(scores)
+    for kind in ours:
+        made.clear()
+        svg, cut = plots._draw_svg(ours[kind], one_pass=False)
+        assert len(made) == 1 and cut is None, kind
+        made.clear()
+        ref = _savefig(theirs[kind])
+        assert len(made) >= 2, kind  # savefig: renderers for the layout, another to draw
+        mine, theirs_ = _svg_parts(svg), _svg_parts(ref)
+        assert mine[0] == theirs_[0], kind
+        np.testing.assert_allclose(mine[1], theirs_[1], atol=0.01, err_msg=kind)
+
+
+def test_render_places_one_axes_figures_in_one_pass_as_the_constrained_layout_does(
+    scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """render() lays out a one-axes figure with one measuring pass: the axes lands where the
+    constrained layout puts it (within 3 pt; the cell of the equal-aspect Jacobson–Truax
+    plot within 15 pt: its square box is shrunk and centred inside the cell, which a second
+    pass moves again), no drawn text is cut off, one renderer is made,
+    and the figure keeps its constrained layout engine afterwards."""
+    made = _count_renderers(monkeypatch)
+    ours, theirs = _figures(scores), _figures(scores)
+    for kind in ours:
+        one_axes = len(ours[kind].axes) == 1
+        made.clear()
+        data, meta = plots.render(ours[kind])
+        assert len(made) == 1, kind
+        assert meta[plots.FIGURE_MIMETYPE]["alt"] == data["text/plain"] == plots.alt_text(
+            ours[kind])
+        assert ours[kind].get_layout_engine() is not None
+        _savefig(theirs[kind])
+        if not one_axes:  # a colour bar: the constrained layout itself (test above)
+            continue
+        mine = ours[kind].axes[0].get_position(original=True).get_points() * 72
+        ref = theirs[kind].axes[0].get_position(original=True).get_points() * 72
+        size = np.array(ours[kind].get_size_inches())
+        tol = 15 if kind == "reliable_change" else 3
+        np.testing.assert_allclose(mine * size, ref * size, atol=tol, err_msg=kind)
+        assert "<svg" in data[plots.FIGURE_MIMETYPE]
+
+
+def test_a_text_the_one_pass_would_cut_off_falls_back_to_the_constrained_layout(
+    scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text that the one-pass placement leaves outside the figure is caught after drawing
+    and the figure is drawn again by its constrained layout (which then fits it)."""
+    calls = []
+    draw = plots._draw_svg
+
+    def spy(fig: Figure, *, one_pass: bool) -> tuple[str, list[str] | None]:
+        svg, cut = draw(fig, one_pass=one_pass)
+        calls.append((one_pass, cut))
+        return svg, cut
+
+    monkeypatch.setattr(plots, "_draw_svg", spy)
+    plots.render(_figures(scores)["trajectories"])
+    assert calls == [(True, [])]  # an ordinary figure: one pass, nothing cut off
+
+    calls.clear()
+    fig = _figures(scores)["trajectories"]
+    place = plots._place_in_one_pass
+
+    def too_far_left(fig: Figure, renderer) -> bool:  # noqa: ANN001 - a placement that errs
+        placed = place(fig, renderer)
+        x0, y0, w, h = fig.axes[0].get_position().bounds
+        fig.axes[0].set_position([0.0, y0, w + x0, h])
+        fig.axes[0].set_in_layout(True)
+        return placed
+
+    monkeypatch.setattr(plots, "_place_in_one_pass", too_far_left)
+    svg = plots._svg(fig)
+    assert calls[0][0] is True and calls[0][1]  # the y tick labels and label were cut off
+    assert calls[1] == (False, None)  # drawn again by the constrained layout
+    assert fig.axes[0].get_position().x0 > 0.03 and "<svg" in svg
+
+
+def test_a_crowded_or_multi_axes_figure_keeps_the_constrained_layout() -> None:
+    """The one-pass placement declines what it does not handle: several axes, or a figure
+    whose decorations leave the axes under a fifth of the figure."""
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+
+    def renderer(fig: Figure) -> MixedModeRenderer:
+        w, h = fig.get_size_inches()
+        return MixedModeRenderer(fig, w, h, 72, plots._TextsSVG(w * 72, h * 72, io.StringIO()))
+
+    fig = plots.ReportFigure(figsize=(3, 2), layout="constrained")
+    fig.subplots(1, 2)
+    assert plots._place_in_one_pass(fig, renderer(fig)) is False
+    fig = plots.ReportFigure(figsize=(3, 2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_yticks([0, 1], ["a tick label far too long for so small a figure"] * 2)
+    assert plots._place_in_one_pass(fig, renderer(fig)) is False
+    fig = plots.ReportFigure(figsize=(3, 2))  # no constrained layout: nothing to imitate
+    fig.add_subplot()
+    assert plots._place_in_one_pass(fig, renderer(fig)) is False
