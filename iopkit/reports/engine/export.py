@@ -36,20 +36,19 @@ from nbconvert import HTMLExporter
 from traitlets.config import Config
 
 from iopkit.reports.engine.figures import strip_figures
+from iopkit.reports.engine.tablecells import (
+    DATE_RE,
+    MARKED_ATTR,
+    cell_classes,
+    numeric_column,
+    table_classes,
+)
 
 #: Folder of the nbconvert template ``iopkit`` (``templates/iopkit/``: conf, page, CSS).
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "iopkit"
 #: Image MIME types that become an ``<img>`` with alternative text.
 IMAGE_MIMETYPES = ("image/png", "image/jpeg", "image/svg+xml")
-#: A body cell of one word up to this long is never wrapped (class ``iop-word``): scale names
-#: such as PHQ-9 otherwise break at the hyphen in a narrow column ("PHQ-" / "9").
-SHORT_WORD = 12
-_SHORT_WORD_RE = re.compile(rf"^\S{{1,{SHORT_WORD}}}$")
-#: A table with more columns than this prints in smaller type (class ``iop-wide``).
-WIDE_COLUMNS = 7
-#: A table with at most this many rows is never split over two pages (class ``iop-small``).
-SMALL_ROWS = 15
 
 # Terminal escape sequences: ECMA-48 CSI "ESC [ params final" and OSC "ESC ] … BEL/ST", then
 # any other ECMA-35 escape "ESC intermediates final" (charset "ESC ( B", "ESC =", ...).
@@ -57,15 +56,7 @@ SMALL_ROWS = 15
 _ANSI_RE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]"
 )
-_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
-_DATE_RE = re.compile(rf"(?<![\w-])({_DATE})(?![\w-])")
-_WHOLE_DATE_RE = re.compile(rf"^{_DATE}$")
-# a number as reports print it: 12, -3.5, 1,234, 38.0%, 60/158, 12.3 (10.1–14.5), ± 2.1
-_NUMBER_RE = re.compile(
-    r"^[<>≤≥]?\s*[-+−±]?[\d.,]*\d[\d.,]*\s*%?(?:\s*[(/–-]\s*[-+−]?[\d.,\s%–-]*\)?)?$"
-)
-# what a numeric column may also hold: blanks and the small-cell marks of the reports
-_PLACEHOLDER_RE = re.compile(r"^(?:|[–—-]|n/?a|hidden.*|<\s*\d+|suppressed.*)$", re.IGNORECASE)
+_TABLE_TAG = re.compile(r"<table\b[^>]*>", re.IGNORECASE)
 _MD_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _MD_HEADING = re.compile(r"^#{1,4}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _HTML_HEADING = re.compile(r"<h([1-4])[^>]*>(.*?)</h\1>", re.IGNORECASE | re.DOTALL)
@@ -220,18 +211,18 @@ def _set_alt(out: nbformat.NotebookNode, images: list[str], n: int, section: str
 
 
 def mark_tables(fragment: str) -> str:
-    """Add the print/screen classes to the tables of an HTML fragment.
-
-    A column is numeric (``iop-num`` on its cells and header) when at least one body cell is a
-    number and every other is a number or a blank/small-cell mark; a cell holding only an ISO
-    date gets ``iop-date`` and a date inside text is wrapped in ``<span class="iop-date">``
-    (never broken at its hyphens); a body cell holding one short word (at most
-    :data:`SHORT_WORD` characters, no space: ``PHQ-9``, ``GAD-7``) gets ``iop-word`` (never
-    broken at its hyphen); a table of more than :data:`WIDE_COLUMNS` columns gets
-    ``iop-wide``, one of at most :data:`SMALL_ROWS` body rows ``iop-small``.
-    """
+    """Add the print/screen classes of :mod:`iopkit.reports.engine.tablecells` to the tables
+    of an HTML fragment (numeric columns ``iop-num``, ISO dates ``iop-date``, one short word
+    ``iop-word``, ``iop-wide`` and ``iop-small`` tables). A fragment whose every table was
+    classed as it was written (``show`` marks them :data:`~.tablecells.MARKED_ATTR`) is
+    returned as it is."""
+    tags = _TABLE_TAG.findall(fragment)
+    if tags and all(MARKED_ATTR in t for t in tags):
+        return fragment
     soup = BeautifulSoup(fragment, "html.parser")
     for table in soup.find_all("table"):
+        if table.has_attr(MARKED_ATTR):
+            continue
         rows = table.find_all("tr")
         body_rows = [r for r in rows if r.find_parent("thead") is None and r.find("td")]
         grid: dict[int, list[Any]] = {}
@@ -247,29 +238,19 @@ def mark_tables(fragment: str) -> str:
                 col += span
             n_cols = max(n_cols, col)
         for cells in grid.values():
-            values = [c.get_text(" ", strip=True) for c in cells if c.name == "td"]
-            numeric = any(_is_number(v) for v in values) and all(
-                _is_number(v) or _PLACEHOLDER_RE.match(v) for v in values
-            )
+            numeric = numeric_column([c.get_text(" ", strip=True) for c in cells
+                                      if c.name == "td"])
             for cell in cells:
                 text = cell.get_text(" ", strip=True)
-                if numeric and (cell.name == "td" or cell.find_parent("thead") is not None):
-                    _add_class(cell, "iop-num")
-                if _WHOLE_DATE_RE.match(text):
-                    _add_class(cell, "iop-date")
-                else:
+                classes = cell_classes(text, numeric=numeric, body=cell.name == "td",
+                                       header=cell.find_parent("thead") is not None)
+                for name in classes:
+                    _add_class(cell, name)
+                if "iop-date" not in classes:
                     _wrap_dates(soup, cell)
-                    if cell.name == "td" and not numeric and _SHORT_WORD_RE.match(text):
-                        _add_class(cell, "iop-word")
-        if n_cols > WIDE_COLUMNS:
-            _add_class(table, "iop-wide")
-        if len(body_rows) <= SMALL_ROWS:
-            _add_class(table, "iop-small")
+        for name in table_classes(n_cols, len(body_rows)):
+            _add_class(table, name)
     return str(soup)
-
-
-def _is_number(text: str) -> bool:
-    return bool(text) and not _WHOLE_DATE_RE.match(text) and bool(_NUMBER_RE.match(text))
 
 
 def _add_class(tag: Any, name: str) -> None:
@@ -279,10 +260,10 @@ def _add_class(tag: Any, name: str) -> None:
 
 
 def _wrap_dates(soup: BeautifulSoup, cell: Any) -> None:
-    for node in list(cell.find_all(string=_DATE_RE)):
+    for node in list(cell.find_all(string=DATE_RE)):
         if not isinstance(node, NavigableString) or node.find_parent(class_="iop-date"):
             continue
-        parts = _DATE_RE.split(str(node))
+        parts = DATE_RE.split(str(node))
         pieces = []
         for i, part in enumerate(parts):
             if i % 2:

@@ -17,9 +17,13 @@ never run inside ``section``: if it cannot be computed, the report fails.
 from __future__ import annotations
 
 import html
+import itertools
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 from matplotlib.figure import Figure
@@ -27,6 +31,13 @@ from matplotlib.figure import Figure
 from iopkit.errors import InputError
 from iopkit.plots import render
 from iopkit.reports.engine.figures import N_NOTES_KEY, NOTES_KEY, record
+from iopkit.reports.engine.tablecells import (
+    DATE_RE,
+    MARKED_ATTR,
+    cell_classes,
+    numeric_column,
+    table_classes,
+)
 
 #: Most rows a report table shows before it is cut (the count of the rest is stated).
 MAX_ROWS = 60
@@ -69,6 +80,84 @@ def _plain(shown: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+#: The look of a report table in a notebook (the exported page adds ``report.css``): caption
+#: on top, left-aligned headers and text, numbers right-aligned (``iop-num``).
+_TABLE_CSS = (
+    "#{id} caption {{caption-side: top; font-weight: bold; text-align: left; padding: 4px 0;}}"
+    " #{id} th {{text-align: left; background: #f4f4f4; padding: 3px 8px;}}"
+    " #{id} td {{text-align: left; padding: 3px 8px; border-bottom: 1px solid #eee;}}"
+    " #{id} .iop-num {{text-align: right; font-variant-numeric: tabular-nums;}}"
+)
+_TABLES = itertools.count(1)
+
+
+def cell_text(value: Any) -> str:
+    """One table cell as report tables print it (unescaped): what pandas' Styler shows with
+    ``format(precision=2, na_rep="–", thousands=",")`` — missing "–", floats with two
+    decimals and thousands separators, integers with separators, anything else ``str``."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "–"
+    if isinstance(value, float | np.floating):
+        return "–" if math.isnan(value) else f"{value:,.2f}"
+    if isinstance(value, bool | np.bool_):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return f"{value:,}"
+    if isinstance(value, complex | np.complexfloating):
+        return f"{value:,.2f}"
+    try:
+        if pd.isna(value) is True:
+            return "–"
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _cell(tag: str, text: str, classes: list[str]) -> str:
+    body = html.escape(text)
+    if "iop-date" not in classes:
+        body = DATE_RE.sub(r'<span class="iop-date">\1</span>', body)
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<{tag}{cls}>{body}</{tag}>"
+
+
+def table_html(shown: pd.DataFrame, caption: str | None = None) -> str:
+    """``shown`` (already cut and formatted by :func:`show`) as an HTML table without its
+    index, its cells classed for screen and print by the rules of
+    :mod:`iopkit.reports.engine.tablecells` and the table marked as classed, so the export
+    does not parse it again. Written here rather than by pandas' Styler: the Styler's import
+    and templates, and the export's second parse of its HTML, were about 0.2 s of a cohort
+    report (docs/performance.md). Every header, cell and the caption is HTML-escaped."""
+    if isinstance(shown.columns, pd.MultiIndex):  # several header rows: pandas lays them out
+        return shown.style.hide(axis="index").format(
+            precision=2, na_rep="–", thousands=",", escape="html"
+        ).set_caption(html.escape(caption or "")).to_html()
+    heads = [cell_text(c) for c in shown.columns]
+    columns = [[cell_text(v) for v in shown.iloc[:, j].tolist()] for j in range(shown.shape[1])]
+    numeric = [numeric_column(col) for col in columns]
+    table_id = f"iop-table-{next(_TABLES)}"
+    parts = [f"<style>{_TABLE_CSS.format(id=table_id)}</style>"]
+    classes = " ".join(table_classes(len(heads), len(shown)))
+    parts.append(f'<table id="{table_id}" {MARKED_ATTR}=""'
+                 + (f' class="{classes}"' if classes else "") + ">")
+    if caption:
+        parts.append(f"<caption>{html.escape(caption)}</caption>")
+    parts.append("<thead><tr>")
+    parts += [_cell("th", " ".join(h.split()), cell_classes(" ".join(h.split()), numeric=num,
+                                                              body=False, header=True))
+              for h, num in zip(heads, numeric, strict=True)]
+    parts.append("</tr></thead><tbody>")
+    for i in range(len(shown)):
+        parts.append("<tr>")
+        for col, num in zip(columns, numeric, strict=True):
+            text = " ".join(col[i].split())
+            parts.append(_cell("td", text, cell_classes(text, numeric=num, body=True,
+                                                        header=False)))
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
 def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX_ROWS) -> None:
     """Display ``frame`` as an HTML table (no index, 2 decimals, whole numbers as integers,
     booleans as yes/no), stating rows left out. Cells small-cell suppression hid
@@ -89,29 +178,7 @@ def show(frame: pd.DataFrame, caption: str | None = None, *, max_rows: int = MAX
                     shown.iat[i, j] = (
                         PRIMARY_TEXT.format(k=k) if (lab, col) in primary else COMPLEMENTARY_TEXT
                     )
-    styler = shown.style.hide(axis="index").format(
-        precision=2, na_rep="–", thousands=",", escape="html"
-    )
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-            or pd.api.types.is_bool_dtype(frame[c])]
-    if text:  # words read left-aligned; numbers stay right-aligned for comparison
-        # one rule per column (``td.colN``), not one per cell: smaller HTML, less CSS parsing
-        styler = styler.set_table_styles(
-            {c: [{"selector": "td", "props": "text-align: left;"}] for c in text},
-            overwrite=False,
-        )
-    if caption:
-        styler = styler.set_caption(caption)
-    styler = styler.set_table_styles(
-        [
-            *(styler.table_styles or []),
-            {"selector": "caption", "props": "caption-side: top; font-weight: bold; "
-                                             "text-align: left; padding: 4px 0;"},
-            {"selector": "th", "props": "text-align: left; background: #f4f4f4; padding: 3px 8px;"},
-            {"selector": "td", "props": "padding: 3px 8px; border-bottom: 1px solid #eee;"},
-        ]
-    )
-    display(HTML(styler.to_html()))
+    display(HTML(table_html(shown, caption)))
     if len(frame) > max_rows:
         note(f"*… {len(frame) - max_rows} more rows not shown (see the executed notebook).*")
 
