@@ -425,8 +425,10 @@ def trajectories(
     _shade_bands(ax, bands)
     data = scores[[unit, x, y]].dropna().sort_values([unit, x])
     if individual:
-        segs = [g[[x, y]].to_numpy(float) for _, g in data.groupby(unit, sort=False)
-                if len(g) > 1]
+        # one polyline per unit: the rows are sorted by unit, so each unit's run is a slice
+        units = data[unit].to_numpy()
+        starts = np.flatnonzero(units[1:] != units[:-1]) + 1
+        segs = [p for p in np.split(data[[x, y]].to_numpy(float), starts) if len(p) > 1]
         if segs:
             ax.add_collection(LineCollection(segs, colors="0.45", linewidths=0.7, alpha=0.35))
         ax.scatter(data[x], data[y], s=6, color="0.45", alpha=0.35, lw=0, label="_nolegend_")

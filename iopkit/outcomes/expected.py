@@ -28,8 +28,10 @@ is < 20 %). Every result row states the method, the model, its training window a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -121,14 +123,18 @@ class ExpectedCurves:
     baseline_range: tuple[float, float]
     scale: str | None = None
 
+    @cached_property
+    def _coef(self) -> np.ndarray:
+        """The coefficients as a terms × quantiles matrix (read once per model)."""
+        coef = self.coefficients.pivot(index="term", columns="quantile", values="estimate")
+        return coef.loc[list(_TERMS), list(self.quantiles)].to_numpy()
+
     def expected(self, baseline: Sequence[float], weeks: Sequence[float]) -> pd.DataFrame:
         """``expected, lower, upper`` for each (baseline, weeks) pair (quantiles sorted)."""
         b = np.asarray(baseline, dtype=float)
         t = np.asarray(weeks, dtype=float)
         x = _design(b, t)
-        coef = self.coefficients.pivot(index="term", columns="quantile", values="estimate")
-        coef = coef.loc[list(_TERMS), list(self.quantiles)].to_numpy()
-        pred = np.sort(x @ coef, axis=1)  # rearrangement: quantiles never cross
+        pred = np.sort(x @ self._coef, axis=1)  # rearrangement: quantiles never cross
         return pd.DataFrame({"expected": pred[:, 1], "lower": pred[:, 0], "upper": pred[:, 2]})
 
     def path(
@@ -244,7 +250,7 @@ def expected_recovery(
     cols = ["band", "band_min", "band_max", "baseline_ref", "week", "expected", "lower", "upper"]
     table = pd.concat(parts, ignore_index=True)[[*cols, "n_episodes"]]
     table.attrs.update(model=model, training_window=window, n_episodes=n_ep)
-    return ExpectedCurves(**{**curves.__dict__, "table": table})
+    return dataclasses.replace(curves, table=table)
 
 
 def _bands(

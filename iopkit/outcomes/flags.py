@@ -23,6 +23,7 @@ follow-up recorded in the ``events`` table.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -427,26 +428,45 @@ def safety_events(
         if "discharge_date" in eps.columns
         else pd.Series(False, index=eps.index)
     )
-    a = assessments[assessments["episode_id"].isin(eps.index)].copy()
-    a["_date"] = iso_dates(a, "date", "assessments")
+    known = assessments["episode_id"].isin(eps.index).to_numpy()
+    dates = iso_dates(assessments.loc[known, ["date"]], "date", "assessments")
+    keep = np.ones(len(dates), dtype=bool)
     if lo is not None:
-        a = a[a["_date"] >= lo]
+        keep &= (dates >= lo).to_numpy()
     if hi is not None:
-        a = a[a["_date"] <= hi]
+        keep &= (dates <= hi).to_numpy()
+    # only the columns the screen reads (the items of the safety scales): a wide assessments
+    # table is filtered and iterated once per scale, so every other column would be copied
+    checks = {}
+    for sid in assessments.loc[known, "scale"].dropna().astype(str).unique():
+        sc = get_scale(sid)
+        if safety_check(sc) is not None:
+            checks[sid] = sc
+    items = {f"{item_prefix}{i}" for sc in checks.values() for i in range(1, sc.items.count + 1)}
+    cols = ["episode_id", "scale", *(c for c in assessments.columns if c in items)]
+    a = assessments.loc[known, cols][keep]
+    a["_date"] = dates[keep].to_numpy()
     ev = None
     if events is not None and len(events):
         require_columns(events, ["episode_id", "date", "kind"], table="events")
         ev = events[events["kind"].isin(list(review_kinds))].copy()
         ev["_date"] = iso_dates(ev, "date", "events")
         ev = ev.sort_values("_date", kind="stable")
+    # review dates per episode, in date order: the first on or after an answer's day is the
+    # earliest review of it (one sorted lookup per answer, not a scan of every event)
+    reviews: dict[Any, np.ndarray] = {} if ev is None else {
+        eid: g.to_numpy(dtype="datetime64[ns]")
+        for eid, g in ev.groupby("episode_id", sort=False)["_date"]
+    }
+    window = np.timedelta64(int(review_within_days), "D")
     kinds_text = " or ".join(k.replace("_", " ") for k in review_kinds)
     rows: list[dict] = []
     n_screened = 0
     for sid in a["scale"].dropna().astype(str).unique():
-        sc = get_scale(sid)
-        check = safety_check(sc)
-        if check is None:
+        if sid not in checks:
             continue
+        sc = checks[sid]
+        check = safety_check(sc)
         sub = a[a["scale"] == sid]
         n_screened += len(sub)
         screen = safety_screen(sub, sc, item_prefix=item_prefix)
@@ -454,25 +474,25 @@ def safety_events(
         sub, screen = sub[hit.to_numpy()], screen[hit.to_numpy()]
         cols = [f"{item_prefix}{i}" for i in check.items]
         vals = sub[cols].apply(pd.to_numeric, errors="coerce")
-        for (_, r), pos, escalation, (_, v) in zip(
-            sub.iterrows(),
+        for eid, day, pos, escalation, v in zip(
+            sub["episode_id"].to_numpy(),
+            sub["_date"].tolist(),
             screen["positive"].to_numpy(),
             screen["escalated"].astype(object).to_numpy(),
-            vals.iterrows(),
+            vals.to_numpy(dtype=object),
             strict=True,
         ):
             answer = ", ".join(
                 f"item {i} = {'unanswered' if pd.isna(x) else int(x)}"
-                for i, x in zip(check.items, v.to_numpy(), strict=True)
+                for i, x in zip(check.items, v, strict=True)
             )
-            eid, day = r["episode_id"], r["_date"]
             review = None
-            if ev is not None:
-                m = (ev["episode_id"] == eid) & (ev["_date"] >= day) & (
-                    ev["_date"] <= day + pd.Timedelta(days=review_within_days)
-                )
-                if m.any():
-                    review = ev.loc[m, "_date"].iloc[0]
+            dates_of = reviews.get(eid)
+            if dates_of is not None and not pd.isna(day):
+                at = np.datetime64(day, "ns")
+                j = int(np.searchsorted(dates_of, at, side="left"))
+                if j < len(dates_of) and dates_of[j] <= at + window:
+                    review = pd.Timestamp(dates_of[j])
             rows.append(
                 {
                     "episode_id": eid,
