@@ -25,30 +25,35 @@ def load_scale_file(path: Path) -> Scale:
 
 
 @functools.cache
-def _registry(data_dir: Path = DATA_DIR) -> dict[str, Scale]:
-    scales = {}
-    for path in sorted(data_dir.glob("*.yaml")):
-        scale = load_scale_file(path)
-        scales[scale.id] = scale
-    return scales
+def scale_ids(data_dir: Path = DATA_DIR) -> tuple[str, ...]:
+    """The ids of the registry, sorted: its file names, read without parsing any file (a
+    report that checks a scale id and scores two scales parses two files, not thirteen)."""
+    return tuple(sorted(path.stem for path in data_dir.glob("*.yaml")))
+
+
+@functools.cache
+def _load(scale_id: str, data_dir: Path = DATA_DIR) -> Scale:
+    return load_scale_file(data_dir / f"{scale_id}.yaml")
 
 
 def list_scales() -> list[Scale]:
-    """All scales in the registry, sorted by id."""
-    return list(_registry().values())
+    """All scales in the registry, sorted by id (every file parsed and checked)."""
+    return [_load(scale_id) for scale_id in scale_ids()]
 
 
 def get_scale(scale_id: str) -> Scale:
-    """The scale with this id (case-insensitive, '-' ignored: 'PHQ-9' → 'phq9').
+    """The scale with this id (case-insensitive, '-' ignored: 'PHQ-9' → 'phq9'); only its own
+    file is parsed, once per process.
 
     Raises :class:`~iopkit.errors.UnknownIdError` listing the known ids when it is unknown.
     """
     key = scale_id.lower().replace("-", "").replace("_", "").strip()
-    reg = _registry()
-    if key not in reg:
+    known = scale_ids()
+    if key not in known:
         raise UnknownIdError(
-            f"unknown scale {scale_id!r}{did_you_mean(key, reg)}; known scales: {', '.join(reg)}",
-            known=tuple(reg),
+            f"unknown scale {scale_id!r}{did_you_mean(key, known)}; known scales: "
+            f"{', '.join(known)}",
+            known=known,
             rule="unknown scale",
         )
-    return reg[key]
+    return _load(key)

@@ -132,12 +132,12 @@ def episode(data: ReportData, episode_id: str) -> None:
 
 def scale(scale_id: str, *, data: ReportData | None = None) -> None:
     """``scale_id`` is in the scale registry (and, with ``data``, has scores there)."""
-    from iopkit.scales import list_scales
+    from iopkit.scales.registry import scale_ids
 
-    known = {s.id for s in list_scales()}
+    known = scale_ids()
     if scale_id not in known:
         raise InputError(
-            f"scale {scale_id!r} is not in the registry (known: {', '.join(sorted(known))})",
+            f"scale {scale_id!r} is not in the registry (known: {', '.join(known)})",
             rule="scale must exist",
         )
     if data is not None and not (data.scores["scale"] == scale_id).any():
