@@ -32,10 +32,13 @@ from typing import Any
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
+from nbconvert import HTMLExporter
 
 from iopkit.plots import FIGURE_MIMETYPE
 from iopkit.reports.engine.export import (
     TEMPLATES,
+    ReportExporter,
+    _exporter,
     css_string,
     mark_tables,
     strip_ansi,
@@ -169,6 +172,53 @@ def test_export_describes_an_image_without_alt_from_its_text_or_section() -> Non
     assert _alts(described) == ["Line chart: PHQ-9 trajectories."]
     anonymous = to_html(_nb_with_image({}, "<Figure size 700x420 with 1 Axes>"))
     assert _alts(anonymous) == ["Figure 1 of section “4. Attendance”"]
+
+
+def _tags(page: str) -> list[tuple[str, tuple[tuple[str, str], ...], str]]:
+    """Every element of ``page`` in document order: name, attributes (sorted; class words
+    joined) and its own text — a page's content and markup, whatever its attribute order."""
+    soup = BeautifulSoup(page, "html.parser")
+    return [
+        (tag.name,
+         tuple(sorted((k, " ".join(v) if isinstance(v, list) else v)
+                      for k, v in tag.attrs.items())),
+         "".join(t for t in tag.find_all(string=True, recursive=False)).strip())
+        for tag in soup.find_all(True)
+    ]
+
+
+def test_report_exporter_writes_the_page_nbconverts_own_exporter_writes() -> None:
+    """ReportExporter skips nbconvert's BeautifulSoup pass and adds its two attributes by
+    pattern: the page must be nbconvert's, tag for tag (default alt on an image without one,
+    tabindex on every input wrapper and output, one already focusable left alone)."""
+    nb = _nb_with_image({"image/png": {"alt": "Bar chart."}}, "Bar chart.")
+    nb.cells += [
+        nbformat.v4.new_markdown_cell("Text with <img src='x.png'> and ![a map](m.png)."),
+        nbformat.v4.new_code_cell("print(1)", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="1 > 0\n"),
+            nbformat.v4.new_output("stream", name="stderr", text="careful\n"),
+            nbformat.v4.new_output("display_data", data={
+                "text/html": "<div class='jp-OutputArea-outputs x'><img src='y.png'>"
+                             "<div tabindex='-1' class='jp-OutputArea-output'>kept</div>"
+                             "<table><tr><td>2025-01-02</td><td>3.5</td></tr></table></div>",
+                "text/plain": "html"}),
+            nbformat.v4.new_output("display_data", data={
+                FIGURE_MIMETYPE: "<svg xmlns='http://www.w3.org/2000/svg'/>",
+                "text/plain": "Line chart."}, metadata={FIGURE_MIMETYPE: {"alt": "Line."}}),
+            nbformat.v4.new_output("execute_result", data={"text/plain": "42"},
+                                   execution_count=1),
+        ]),
+    ]
+    exporter = _exporter()
+    assert isinstance(exporter, ReportExporter)
+    config = exporter.config
+    stock = HTMLExporter(config=config, template_name=exporter.template_name,
+                         extra_template_basedirs=exporter.extra_template_basedirs,
+                         exclude_input=True, exclude_output_prompt=True)
+    ours, _ = exporter.from_notebook_node(nbformat.from_dict(nb))
+    theirs, _ = stock.from_notebook_node(nbformat.from_dict(nb))
+    assert _tags(ours) == _tags(theirs)
+    assert ours.count('tabindex="0"') >= 5 and NBCONVERT_DEFAULT_ALT in ours
 
 
 def test_failure_summary_is_clean_and_escaped() -> None:

@@ -3,6 +3,7 @@ program reports, and a report publishes when a section cannot be computed (issue
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -17,8 +18,9 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TEMPLATES = ("patient_progress", "cohort_outcomes", "program_outcomes")
 
 
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+def _text(page: str) -> str:
+    """The text of an HTML fragment: tags dropped, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
 def _safety_part(html: str) -> str:
