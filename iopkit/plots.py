@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.collections import LineCollection
@@ -170,6 +171,31 @@ def _place_in_one_pass(fig: Figure, renderer: MixedModeRenderer) -> bool:
     return True
 
 
+def _title_settled(ax: Axes) -> bool:
+    """True when the automatic title placement the measuring pass just ran left every title
+    of ``ax`` at y = 1 and would do so again at the draw.
+
+    ``Axes._update_title_position`` (run by both ``get_tightbbox`` and ``draw``) raises a
+    title above whatever is drawn on top of the axes: top x ticks or label, twinned or child
+    axes, or a y offset text ("1e6") under it; otherwise the title stays at y = 1, its pad
+    and descent being in points, so moving or resizing the axes changes nothing. Each run
+    measures the y axis again (a fifth of a figure's drawing). With none of those present,
+    the draw skips it (``_autotitlepos`` False, as when a title's ``y`` is given).
+    """
+    titles = (ax.title, ax._left_title, ax._right_title)
+    offset = ax.yaxis.offsetText
+    return (
+        ax._autotitlepos is True
+        and all(t.get_position()[1] == 1.0 for t in titles)
+        and ax.xaxis.get_ticks_position() not in ("top", "unknown")
+        and ax.xaxis.get_label_position() != "top"
+        and not ax.child_axes
+        and ax._twinned_axes.get_siblings(ax) == [ax]
+        and ax.get_figure(root=False)._align_label_groups["title"].get_siblings(ax) == [ax]
+        and not (offset.get_visible() and offset.get_text())
+    )
+
+
 def _cut_off(fig: Figure, renderer: MixedModeRenderer, svg: _TextsSVG) -> list[str]:
     """The texts ``svg`` drew that reach past the edges of ``fig`` (measured with the
     renderer that drew them, whose metrics are cached: the check measures nothing again)."""
@@ -198,9 +224,17 @@ def _draw_svg(fig: Figure, *, one_pass: bool) -> tuple[str, list[str] | None]:
                             metadata=FIGURE_SAVE.get("metadata"))
             canvas.renderer = renderer = MixedModeRenderer(fig, width, height, dpi, svg)
             placed = one_pass and _place_in_one_pass(fig, renderer)
+            settled = []
             if placed:
                 fig.set_layout_engine("none")
-            fig.draw(renderer)
+                settled = [ax for ax in fig.axes if _title_settled(ax)]
+            for ax in settled:
+                ax._autotitlepos = False
+            try:
+                fig.draw(renderer)
+            finally:
+                for ax in settled:
+                    ax._autotitlepos = True
             renderer.finalize()
             cut = _cut_off(fig, renderer, svg) if placed else None
         finally:

@@ -322,6 +322,51 @@ def test_render_places_one_axes_figures_in_one_pass_as_the_constrained_layout_do
         assert "<svg" in data[plots.FIGURE_MIMETYPE]
 
 
+def _title_y(fig: Figure) -> float:
+    return fig.axes[0].title.get_window_extent().y0
+
+
+def test_the_draw_keeps_the_title_where_the_automatic_placement_puts_it(
+    scores: pd.DataFrame,
+) -> None:
+    """render() lets the draw skip matplotlib's automatic title placement only when the
+    measuring pass left the title at y = 1 with nothing on top of the axes: the title is
+    drawn where savefig puts it (within 0.5 pt), the automatic placement is on again after
+    drawing, and top ticks, a twin axes or a y offset text keep it automatic."""
+    for kind, fig in _figures(scores).items():
+        if len(fig.axes) != 1:
+            continue
+        ref = _figures(scores)[kind]
+        plots.render(fig)
+        _savefig(ref)
+        assert fig.axes[0]._autotitlepos is True, kind
+        assert abs(_title_y(fig) - _title_y(ref)) < 0.5, kind
+
+    def top_ticks(ax: plt.Axes) -> None:
+        ax.xaxis.tick_top()
+
+    def twin(ax: plt.Axes) -> None:
+        ax.twiny().set_xlabel("top axis")
+
+    def offset(ax: plt.Axes) -> None:
+        ax.plot([0, 1], [1e6, 1e6 + 1])
+
+    for change in (top_ticks, twin, offset):
+        fig, ax = plt.subplots(layout="constrained")
+        ax.plot([0, 1], [0, 1])
+        change(ax)
+        ax.set_title("A title")
+        fig.canvas.draw()
+        assert not plots._title_settled(ax), change.__name__
+        plt.close(fig)
+    fig, ax = plt.subplots(layout="constrained")
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("A title")
+    fig.canvas.draw()
+    assert plots._title_settled(ax)
+    plt.close(fig)
+
+
 def test_a_text_the_one_pass_would_cut_off_falls_back_to_the_constrained_layout(
     scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
