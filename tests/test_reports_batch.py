@@ -449,6 +449,36 @@ def test_batch_validates_once_and_jobs_read_the_checksummed_snapshot(tmp_path: P
     # curriculum read (the batch read it once)
     assert snap.program_names == direct.program_names
     assert direct.program_names["adult_mood_anxiety_3d"].startswith("Adult")
+    # each scale's expected-recovery curves are fitted once, by the batch: a snapshot gives
+    # the curves a report would fit (frames and fields), and the same refusal where too few
+    # episodes completed; a changed curve file is refused when it is first read
+    scales = sorted(direct.scores["scale"].unique())
+    fitted = refused = 0
+    for scale in scales:
+        try:
+            mine = direct.expected_curves(scale)
+        except InputError as exc:
+            with pytest.raises(InputError) as info:
+                snap.expected_curves(scale)
+            assert (str(info.value), info.value.rule) == (str(exc), exc.rule)
+            refused += 1
+            continue
+        theirs = snap.expected_curves(scale)
+        for name in ("table", "coefficients"):
+            pdt.assert_frame_equal(getattr(theirs, name), getattr(mine, name))
+        assert {k: v for k, v in vars(theirs).items() if k not in ("table", "coefficients")
+                and not k.startswith("_")} == {k: v for k, v in vars(mine).items() if k not in
+                ("table", "coefficients") and not k.startswith("_")}
+        band = theirs.expected([mine.baseline_range[0]], [3.0])
+        pdt.assert_frame_equal(band, mine.expected([mine.baseline_range[0]], [3.0]))
+        fitted += 1
+    assert fitted >= 2 and refused >= 1, (fitted, refused)
+    curve_file = folder / json.loads((folder / "snapshot.json").read_text())["curves"][
+        "phq9"]["files"]["table"]["file"]
+    curve_file.write_bytes(curve_file.read_bytes()[:-3] + b"xyz")
+    again = views_source.read_snapshot(folder, data)  # read lazily: the data still opens
+    with pytest.raises(InputError, match="SHA-256"):
+        again.expected_curves("phq9")
     victim = folder / "00.parquet"
     blob = bytearray(victim.read_bytes())
     blob[len(blob) // 2] ^= 0xFF

@@ -10,7 +10,10 @@ from JupyterLab without any file.
 engine's ``data_source`` snapshotter) and the runner tells every report kernel where the
 snapshots are (``IOPKIT_SNAPSHOTS``); :func:`open_source` then reads the validated, scored
 tables from the snapshot's Parquet files after checking their SHA-256, instead of validating
-again. A report run alone (no ``IOPKIT_SNAPSHOTS``) validates as before. Parquet keeps the
+again. The snapshot also carries each scale's expected-recovery curves, fitted once on the
+source's completed episodes (:meth:`ReportData.expected_curves`): they depend on the source
+alone, and every cohort and patient report of a batch would fit them again (about 0.1 s per
+scale). A report run alone (no ``IOPKIT_SNAPSHOTS``) validates as before. Parquet keeps the
 pandas dtypes (nullable integers, datetimes, categoricals) through pyarrow's pandas metadata
 (https://arrow.apache.org/docs/python/pandas.html#dataframe-and-table-metadata), so a report
 sees the same frames either way (tests/test_reports_batch.py compares them).
@@ -62,6 +65,24 @@ class ReportData:
     #: the curriculum's program names by id, read when the data was opened (a batch reads
     #: the curriculum once, for its snapshot); None = not read, look them up
     program_names: dict[str, str] | None = field(default=None, compare=False)
+    #: expected-recovery curves by scale: fitted, the InputError's fields when they cannot
+    #: be, or a batch snapshot's entry read on first use (:meth:`expected_curves`)
+    curves: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def expected_curves(self, scale: str) -> Any:
+        """Expected-recovery curves of ``scale`` fitted on this source's own completed
+        episodes (:func:`iopkit.outcomes.expected_recovery`), once per source: read from the
+        batch snapshot when it carries them, else fitted here. InputError when too few
+        episodes completed (the same message either way)."""
+        found = self.curves.get(scale)
+        if isinstance(found, _SnapshotCurves):
+            found = found.read()
+        if found is None:
+            found = _fit_curves(self, scale)
+        self.curves[scale] = found
+        if isinstance(found, dict):
+            raise InputError(**found)
+        return found
 
     @property
     def label(self) -> str:
@@ -152,6 +173,115 @@ def _program_names() -> dict[str, str] | None:
         return None
 
 
+def _fit_curves(data: ReportData, scale: str) -> Any:
+    """The fitted curves of ``scale``, or the fields of the InputError that says why not."""
+    from iopkit.outcomes import expected_recovery, with_weeks
+
+    try:
+        long = with_weeks(data.scores, data["episodes"], scale=scale)
+        return expected_recovery(long, data["episodes"], scale=scale)
+    except InputError as exc:
+        return {"message": exc.message, "file": exc.file, "row": exc.row,
+                "column": exc.column, "rule": exc.rule}
+
+
+#: The fields of :class:`iopkit.outcomes.ExpectedCurves` besides its two frames, as a
+#: snapshot stores them (JSON; tuples come back as lists).
+_CURVE_TUPLES = ("quantiles", "baseline_range")
+_CURVE_FRAMES = ("table", "coefficients")
+
+
+@dataclass
+class _SnapshotCurves:
+    """One scale's curves in a snapshot folder, read (and checked) when first asked for."""
+
+    folder: Path
+    entry: dict[str, Any]
+
+    def read(self) -> Any:
+        from iopkit.outcomes import ExpectedCurves
+
+        if "error" in self.entry:
+            return dict(self.entry["error"])
+        frames = {name: _read_frame(self.folder, name, self.entry["files"][name],
+                                    _read_blob(self.folder, name, self.entry["files"][name]))
+                  for name in _CURVE_FRAMES}
+        fields = {k: tuple(v) if k in _CURVE_TUPLES else v
+                  for k, v in self.entry["fields"].items()}
+        return ExpectedCurves(**frames, **fields)
+
+
+def _write_frame(folder: Path, file: str, name: str, frame: pd.DataFrame,
+                 blob: bytes | None = None) -> dict[str, Any]:
+    """Write one frame's Parquet bytes to ``folder/file`` (private, never over a file) and
+    return its snapshot entry: file, SHA-256, rows, text columns, dtypes."""
+    text = _text_columns(name, frame)
+    blob = _parquet(frame) if blob is None else blob
+    fd = os.open(folder / file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(blob)
+    return {"file": file, "sha256": hashlib.sha256(blob).hexdigest(), "rows": len(frame),
+            "text_columns": text, "dtypes": {str(c): str(t) for c, t in frame.dtypes.items()}}
+
+
+def _read_blob(folder: Path, name: str, info: dict[str, Any]) -> bytes:
+    """The bytes of a snapshot file after checking its SHA-256 (InputError naming it)."""
+    path = folder / info["file"]
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        raise InputError("snapshot file missing", file=str(path), rule="snapshot") from None
+    if hashlib.sha256(blob).hexdigest() != info["sha256"]:
+        raise InputError(f"snapshot file of {name!r} does not match its SHA-256",
+                         file=str(path), rule="snapshot checksum")
+    return blob
+
+
+def _read_frame(folder: Path, name: str, info: dict[str, Any], blob: bytes) -> pd.DataFrame:
+    """A frame from its checked Parquet bytes, text columns back to ``object`` with None, and
+    refused unless it reads back with its recorded columns, types and rows."""
+    frame = pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
+    for col in info["text_columns"]:
+        values = frame[col].astype(object)
+        frame[col] = values.where(frame[col].notna(), None)
+    dtypes = {str(c): str(t) for c, t in frame.dtypes.items()}
+    if dtypes != info["dtypes"] or len(frame) != info["rows"]:
+        raise InputError(f"snapshot of {name!r} does not read back with its recorded "
+                         "columns, types and rows", file=str(folder / info["file"]),
+                         rule="snapshot types")
+    return frame
+
+
+def _plain(value: Any) -> Any:
+    """A field as JSON holds it exactly: numpy scalars as Python numbers, tuples as lists
+    (``json`` writes a float's shortest repr, which reads back to the same float)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+
+
+def _write_curves(data: ReportData, folder: Path) -> dict[str, Any]:
+    """Fit every scale's curves once and write them: ``{scale: {"error": fields}}`` or
+    ``{scale: {"fields": ..., "files": {"table": entry, "coefficients": entry}}}``."""
+    out: dict[str, Any] = {}
+    scales = sorted(data.scores["scale"].dropna().astype(str).unique()) if len(data.scores) else []
+    for j, scale in enumerate(scales):
+        try:
+            fit = data.expected_curves(scale)
+        except InputError:
+            out[scale] = {"error": data.curves[scale]}
+            continue
+        except Exception:  # noqa: BLE001 - left out: a report fits it and shows what fails
+            continue
+        fields = {k: _plain(v) for k, v in vars(fit).items()
+                  if k not in _CURVE_FRAMES and not k.startswith("_")}
+        files = {name: _write_frame(folder, f"c{j:02d}{name[0]}.parquet", f"{scale}.{name}",
+                                    getattr(fit, name))
+                 for name in _CURVE_FRAMES}
+        out[scale] = {"fields": fields, "files": files}
+    return out
+
+
 def _frames(data: ReportData) -> dict[str, pd.DataFrame]:
     return {**data.tables, _SCORES: data.scores, _COUNTS: data.counts}
 
@@ -207,21 +337,12 @@ def write_snapshot(source: str, folder: Path) -> dict[str, Any]:
     """
     data = validate_source(source)
     frames = _frames(data)
-    text = {name: _text_columns(name, frame) for name, frame in frames.items()}
     blobs = {name: _parquet(frame) for name, frame in frames.items()}
-    files = {}
-    for i, (name, blob) in enumerate(sorted(blobs.items())):
-        path = folder / f"{i:02d}.parquet"  # numbered: a table name never becomes a path
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        files[name] = {
-            "file": path.name,
-            "sha256": hashlib.sha256(blob).hexdigest(),
-            "rows": len(frames[name]),
-            "text_columns": text[name],
-            "dtypes": {str(c): str(t) for c, t in frames[name].dtypes.items()},
-        }
+    files = {
+        # numbered: a table name never becomes a path
+        name: _write_frame(folder, f"{i:02d}.parquet", name, frames[name], blob)
+        for i, (name, blob) in enumerate(sorted(blobs.items()))
+    }
     checksum = _digest(blobs, data.notes)
     meta = {
         "version": SNAPSHOT_VERSION,
@@ -231,6 +352,7 @@ def write_snapshot(source: str, folder: Path) -> dict[str, Any]:
         "notes": data.notes,
         "program_names": data.program_names,
         "files": files,
+        "curves": _write_curves(data, folder),
     }
     write_private_text(folder / "snapshot.json", json.dumps(meta, indent=2) + "\n")
     return {"key": data.label, "label": data.label, "checksum": checksum,
@@ -266,36 +388,19 @@ def read_snapshot(folder: str | Path, source: str) -> ReportData:
     if meta.get("version") != SNAPSHOT_VERSION:
         raise InputError(f"snapshot version {meta.get('version')!r}, expected "
                          f"{SNAPSHOT_VERSION}", file=str(meta_path), rule="snapshot version")
-    blobs: dict[str, bytes] = {}
-    for name, info in meta["files"].items():
-        path = folder / info["file"]
-        try:
-            blob = path.read_bytes()
-        except OSError:
-            raise InputError("snapshot file missing", file=str(path), rule="snapshot") from None
-        if hashlib.sha256(blob).hexdigest() != info["sha256"]:
-            raise InputError(f"snapshot file of {name!r} does not match its SHA-256",
-                             file=str(path), rule="snapshot checksum")
-        blobs[name] = blob
-    frames = {}
-    for name, blob in blobs.items():
-        frame = pd.read_parquet(io.BytesIO(blob), engine="pyarrow")
-        for col in meta["files"][name]["text_columns"]:
-            values = frame[col].astype(object)
-            frame[col] = values.where(frame[col].notna(), None)
-        dtypes = {str(c): str(t) for c, t in frame.dtypes.items()}
-        if dtypes != meta["files"][name]["dtypes"] or len(frame) != meta["files"][name]["rows"]:
-            raise InputError(f"snapshot of {name!r} does not read back with its recorded "
-                             "columns, types and rows", file=str(folder / meta["files"][name]
-                                                              ["file"]), rule="snapshot types")
-        frames[name] = frame
+    blobs = {name: _read_blob(folder, name, info) for name, info in meta["files"].items()}
+    frames = {name: _read_frame(folder, name, meta["files"][name], blob)
+              for name, blob in blobs.items()}
     scores, counts = frames.pop(_SCORES), frames.pop(_COUNTS)
     names = meta.get("program_names")
     valid_names = isinstance(names, dict) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in names.items()
     )
+    curves = {str(scale): _SnapshotCurves(folder, entry)
+              for scale, entry in (meta.get("curves") or {}).items()}
     data = ReportData(source, frames, scores, counts, list(meta["notes"]),
-                      origin="batch snapshot", program_names=names if valid_names else None)
+                      origin="batch snapshot", program_names=names if valid_names else None,
+                      curves=curves)
     data.__dict__["checksum"] = _digest(blobs, data.notes)
     if data.__dict__["checksum"] != meta["checksum"]:
         raise InputError("snapshot checksum does not match its files", file=str(meta_path),

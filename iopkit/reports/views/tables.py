@@ -697,11 +697,9 @@ def clinical_cutoff(outcomes: pd.DataFrame) -> float:
 # --- expected recovery (iopkit.outcomes.expected) ---------------------------------------------
 def expected_curves(data: ReportData, scale: str) -> Any:
     """Expected recovery curves of ``scale`` fitted on the source's own completed episodes
-    (:func:`iopkit.outcomes.expected_recovery`); InputError when too few completed."""
-    from iopkit.outcomes import expected_recovery, with_weeks
-
-    long = with_weeks(data.scores, data["episodes"], scale=scale)
-    return expected_recovery(long, data["episodes"], scale=scale)
+    (:func:`iopkit.outcomes.expected_recovery`), once per source
+    (:meth:`ReportData.expected_curves`); InputError when too few completed."""
+    return data.expected_curves(scale)
 
 
 def expected_path(data: ReportData, curves: Any, episode_id: str, scale: str) -> pd.DataFrame:
