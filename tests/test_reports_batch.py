@@ -449,6 +449,11 @@ def test_batch_validates_once_and_jobs_read_the_checksummed_snapshot(tmp_path: P
     # curriculum read (the batch read it once)
     assert snap.program_names == direct.program_names
     assert direct.program_names["adult_mood_anxiety_3d"].startswith("Adult")
+    # the header's canonical checksum too, as the batch computed it from the same tables
+    from iopkit.reports.views.header import data_checksum as canonical
+
+    assert "table_checksum" in snap.__dict__  # carried, not computed again
+    assert snap.table_checksum == canonical(direct) == direct.table_checksum
     # each scale's expected-recovery curves are fitted once, by the batch: a snapshot gives
     # the curves a report would fit (frames and fields), and the same refusal where too few
     # episodes completed; a changed curve file is refused when it is first read

@@ -148,7 +148,7 @@ def report_header(
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "iopkit_version": __version__,
         "data_source": source_label(data.source),
-        "data_checksum_sha256": data_checksum(data),
+        "data_checksum_sha256": data.table_checksum,
         "audience": audience,
         "suppress_below": k if k > 1 else 0,
     }

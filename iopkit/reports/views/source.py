@@ -26,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -96,6 +97,16 @@ class ReportData:
         (:func:`data_checksum`) — the same value whether opened directly or from a batch
         snapshot, so a report names exactly the data it shows."""
         return data_checksum(_frames(self), self.notes)
+
+    @cached_property
+    def table_checksum(self) -> str:
+        """SHA-256 (hex) of the validated tables in a canonical form, whatever the source kind
+        or the row and column order (:func:`iopkit.reports.views.header.data_checksum`, the
+        report header's "Data checksum"); a batch snapshot carries the value the batch
+        computed from the very tables it holds."""
+        from iopkit.reports.views.header import data_checksum as canonical_checksum
+
+        return canonical_checksum(self)
 
     @cached_property
     def as_of(self) -> dt.date | None:
@@ -351,6 +362,7 @@ def write_snapshot(source: str, folder: Path) -> dict[str, Any]:
         "as_of": data.as_of.isoformat() if data.as_of else None,
         "notes": data.notes,
         "program_names": data.program_names,
+        "table_checksum": data.table_checksum,
         "files": files,
         "curves": _write_curves(data, folder),
     }
@@ -402,6 +414,9 @@ def read_snapshot(folder: str | Path, source: str) -> ReportData:
                       origin="batch snapshot", program_names=names if valid_names else None,
                       curves=curves)
     data.__dict__["checksum"] = _digest(blobs, data.notes)
+    table_checksum = meta.get("table_checksum")
+    if isinstance(table_checksum, str) and re.fullmatch(r"[0-9a-f]{64}", table_checksum):
+        data.__dict__["table_checksum"] = table_checksum  # else computed when first asked
     if data.__dict__["checksum"] != meta["checksum"]:
         raise InputError("snapshot checksum does not match its files", file=str(meta_path),
                          rule="snapshot checksum")
