@@ -7,6 +7,8 @@ import inspect
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iopkit.errors import InputError
 from iopkit.outcomes import (
@@ -23,6 +25,7 @@ from iopkit.outcomes import (
     measurement_completeness,
     skill_exposure,
 )
+from iopkit.outcomes.process import ATTENDANCE_STATUSES, flag_runs
 
 EPISODES = pd.DataFrame(
     {
@@ -72,6 +75,68 @@ def test_attendance_summary():
     assert err.value.row == 5 and err.value.column == "status"
     with pytest.raises(InputError, match="two rows"):
         attendance_summary(pd.concat([att, att.iloc[:1]]))
+
+
+def _flag_runs_pandas(df: pd.DataFrame, id_col: str, flag: str) -> pd.DataFrame:
+    """The group-by implementation flag_runs had before (the reference)."""
+    f = df[flag].to_numpy(bool)
+    ids = df[id_col].to_numpy()
+    new_episode = np.r_[True, ids[1:] != ids[:-1]]
+    breaks = new_episode | ~f | np.r_[True, ~f[:-1]]
+    run_id = np.cumsum(breaks)
+    run_len = pd.Series(f.astype(int)).groupby(run_id).transform("sum").to_numpy()
+    run_len = np.where(f, run_len, 0)
+    tmp = pd.DataFrame({id_col: ids, "run": run_len, "flag": f})
+    longest = tmp.groupby(id_col, sort=False)["run"].max()
+    last = tmp.groupby(id_col, sort=False).tail(1).set_index(id_col)
+    trailing = pd.Series(np.where(last["flag"], last["run"], 0), index=last.index)
+    return pd.DataFrame({"longest": longest, "trailing": trailing})
+
+
+def _attendance_pandas(att: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    """attendance_summary's counts and runs as pandas' crosstab and group-bys give them."""
+    a = att.sort_values(["episode_id", "date"], kind="stable").reset_index(drop=True)
+    counts = pd.crosstab(a["episode_id"], a["status"]).reindex(
+        columns=list(ATTENDANCE_STATUSES), fill_value=0)
+    counts.columns = [f"n_{c}" for c in counts.columns]
+    out = counts.copy()
+    out["n_scheduled"] = counts.sum(axis=1)
+    out["n_attended"] = a[a["status"].isin(["present", "late"])].groupby(
+        "episode_id").size().reindex(out.index, fill_value=0)
+    out["attendance_rate"] = out["n_attended"] / out["n_scheduled"]
+    a["absent"] = a["status"].str.startswith("absent").to_numpy(bool)
+    a["unexcused"] = (a["status"] == "absent_unexcused").to_numpy(bool)
+    ab, un = (_flag_runs_pandas(a, "episode_id", c) for c in ("absent", "unexcused"))
+    out["longest_absence_run"] = ab["longest"]
+    out["longest_unexcused_run"] = un["longest"]
+    out["trailing_unexcused_run"] = un["trailing"]
+    out = episodes[["episode_id"]].merge(out.rename_axis("episode_id").reset_index(),
+                                         on="episode_id", how="left")
+    ints = [c for c in out.columns if c.startswith(("n_", "longest", "trailing"))]
+    out[ints] = out[ints].fillna(0).astype(int)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["E1", "E2", "E3", "E10"]),
+                          st.integers(0, 20), st.sampled_from(ATTENDANCE_STATUSES)),
+                max_size=60))
+def test_attendance_summary_equals_the_group_by_computation(rows) -> None:  # noqa: ANN001
+    """The bincount/run-length implementation gives what pandas' crosstab and group-bys
+    give, on any attendance (episodes with no rows included, runs across episodes)."""
+    att = pd.DataFrame(rows, columns=["episode_id", "day", "status"]).drop_duplicates(
+        ["episode_id", "day"])
+    att["date"] = pd.Timestamp("2025-01-06") + pd.to_timedelta(att["day"], unit="D")
+    att = att.drop(columns="day").sample(frac=1, random_state=0).reset_index(drop=True)
+    episodes = pd.DataFrame({"episode_id": ["E3", "E1", "E2", "E10", "E99"]})
+    mine = attendance_summary(att, episodes)
+    ref = _attendance_pandas(att, episodes)
+    pd.testing.assert_frame_equal(mine[ref.columns], ref, check_dtype=False)
+    a = att.sort_values(["episode_id", "date"]).reset_index(drop=True)
+    a["unexcused"] = a["status"] == "absent_unexcused"
+    pd.testing.assert_frame_equal(flag_runs(a, "episode_id", "unexcused"),
+                                  _flag_runs_pandas(a, "episode_id", "unexcused"),
+                                  check_dtype=False, check_index_type=False)
 
 
 def test_length_of_stay_and_completion():

@@ -47,20 +47,26 @@ def longest_run(flags: np.ndarray) -> int:
 
 
 def flag_runs(df: pd.DataFrame, id_col: str, flag: str) -> pd.DataFrame:
-    """Longest and trailing run of ``flag`` per episode (rows sorted by date)."""
+    """Longest and trailing run of ``flag`` per episode (each episode's rows together and in
+    date order), indexed by episode in order of first appearance. A run is broken by a row
+    without the flag or by the next episode; ``trailing`` is the run ending at the episode's
+    last row (0 when that row has no flag). Rows without an episode id count for none."""
     f = df[flag].to_numpy(bool)
     ids = df[id_col].to_numpy()
-    new_episode = np.r_[True, ids[1:] != ids[:-1]]
+    codes, uniques = pd.factorize(df[id_col], sort=False)
+    new_episode = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.zeros(0, bool)
     # run id increments whenever the flag turns on or the episode changes
-    breaks = new_episode | ~f | np.r_[True, ~f[:-1]]
+    breaks = new_episode | ~f | np.r_[True, ~f[:-1]] if len(f) else np.zeros(0, bool)
     run_id = np.cumsum(breaks)
-    run_len = pd.Series(f.astype(int)).groupby(run_id).transform("sum").to_numpy()
-    run_len = np.where(f, run_len, 0)
-    tmp = pd.DataFrame({id_col: ids, "run": run_len, "flag": f})
-    longest = tmp.groupby(id_col, sort=False)["run"].max()
-    last = tmp.groupby(id_col, sort=False).tail(1).set_index(id_col)
-    trailing = pd.Series(np.where(last["flag"], last["run"], 0), index=last.index)
-    return pd.DataFrame({"longest": longest, "trailing": trailing})
+    run_len = np.where(f, np.bincount(run_id, weights=f).astype(np.int64)[run_id], 0)
+    known = codes >= 0
+    longest = np.zeros(len(uniques), dtype=np.int64)
+    np.maximum.at(longest, codes[known], run_len[known])
+    last = np.zeros(len(uniques), dtype=np.int64)
+    np.maximum.at(last, codes[known], np.flatnonzero(known))
+    trailing = np.where(f[last], run_len[last], 0) if len(uniques) else last
+    index = pd.Index(uniques, name=id_col)
+    return pd.DataFrame({"longest": longest, "trailing": trailing.astype(np.int64)}, index=index)
 
 
 def attendance_summary(
@@ -97,19 +103,21 @@ def attendance_summary(
             rule="one attendance row per episode and date",
         )
     a = a.sort_values([id_col, "date"], kind="stable").reset_index(drop=True)
-    counts = pd.crosstab(a[id_col], a["status"]).reindex(
-        columns=list(ATTENDANCE_STATUSES), fill_value=0
-    )
-    counts.columns = [f"n_{c}" for c in counts.columns]
+    # rows by (episode, status): one bincount (check_vocab has refused any other status)
+    statuses = list(ATTENDANCE_STATUSES)
+    codes, episode_ids = pd.factorize(a[id_col], sort=True)
+    status = pd.Categorical(a["status"], categories=statuses).codes
+    n = np.bincount(codes * len(statuses) + status, minlength=len(episode_ids) * len(statuses))
+    counts = pd.DataFrame(n.reshape(len(episode_ids), len(statuses)),
+                          index=pd.Index(episode_ids, name=id_col),
+                          columns=[f"n_{c}" for c in statuses])
     a["absent"] = a["status"].str.startswith("absent").to_numpy(bool)
     a["unexcused"] = (a["status"] == "absent_unexcused").to_numpy(bool)
     ab = flag_runs(a, id_col, "absent")
     un = flag_runs(a, id_col, "unexcused")
     out = counts.copy()
     out["n_scheduled"] = counts.sum(axis=1)
-    out["n_attended"] = (
-        a[a["status"].isin(list(attended))].groupby(id_col).size().reindex(out.index, fill_value=0)
-    )
+    out["n_attended"] = counts[[f"n_{c}" for c in statuses if c in set(attended)]].sum(axis=1)
     out["attendance_rate"] = out["n_attended"] / out["n_scheduled"]
     out["longest_absence_run"] = ab["longest"]
     out["longest_unexcused_run"] = un["longest"]
