@@ -167,7 +167,9 @@ def nct_ci_array(
 
 def _nct_root(t: np.ndarray, df: np.ndarray, target: float) -> np.ndarray:
     def f(ncp: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        p = stats.nct.cdf(t[idx], df[idx], ncp)
+        # the noncentral t CDF as scipy.stats.nct.cdf computes it (its ``_cdf`` is this
+        # ufunc), without the per-call argument checks of the distribution object
+        p = special.nctdtr(df[idx], ncp, t[idx])
         # far tails underflow: the cdf is 1 for ncp << t and 0 for ncp >> t
         p = np.where(np.isnan(p), np.where(ncp < t[idx], 1.0, 0.0), p)
         return p - target
