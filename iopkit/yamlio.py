@@ -152,8 +152,21 @@ class YamlDoc:
         return Problem(self.file, key_path(loc), message, self.line_of(loc), severity)
 
 
-def _shape_problem(node: yaml.Node, file: str) -> Problem | None:
-    """Refuse self-reference, nesting deeper than MAX_DEPTH, expansion over the budget."""
+def _shape_problem(node: yaml.Node, file: str, text: str | None = None) -> Problem | None:
+    """Refuse self-reference, nesting deeper than MAX_DEPTH, expansion over the budget.
+
+    A document whose ``text`` has no ``*`` has no alias, so its nodes form a tree: one pass
+    over it level by level counts the nodes and the depth, and only a tree over a limit is
+    walked in full (below) to name the problem and its line.
+    """
+    if text is not None and "*" not in text:
+        level, depth, count = [node], 1, 0
+        while level and depth <= MAX_DEPTH and count + len(level) <= MAX_EXPANDED_NODES:
+            count += len(level)
+            level = [c for n in level for c in _children(n)]
+            depth += 1
+        if not level:
+            return None
     sizes: dict[int, int] = {}
     active: set[int] = set()
     # iterative post-order walk: (node, depth, children_done)
@@ -235,7 +248,7 @@ def read_yaml(
     try:
         node = loader.get_single_node()
         if node is not None:
-            shape = _shape_problem(node, file)
+            shape = _shape_problem(node, file, text)
             if shape is not None:
                 return None, [shape]
         data = loader.construct_document(node) if node is not None else None

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from iopkit.errors import ConfigError
 from iopkit.yamlio import (
     MAX_DEPTH,
+    MAX_EXPANDED_NODES,
+    _shape_problem,
     did_you_mean,
     key_path,
     load_model,
@@ -86,6 +88,21 @@ def test_recursion_and_depth_refused() -> None:
     deep = "".join("  " * i + f"k{i}:\n" for i in range(levels)) + "  " * levels + "x"
     doc, problems = read_yaml(deep, file="f")
     assert doc is None and "deeper than" in problems[0].message
+
+
+def test_a_document_without_aliases_is_held_to_the_same_limits() -> None:
+    """Alias-free text (no ``*``) is checked in one level-by-level pass: the depth and node
+    limits are the full walk's, to the node (the full walk then names the problem)."""
+    at_limit = "".join("  " * i + f"k{i}:\n" for i in range(MAX_DEPTH - 1)) + "  " * (
+        MAX_DEPTH - 1) + "x"
+    doc, problems = read_yaml(at_limit, file="f")  # MAX_DEPTH levels of nodes: accepted
+    assert doc is not None and not problems
+    assert _shape_problem(doc.node, "f", at_limit) is None is _shape_problem(doc.node, "f")
+    many = MAX_EXPANDED_NODES  # a mapping, its key, a list and its items: 3 nodes + items
+    doc, problems = read_yaml("k: [" + "0, " * (many - 3) + "]", file="f")
+    assert doc is not None and not problems
+    doc, problems = read_yaml("k: [" + "0, " * (many - 2) + "]", file="f")
+    assert doc is None and "expands to more than" in problems[0].message
 
 
 def test_syntax_error_names_line() -> None:
