@@ -64,9 +64,9 @@ def flag_runs(df: pd.DataFrame, id_col: str, flag: str) -> pd.DataFrame:
     np.maximum.at(longest, codes[known], run_len[known])
     last = np.zeros(len(uniques), dtype=np.int64)
     np.maximum.at(last, codes[known], np.flatnonzero(known))
-    trailing = np.where(f[last], run_len[last], 0) if len(uniques) else last
-    index = pd.Index(uniques, name=id_col)
-    return pd.DataFrame({"longest": longest, "trailing": trailing.astype(np.int64)}, index=index)
+    trailing = np.where(f[last], run_len[last], 0).astype(np.int64)
+    return pd.DataFrame({"longest": longest, "trailing": trailing},
+                        index=pd.Index(uniques, name=id_col))
 
 
 def attendance_summary(

@@ -263,11 +263,11 @@ def _read_frame(folder: Path, name: str, info: dict[str, Any], blob: bytes) -> p
     return frame
 
 
-def _plain(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     """A field as JSON holds it exactly: numpy scalars as Python numbers, tuples as lists
     (``json`` writes a float's shortest repr, which reads back to the same float)."""
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [_json_value(v) for v in value]
     return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
 
 
@@ -275,16 +275,15 @@ def _write_curves(data: ReportData, folder: Path) -> dict[str, Any]:
     """Fit every scale's curves once and write them: ``{scale: {"error": fields}}`` or
     ``{scale: {"fields": ..., "files": {"table": entry, "coefficients": entry}}}``."""
     out: dict[str, Any] = {}
-    scales = sorted(data.scores["scale"].dropna().astype(str).unique()) if len(data.scores) else []
-    for j, scale in enumerate(scales):
+    for j, scale in enumerate(sorted(data.scores["scale"].dropna().astype(str).unique())):
         try:
-            fit = data.expected_curves(scale)
-        except InputError:
-            out[scale] = {"error": data.curves[scale]}
-            continue
+            fit = data.curves[scale] = _fit_curves(data, scale)
         except Exception:  # noqa: BLE001 - left out: a report fits it and shows what fails
             continue
-        fields = {k: _plain(v) for k, v in vars(fit).items()
+        if isinstance(fit, dict):  # the fields of the InputError that says why not
+            out[scale] = {"error": fit}
+            continue
+        fields = {k: _json_value(v) for k, v in vars(fit).items()
                   if k not in _CURVE_FRAMES and not k.startswith("_")}
         files = {name: _write_frame(folder, f"c{j:02d}{name[0]}.parquet", f"{scale}.{name}",
                                     getattr(fit, name))
