@@ -211,6 +211,29 @@ def test_scale_spelling_from_the_registry_is_read_and_noted(base) -> None:
     assert r.tables["assessments"].iloc[0]["scale"] == "phq9"
 
 
+def test_items_of_a_scale_spelled_another_way_are_still_checked(base) -> None:
+    """A row whose scale reads as a registry id (``PHQ-9``) has its items checked against
+    that scale: an out-of-range answer is not let through by the spelling."""
+    phq = base["assessments"].index[base["assessments"]["scale"] == "phq9"]
+
+    def edit(t):
+        t["assessments"].at[phq[0], "scale"] = "PHQ-9"
+        t["assessments"].at[phq[0], "item_3"] = "4"
+        t["assessments"].at[phq[1], "scale"] = "PHQ-9"
+        t["assessments"].at[phq[1], "item_10"] = "1"
+
+    p = _run(base, edit).problems
+    p = p[p["rule"] != "cascade"]
+    assert p[["column", "rule"]].values.tolist() == [
+        ["item_3", "item_range"],
+        ["item_10", "item_count"],
+    ]
+    assert p["message"].tolist() == [
+        "phq9 items run 0–3",
+        "phq9 has 9 items; item_10 must be blank",
+    ]
+
+
 def test_long_form_assessments() -> None:
     b = synthesize(1, seed=2, episodes_per_cohort=3)
     a = b["assessments"]

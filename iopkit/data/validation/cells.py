@@ -22,6 +22,8 @@ __all__ = [
     "cell_problems",
     "is_text",
     "per_text",
+    "repeats",
+    "row_groups",
     "date_text",
     "key_text",
     "text_objects",
@@ -486,6 +488,141 @@ def text_objects(s: pd.Series) -> np.ndarray:
         return uniques[codes]
     out = s.to_numpy(dtype=object)
     return np.where(s.notna().to_numpy(), out, None) if len(out) else out
+
+
+def column_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Dense codes of a column's values (equal codes ⇔ equal values) and how many there
+    are; a blank cell is −1. Arrow-backed columns are encoded by Arrow (one C++ hash pass,
+    no Python objects); others by :func:`pandas.factorize` (Python equality for object
+    cells; cells that cannot be hashed are compared as their text)."""
+    arr = s.array
+    if isinstance(arr, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data = pa.array(arr)
+        if isinstance(data, pa.ChunkedArray):
+            data = data.combine_chunks()
+        enc = pc.dictionary_encode(data)
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, len(enc.dictionary)
+    try:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # an unhashable cell (a list read from JSON): compare the text
+        codes, uniques = pd.factorize(s.astype(str).where(s.notna(), None), use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), len(uniques)
+
+
+def row_groups(frame: pd.DataFrame, *, blank: bool = True) -> np.ndarray:
+    """A group id per row: equal ids ⇔ equal values in every column, numbered 0, 1, … in
+    order of first appearance (so a row is its group's first iff its id exceeds every id
+    before it). Exact — no hash decides — and with no Python call per cell.
+
+    ``blank``: a blank cell is a value equal to other blanks (True) or makes the row's id
+    −1 (False: rows with a blank in some column belong to no group).
+
+    Columns are combined in mixed radix (id × n + code), renumbered densely whenever the
+    product could pass 2⁶², as pandas' group-by does (``get_group_index``)."""
+    n = len(frame)
+    gid = np.zeros(n, dtype=np.int64)
+    size = 1
+    unfilled = np.zeros(n, dtype=bool)
+    for i in range(frame.shape[1]):
+        codes, k = column_codes(frame.iloc[:, i])
+        na = codes < 0
+        if na.any():
+            if blank:
+                codes = np.where(na, k, codes)
+                k += 1
+            else:
+                unfilled |= na
+                codes = np.where(na, 0, codes)
+        if k <= 1:
+            continue
+        if size > (1 << 62) // k:
+            gid = _dense(gid)
+            size = int(gid.max()) + 1 if n else 1
+        gid = gid * k + codes
+        size *= k
+    if blank or not unfilled.any():
+        return _dense(gid)
+    out = np.full(n, -1, dtype=np.int64)
+    out[~unfilled] = _dense(gid[~unfilled])
+    return out
+
+
+def _dense(gid: np.ndarray) -> np.ndarray:
+    """``gid`` renumbered 0, 1, … in order of first appearance."""
+    return pd.factorize(gid)[0].astype(np.int64, copy=False)
+
+
+_MIX1 = np.uint64(0x9E3779B97F4A7C15)
+_MIX2 = np.uint64(0xBF58476D1CE4E5B9)
+
+
+def _cell_words(s: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """Each cell as a 64-bit word, equal for equal values (the word of a number is itself,
+    of a date its nanoseconds, of text its code), and the blank cells (None: none blank)."""
+    dtype = s.dtype
+    arrow = isinstance(s.array, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray)
+    if not arrow and (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)):
+        na = s.isna().to_numpy()
+        words = s.to_numpy(dtype=np.int64, na_value=0).view(np.uint64)
+        return words, na if na.any() else None
+    if not arrow and pd.api.types.is_float_dtype(dtype):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan) + 0.0  # −0.0 == 0.0: one word
+        na = np.isnan(v)
+        v[na] = 0.0
+        return v.view(np.uint64), na if na.any() else None
+    if isinstance(dtype, np.dtype) and dtype.kind in "mM":  # datetime64, timedelta64
+        values = s.to_numpy()
+        na = np.isnat(values)
+        return values.view(np.int64).view(np.uint64), na if na.any() else None
+    codes, _ = column_codes(s)  # text, objects, categories, Arrow-backed, anything else
+    na = codes < 0
+    return codes.astype(np.uint64), na if na.any() else None
+
+
+def repeats(frame: pd.DataFrame, *, blank: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose values repeat another row's exactly, as (positions, group): ``group``
+    numbers each set of equal rows 0, 1, … by first appearance. Every other row is unique.
+
+    ``blank``: a blank cell equals other blanks (True), or a row with a blank cell repeats
+    nothing (False: key columns).
+
+    Each row gets a 64-bit hash mixed from its cells' words (no Python per cell), and only
+    rows whose hash repeats are compared exactly (:func:`row_groups`), so a collision costs
+    a comparison, never a wrong answer. An export's rows are almost all distinct: this is
+    one sort of the hashes instead of a hash table over every row."""
+    n = len(frame)
+    h = np.zeros(n, dtype=np.uint64)
+    unfilled = np.zeros(n, dtype=bool)
+    x = np.empty(n, dtype=np.uint64)
+    y = np.empty(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(frame.shape[1]):
+            words, na = _cell_words(frame.iloc[:, i])
+            if na is not None:
+                if blank:
+                    words = np.where(na, np.uint64(0x5BD1E995), words)
+                else:
+                    unfilled |= na
+            np.multiply(words, _MIX1, out=x)  # in place: no temporary per step
+            np.right_shift(x, np.uint64(29), out=y)
+            np.bitwise_xor(x, y, out=x)
+            np.multiply(h, _MIX2, out=h)
+            np.add(h, x, out=h)
+    pos = np.flatnonzero(~unfilled) if unfilled.any() else np.arange(n)
+    hs = h[pos]
+    srt = np.sort(hs)
+    again = srt[1:][srt[1:] == srt[:-1]]
+    if not len(again):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cand = pos[np.isin(hs, again)]
+    gid = row_groups(frame.iloc[cand], blank=blank)
+    counts = np.bincount(gid[gid >= 0])
+    keep = (gid >= 0) & (counts[np.maximum(gid, 0)] > 1)
+    return cand[keep], _dense(gid[keep])
 
 
 def key_text(s: pd.Series) -> pd.Series:

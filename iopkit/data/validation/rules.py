@@ -316,10 +316,11 @@ def scale_items(t: TableState, ctx: RuleContext) -> None:
     """
     notes = ctx.notes
     scale = t.typed["scale"]
-    ids = sorted(set(scale.dropna()))
-    specs = _resolve_scales(ids, ctx.scales)
-    unknown = scale.notna().to_numpy() & ~scale.isin(list(specs)).to_numpy()
-    rows = np.flatnonzero(unknown)
+    codes, names = pd.factorize(scale.to_numpy(dtype=object))  # −1: blank
+    specs = _resolve_scales(sorted(names), ctx.scales)
+    spec_of = [specs.get(name) for name in names]  # by code
+    known = np.array([sp is not None for sp in spec_of] + [True], dtype=bool)
+    rows = np.flatnonzero(~known[codes])  # a blank scale (code −1) takes the last entry
     t.add(
         cell_problems(
             rows,
@@ -336,85 +337,104 @@ def scale_items(t: TableState, ctx: RuleContext) -> None:
             "assessments: scale names read as registry ids: "
             + ", ".join(f"{k!r} → {v!r}" for k, v in sorted(renamed.items()))
         )
-    long = is_long_assessments(t.raw)
-    codes, names = pd.factorize(scale.to_numpy(dtype=object))
-    position = {v: k for k, v in enumerate(names)}
-    for sid, spec in specs.items():
-        if sid not in position:
+    if is_long_assessments(t.raw):
+        _long_items(t, codes, spec_of)
+    else:
+        _wide_items(t, codes, spec_of)
+
+
+def _long_items(t: TableState, codes: np.ndarray, spec_of: list[ScaleSpec | None]) -> None:
+    """Long form: item numbers 1…n and responses in range, per scale."""
+    for code, spec in enumerate(spec_of):
+        if spec is None:
             continue
-        idx = np.flatnonzero(codes == position[sid])
-        if long:
-            item = _numbers(t.typed[LONG_ITEM], idx)
-            resp = _numbers(t.typed[LONG_RESPONSE], idx)
-            bad_item = ~np.isnan(item) & ((item < 1) | (item > spec.n_items))
-            t.add(
-                cell_problems(
-                    idx[bad_item],
-                    item[bad_item].astype(int),
-                    "item_count",
-                    f"{sid} has items 1–{spec.n_items}",
-                ),
-                LONG_ITEM,
-            )
-            missing_item = np.isnan(item)
-            t.add(
-                cell_problems(
-                    idx[missing_item],
-                    [None] * missing_item.sum(),
-                    "required",
-                    "item number is blank",
-                ),
-                LONG_ITEM,
-            )
-            bad = ~np.isnan(resp) & ((resp < spec.min) | (resp > spec.max))
-            t.add(
-                cell_problems(
-                    idx[bad],
-                    resp[bad].astype(int),
-                    "item_range",
-                    f"{sid} item responses run {spec.min}–{spec.max}",
-                ),
-                LONG_RESPONSE,
-            )
-            continue
-        cols = item_columns(t.raw)
-        if len(cols) < spec.n_items:
+        sid = spec.id
+        idx = np.flatnonzero(codes == code)
+        item = _numbers(t.typed[LONG_ITEM], idx)
+        resp = _numbers(t.typed[LONG_RESPONSE], idx)
+        bad_item = ~np.isnan(item) & ((item < 1) | (item > spec.n_items))
+        t.add(
+            cell_problems(
+                idx[bad_item],
+                item[bad_item].astype(int),
+                "item_count",
+                f"{sid} has items 1–{spec.n_items}",
+            ),
+            LONG_ITEM,
+        )
+        missing_item = np.isnan(item)
+        t.add(
+            cell_problems(
+                idx[missing_item],
+                [None] * missing_item.sum(),
+                "required",
+                "item number is blank",
+            ),
+            LONG_ITEM,
+        )
+        bad = ~np.isnan(resp) & ((resp < spec.min) | (resp > spec.max))
+        t.add(
+            cell_problems(
+                idx[bad],
+                resp[bad].astype(int),
+                "item_range",
+                f"{sid} item responses run {spec.min}–{spec.max}",
+            ),
+            LONG_RESPONSE,
+        )
+
+
+def _wide_items(t: TableState, codes: np.ndarray, spec_of: list[ScaleSpec | None]) -> None:
+    """Wide form: ``item_j`` in each scale's range for j ≤ its item count, blank after it.
+
+    Every scale at once: each row's item count and range are looked up by its scale's
+    code, and each item column is converted once (not once per scale)."""
+    cols = item_columns(t.raw)
+    k = len(spec_of)
+    # per scale code (the last entry: a blank or unknown scale, not checked here)
+    n_items = np.array([sp.n_items if sp else -1 for sp in spec_of] + [-1], dtype=np.int64)
+    lo = np.array([sp.min if sp else 0 for sp in spec_of] + [0], dtype=np.float64)
+    hi = np.array([sp.max if sp else 0 for sp in spec_of] + [0], dtype=np.float64)
+    code = np.where(codes >= 0, codes, k)
+    for c, sp in enumerate(spec_of):
+        if sp is not None and sp.n_items > len(cols):
+            idx = np.flatnonzero(codes == c)
             t.add(
                 cell_problems(
                     idx,
                     [None] * len(idx),
                     "item_count",
-                    f"{sid} has {spec.n_items} items but the table has only "
+                    f"{sp.id} has {sp.n_items} items but the table has only "
                     f"{len(cols)} item columns",
                 ),
                 None,
             )
-            continue
-        for j, c in enumerate(cols, start=1):
-            v = _numbers(t.typed[c], idx)
-            filled = ~np.isnan(v)
-            if j > spec.n_items:
-                bad = filled
-                t.add(
-                    cell_problems(
-                        idx[bad],
-                        v[bad].astype(int),
-                        "item_count",
-                        f"{sid} has {spec.n_items} items; {c} must be blank",
-                    ),
-                    c,
-                )
-            else:
-                bad = filled & ((v < spec.min) | (v > spec.max))
-                t.add(
-                    cell_problems(
-                        idx[bad],
-                        v[bad].astype(int),
-                        "item_range",
-                        f"{sid} items run {spec.min}–{spec.max}",
-                    ),
-                    c,
-                )
+            n_items[c] = -1  # the rows are rejected whole; their cells are not read
+    row_n = n_items[code]
+    checked = row_n >= 0
+    if not checked.any():
+        return
+    row_lo, row_hi = lo[code], hi[code]
+    range_msg = np.array(
+        [f"{sp.id} items run {sp.min}–{sp.max}" if sp else "" for sp in spec_of] + [""],
+        dtype=object,
+    )
+    for j, c in enumerate(cols, start=1):
+        v = t.typed[c].to_numpy(dtype="float64", na_value=np.nan)
+        filled = checked & ~np.isnan(v)
+        extra = filled & (row_n < j)
+        rows = np.flatnonzero(extra)
+        if len(rows):
+            msgs = [
+                f"{spec_of[code[r]].id} has {n_items[code[r]]} items; {c} must be blank"
+                for r in rows
+            ]
+            t.add(cell_problems(rows, v[rows].astype(int), "item_count", msgs), c)
+        out = filled & ~extra & ((v < row_lo) | (v > row_hi))
+        rows = np.flatnonzero(out)
+        if len(rows):
+            msgs = range_msg[code[rows]].tolist()
+            t.add(cell_problems(rows, v[rows].astype(int), "item_range", msgs), c)
 
 
 @cross_rule("attendance", "sessions")

@@ -32,6 +32,7 @@ from iopkit.data.validation.cells import (
     parse_dates,
     parse_ints,
     per_text,
+    repeats,
     text_objects,
     vocab_hint,
 )
@@ -391,30 +392,28 @@ def _lines_text(lines: np.ndarray) -> str:
     return ", ".join(str(x) for x in lines[:3]) + (" …" if len(lines) > 3 else "")
 
 
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each row's values (pandas' ``hash_pandas_object``, index left out)."""
-    try:
-        return pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    except TypeError:  # mixed types in an object column (Excel cells)
-        return pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-
-
 def key_pass(t: TableState, line: np.ndarray) -> None:
-    """Exact duplicate rows: later copies rejected. Conflicting keys: all rows rejected."""
+    """Exact duplicate rows: later copies rejected. Conflicting keys: all rows rejected.
+
+    Rows are compared exactly (:func:`~iopkit.data.validation.cells.repeats`), so no hash
+    collision decides."""
     spec = TABLES[t.name]
     if t.table_problems or not len(t.raw):
         return
-    hashed = _row_hashes(t.raw)
-    dup = pd.Series(hashed).duplicated(keep="first").to_numpy()
-    if dup.any():
-        first = pd.Series(np.arange(len(hashed))).groupby(hashed).transform("min").to_numpy()
-        rows = np.flatnonzero(dup)
+    same, group = repeats(t.raw)
+    dup = np.zeros(len(t.raw), dtype=bool)
+    if len(same):
+        first = np.ones(len(group), dtype=bool)
+        first[1:] = group[1:] > np.maximum.accumulate(group)[:-1]  # first appearance
+        first_row = same[first][group]
+        rows = same[~first]
+        dup[rows] = True
         t.add(
             cell_problems(
                 rows,
                 [None] * len(rows),
                 "duplicate_row",
-                [f"exact copy of line {line[first[r]]}" for r in rows],
+                [f"exact copy of line {line[r0]}" for r0 in first_row[~first]],
             ),
             None,
         )
@@ -423,27 +422,25 @@ def key_pass(t: TableState, line: np.ndarray) -> None:
     if t.name == "assessments" and is_long_assessments(t.raw):
         key.append(LONG_ITEM)  # long form: one row per item of an administration
     frame = t.typed[key]
-    if dup.any():
+    if len(same):
         frame = frame.iloc[rest]
-    filled = frame.notna().all(axis=1).to_numpy()
-    frame, at = frame[filled], rest[filled]
-    # rows whose key hashes collide are the candidates; the exact comparison (pandas'
-    # ``duplicated`` on the values) decides, so a hash collision never rejects a row
-    cand = pd.Series(_row_hashes(frame)).duplicated(keep=False).to_numpy()
-    if not cand.any():
+    shared, kid = repeats(frame, blank=False)  # a blank key value shares nothing
+    if not len(shared):
         return
-    exact = frame[cand].duplicated(keep=False).to_numpy()
-    rows = np.sort(at[cand][exact])
-    if not len(rows):
-        return
-    groups = t.typed[key].iloc[rows].astype(str).agg("|".join, axis=1)
-    members = pd.Series(rows).groupby(groups.to_numpy()).agg(list)
-    msgs = []
-    for r, g in zip(rows, groups, strict=True):
-        others = np.array([line[o] for o in members[g] if o != r])
-        msgs.append(
-            f"key ({', '.join(key)}) also on line {_lines_text(others)} with different values"
-        )
+    order = np.argsort(kid, kind="stable")
+    rows = rest[shared][order]  # by key, then by position
+    kids = kid[order]
+    starts = np.flatnonzero(np.r_[True, kids[1:] != kids[:-1]])
+    msgs = [""] * len(rows)
+    for lo, hi in zip(starts, np.r_[starts[1:], len(rows)], strict=True):
+        members = rows[lo:hi]
+        for i in range(lo, hi):
+            others = line[members[members != rows[i]]]
+            msgs[i] = (
+                f"key ({', '.join(key)}) also on line {_lines_text(others)} with different values"
+            )
+    back = np.argsort(rows, kind="stable")
+    rows, msgs = rows[back], [msgs[i] for i in back]
     t.add(
         cell_problems(rows, t.typed[key[0]].iloc[rows].to_numpy(), "duplicate_key", msgs),
         key[0],
