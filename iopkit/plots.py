@@ -118,12 +118,60 @@ class _OneRendererSVG(FigureCanvasSVG):
         return True  # as while savefig runs: animated artists are drawn too
 
 
-class _TextsSVG(RendererSVG):
-    """An SVG renderer that keeps the text artists it draws (to check none is cut off)."""
+#: The font tables a text's line height is read from, in matplotlib's order
+#: (``Text._get_layout``): (table, line gap, ascender, descender).
+_HEIGHT_TABLES = (
+    ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+    ("hhea", "lineGap", "ascent", "descent"),
+)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+class _TextsSVG(RendererSVG):
+    """An SVG renderer that keeps the text artists it draws (to check none is cut off) and
+    reads each font's line-height metrics once.
+
+    ``Text._get_layout`` asks a renderer that has ``_get_font_height_metrics`` for a font's
+    ascent, descent and line gap (as the PDF and PS renderers answer from AFM files);
+    otherwise it finds the font file and reads two of its tables on every measure of every
+    text — a figure measures its ~150 texts several times, and that lookup was the largest
+    single cost of drawing one (``get_sfnt_table``). Here the answer is the same
+    computation, from the same tables, once per font and size. Should matplotlib stop
+    asking, it computes the same numbers itself; ``tests/test_reports_plots.py`` checks the
+    SVG is the same byte for byte either way.
+    """
+
+    def __init__(self, *args: Any, figure: Figure | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.drawn_texts: dict[int, Any] = {}
+        self._figure = figure  # whose dpi the heights scale with, read at each call
+        self._heights: dict[Any, tuple[float | None, float | None, float | None]] = {}
+
+    def _get_font_height_metrics(
+        self, prop: Any
+    ) -> tuple[float | None, float | None, float | None]:
+        """(ascent, descent, line gap) of ``prop``'s font in pixels, as ``Text._get_layout``
+        computes them (None, None, None: no such table; matplotlib then measures)."""
+        if self._figure is None:
+            return None, None, None  # matplotlib computes them
+        dpi = self._figure.dpi  # as Text._get_layout reads it: 72 while drawing an SVG
+        key = (prop, dpi)
+        found = self._heights.get(key)
+        if found is None:
+            from matplotlib.font_manager import fontManager, get_font
+
+            found = (None, None, None)
+            font = get_font(fontManager._find_fonts_by_props(prop))
+            for table_name, gap_key, ascent_key, descent_key in _HEIGHT_TABLES:
+                table = font.get_sfnt_table(table_name)
+                if table is None:
+                    continue
+                units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+                scale = 1 / units_per_em * prop.get_size_in_points() * dpi / 72
+                found = (table[ascent_key] * scale, -table[descent_key] * scale,
+                         table[gap_key] * scale)  # fmt: skip
+                break
+            self._heights[key] = found
+        return found
 
     def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float,
                   ismath: bool | str = False, mtext: Any = None) -> None:
@@ -223,7 +271,7 @@ def _draw_svg(fig: Figure, *, one_pass: bool) -> tuple[str, list[str] | None]:
         try:
             fig.dpi = 72  # SVG user units are points (FigureCanvasSVG.print_svg)
             svg = _TextsSVG(width * 72, height * 72, buf, image_dpi=dpi,
-                            metadata=FIGURE_SAVE.get("metadata"))
+                            metadata=FIGURE_SAVE.get("metadata"), figure=fig)
             canvas.renderer = renderer = MixedModeRenderer(fig, width, height, dpi, svg)
             placed = one_pass and _place_in_one_pass(fig, renderer)
             settled = []

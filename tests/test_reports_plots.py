@@ -293,6 +293,28 @@ def test_constrained_drawing_writes_what_savefig_writes_with_one_renderer(
         np.testing.assert_allclose(mine[1], theirs_[1], atol=0.01, err_msg=kind)
 
 
+def test_font_heights_read_once_draw_the_same_bytes(
+    scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The renderer's cached font heights (``_TextsSVG._get_font_height_metrics``) are the
+    numbers matplotlib computes itself: every report figure draws the same SVG byte for byte
+    with and without them, and matplotlib does ask for them (each font read once)."""
+    ours, theirs = _figures(scores), _figures(scores)
+    asked: list = []
+    cached = plots._TextsSVG._get_font_height_metrics
+
+    def counting(self, prop):  # noqa: ANN001, ANN202
+        asked.append(prop)
+        return cached(self, prop)
+
+    monkeypatch.setattr(plots._TextsSVG, "_get_font_height_metrics", counting)
+    with_cache = {kind: plots._svg(fig) for kind, fig in ours.items()}
+    assert len(asked) > 10 * len(ours)
+    monkeypatch.delattr(plots._TextsSVG, "_get_font_height_metrics")
+    for kind, fig in theirs.items():
+        assert plots._svg(fig) == with_cache[kind], kind
+
+
 def test_render_places_one_axes_figures_in_one_pass_as_the_constrained_layout_does(
     scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
