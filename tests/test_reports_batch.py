@@ -484,7 +484,7 @@ def test_batch_validates_once_and_jobs_read_the_checksummed_snapshot(tmp_path: P
     again = views_source.read_snapshot(folder, data)  # read lazily: the data still opens
     with pytest.raises(InputError, match="SHA-256"):
         again.expected_curves("phq9")
-    victim = folder / "00.parquet"
+    victim = folder / "00.arrow"
     blob = bytearray(victim.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     victim.write_bytes(bytes(blob))
