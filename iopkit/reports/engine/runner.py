@@ -255,8 +255,9 @@ class IdentifierColumnError(RuntimeError):
     """A report table shows a column that looks like a direct identifier."""
 
 
-def _execute(template: str, nb_path: str, **kwargs: Any) -> None:
-    """papermill execution followed by the direct-identifier check of the output tables."""
+def _execute(template: str, nb_path: str, **kwargs: Any) -> nbformat.NotebookNode:
+    """papermill execution followed by the direct-identifier check of the output tables;
+    returns the executed notebook papermill wrote to ``nb_path`` (not read back)."""
     nb = pm.execute_notebook(template, nb_path, **kwargs)
     bad = identifier_columns(nb)
     if bad:
@@ -264,6 +265,7 @@ def _execute(template: str, nb_path: str, **kwargs: Any) -> None:
             f"report shows column(s) that look like direct identifiers: {bad}; reports may "
             "show pseudonymous IDs only"
         )
+    return nb
 
 
 def run_report(
@@ -323,7 +325,7 @@ def run_report(
         "iopkit": __version__,
     }
     try:
-        _execute(
+        nb = _execute(
             str(template),
             str(nb_path),
             parameters=run_params,
@@ -362,7 +364,6 @@ def run_report(
 
     t_executed = time.perf_counter()
     (tmp / "kernel.log").unlink(missing_ok=True)  # kept only with failed reports
-    nb = nbformat.read(nb_path, as_version=4)
     figures = read_figures(nb)
     atomic.write_private_text(tmp / "report.html", to_html(nb, title=name))
     t_exported = time.perf_counter()
