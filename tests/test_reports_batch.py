@@ -484,6 +484,29 @@ def test_batch_validates_once_and_jobs_read_the_checksummed_snapshot(tmp_path: P
     again = views_source.read_snapshot(folder, data)  # read lazily: the data still opens
     with pytest.raises(InputError, match="SHA-256"):
         again.expected_curves("phq9")
+    # the source's scales travel as checked models: a report kernel parses no scale file,
+    # and an altered scales entry is ignored (the files are parsed instead)
+    meta = json.loads((folder / "snapshot.json").read_text())
+    assert set(meta["scales"]["models"]) == set(direct.scores["scale"].unique())
+    probe = (
+        "import json, sys\n"
+        "from iopkit.reports.views import source\n"
+        "import iopkit.scales.registry as r\n"
+        f"source.read_snapshot({str(folder)!r}, {data!r})\n"
+        "r.load_scale_file = None  # parsing a scale file now would fail\n"
+        "print(json.dumps([r.get_scale(s).id for s in sorted(r._ADOPTED)]))\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout) == sorted(meta["scales"]["models"])
+    meta["scales"]["models"]["phq9"]["model"]["name"] = "Altered"
+    (folder / "snapshot.json").write_text(json.dumps(meta))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout) == []
     victim = folder / "00.arrow"
     blob = bytearray(victim.read_bytes())
     blob[len(blob) // 2] ^= 0xFF

@@ -172,3 +172,25 @@ def test_public_api_importable():
 
     assert iopkit.score is score
     assert callable(score_assessments) and callable(score_long) and callable(find_item_columns)
+
+
+def test_a_scale_checked_elsewhere_is_adopted_only_while_its_file_is_unchanged():
+    """``registry.adopt``: a batch hands report kernels the scales it parsed; the registry
+    uses one only when its file still has the SHA-256 the batch read, and every adopted
+    model equals the one parsed from the file (a JSON round trip of every scale)."""
+    from iopkit.scales import registry
+    from iopkit.scales.schema import Scale
+
+    for scale in list_scales():
+        assert Scale.model_validate(scale.model_dump(mode="json")) == scale, scale.id
+    phq9 = Scale.model_validate(get_scale("phq9").model_dump(mode="json"))
+    try:
+        assert not registry.adopt(phq9, "0" * 64)  # the file changed since: parse it
+        assert "phq9" not in registry._ADOPTED
+        assert registry.adopt(phq9, registry.file_digest("phq9"))
+        registry._load.cache_clear()
+        assert registry.get_scale("PHQ-9") is phq9  # no file parsed
+    finally:
+        registry._ADOPTED.clear()
+        registry._load.cache_clear()
+    assert get_scale("phq9") is not phq9 and get_scale("phq9") == phq9

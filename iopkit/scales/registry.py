@@ -7,6 +7,7 @@ A broken file raises :class:`~iopkit.errors.ConfigError` naming the file and key
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 
 from iopkit.errors import ConfigError, UnknownIdError
@@ -31,8 +32,36 @@ def scale_ids(data_dir: Path = DATA_DIR) -> tuple[str, ...]:
     return tuple(sorted(path.stem for path in data_dir.glob("*.yaml")))
 
 
+#: Scales parsed and checked by another process of this installation (a batch hands its
+#: report kernels the scales of a source: :func:`adopt`), by id.
+_ADOPTED: dict[str, Scale] = {}
+
+
+def file_digest(scale_id: str, data_dir: Path = DATA_DIR) -> str:
+    """SHA-256 (hex) of the scale's registry file as it is on disk now."""
+    return hashlib.sha256((data_dir / f"{scale_id}.yaml").read_bytes()).hexdigest()
+
+
+def adopt(scale: Scale, digest: str) -> bool:
+    """Use ``scale``, parsed and checked elsewhere, for its id instead of parsing its file
+    again — only while the file still has SHA-256 ``digest`` (else False, nothing changes:
+    the file is parsed when first asked for). A batch snapshot carries the scales of its
+    source so that a report kernel reads none of their YAML (9 files of a demo bundle:
+    ~0.04 s per report)."""
+    try:
+        current = file_digest(scale.id)
+    except OSError:
+        return False
+    if current != digest:
+        return False
+    _ADOPTED[scale.id] = scale
+    return True
+
+
 @functools.cache
 def _load(scale_id: str, data_dir: Path = DATA_DIR) -> Scale:
+    if data_dir == DATA_DIR and scale_id in _ADOPTED:
+        return _ADOPTED[scale_id]
     return load_scale_file(data_dir / f"{scale_id}.yaml")
 
 

@@ -346,6 +346,41 @@ def data_checksum(frames: dict[str, pd.DataFrame], notes: list[str]) -> str:
     return _digest({name: _arrow(f) for name, f in frames.items()}, notes)
 
 
+def _scale_entries(data: ReportData) -> dict[str, Any]:
+    """The registry scales of the source's scores, as checked models with their file's
+    SHA-256 (:func:`iopkit.scales.registry.adopt`), and a SHA-256 of the whole entry."""
+    from iopkit.scales import registry
+
+    ids = sorted({str(s) for s in data.scores["scale"].dropna()} & set(registry.scale_ids()))
+    models = {sid: {"model": registry.get_scale(sid).model_dump(mode="json"),
+                    "sha256": registry.file_digest(sid)} for sid in ids}
+    return {"models": models, "sha256": _scales_digest(models)}
+
+
+def _scales_digest(models: Any) -> str:
+    return hashlib.sha256(json.dumps(models, sort_keys=True).encode()).hexdigest()
+
+
+def _adopt_scales(entry: Any) -> None:
+    """Hand the snapshot's scales to the registry (each only while its file is unchanged);
+    a missing, altered or unreadable entry is ignored: the registry then parses the files."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("models"), dict):
+        return
+    if entry.get("sha256") != _scales_digest(entry["models"]):
+        return
+    from iopkit.scales import registry
+    from iopkit.scales.schema import Scale
+
+    for sid, item in entry["models"].items():
+        try:
+            scale = Scale.model_validate(item["model"])
+            digest = str(item["sha256"])
+        except Exception:  # noqa: BLE001 - not adopted: the registry parses the file
+            continue
+        if scale.id == sid:
+            registry.adopt(scale, digest)
+
+
 @register_snapshotter("data_source")
 def write_snapshot(source: str, folder: Path) -> dict[str, Any]:
     """Validate and score ``source`` once and write it to ``folder``: one Arrow IPC file per
@@ -374,6 +409,7 @@ def write_snapshot(source: str, folder: Path) -> dict[str, Any]:
         "table_checksum": data.table_checksum,
         "files": files,
         "curves": _write_curves(data, folder),
+        "scales": _scale_entries(data),
     }
     write_private_text(folder / "snapshot.json", json.dumps(meta, indent=2) + "\n")
     return {"key": data.label, "label": data.label, "checksum": checksum,
@@ -429,6 +465,7 @@ def read_snapshot(folder: str | Path, source: str) -> ReportData:
     if data.__dict__["checksum"] != meta["checksum"]:
         raise InputError("snapshot checksum does not match its files", file=str(meta_path),
                          rule="snapshot checksum")
+    _adopt_scales(meta.get("scales"))
     return data
 
 
