@@ -70,58 +70,62 @@ def episode_scores(
         )
     s = scores
     if scale_col is not None and scale is not None:
-        s = s[s[scale_col] == scale]
-    sc = numeric_scores(s, score_col, "scores")
-    s = pd.DataFrame(
-        {
-            "_id": s[id_col].to_numpy(),
-            "_date": iso_dates(s, date_col, "scores").to_numpy(),
-            "_score": sc.to_numpy(dtype=float),
-        }
+        s = s[(s[scale_col] == scale).to_numpy(dtype=bool, na_value=False)]
+    value = numeric_scores(s, score_col, "scores").to_numpy(dtype=float)
+    when = _instants(iso_dates(s, date_col, "scores"))
+    ids = episodes[id_col].to_numpy()
+    admit = _instants(iso_dates(episodes, admit_col, "episodes"))
+    dis = (
+        _instants(iso_dates(episodes, discharge_col, "episodes"))
+        if discharge_col in episodes.columns
+        else np.full(len(episodes), np.datetime64("NaT"), dtype=when.dtype)
     )
-    s = s[~np.isnan(s["_score"].to_numpy())]
-    ep = pd.DataFrame(
-        {
-            "_id": episodes[id_col].to_numpy(),
-            "_admit": iso_dates(episodes, admit_col, "episodes").to_numpy(),
-            "_discharge": (
-                iso_dates(episodes, discharge_col, "episodes").to_numpy()
-                if discharge_col in episodes.columns
-                else pd.NaT
-            ),
-        }
-    )
-    unknown = ~s["_id"].isin(ep["_id"])
-    n_unknown = int(unknown.sum())
-    s = s[~unknown].merge(ep, on="_id", how="left").sort_values(["_id", "_date"], kind="stable")
-    day = (s["_date"] - s["_admit"]).dt.days
+    # every step on arrays, per episode by position (one pass each, no merge or group-by):
+    # the scores of known episodes, ordered by episode then date (a missing date last, ties
+    # in input order, as a stable sort by id and date puts them)
+    pos = pd.Index(ids).get_indexer(s[id_col].to_numpy())
+    scored = ~np.isnan(value)
+    n_unknown = int((scored & (pos < 0)).sum())
+    rows = np.flatnonzero(scored & (pos >= 0))
+    p, d, v = pos[rows], when[rows], value[rows]
+    order = np.lexsort((d, p))
+    p, d, v = p[order], d[order], v[order]
+    n_ep = len(ids)
+    day = _days(d - admit[p])
     lo, hi = baseline_window
-    in_base = (day >= lo) & (day <= hi)
-    base = s[in_base.to_numpy()].groupby("_id", sort=False).first()[["_date", "_score"]]
-    base.columns = ["baseline_date", "baseline"]
-    s = s.merge(base.rename_axis(None), left_on="_id", right_index=True, how="inner")
-    s = s.reset_index(drop=True)
-    after = s["_date"] > s["baseline_date"]
-    has_dis = s["_discharge"].notna()
+    base_row = _first_per(p, (day >= lo) & (day <= hi), n_ep)
+    has_base = base_row >= 0
+    base_date, base = _take(d, base_row, np.datetime64("NaT")), _take(v, base_row, np.nan)
+    counted = has_base[p]  # scores of episodes without a baseline count for nothing
+    after = counted & (d > base_date[p])
+    ends = dis[p]
+    has_dis = ~np.isnat(ends)
     if endpoint == "last":
-        limit = s["_discharge"] + pd.Timedelta(days=discharge_window)
-        keep = after & (~has_dis | (s["_date"] <= limit))
+        limit = ends + np.timedelta64(int(discharge_window), "D")
+        keep = after & (~has_dis | (d <= limit))
     elif endpoint == "discharge":
-        gap = (s["_date"] - s["_discharge"]).dt.days.abs()
-        keep = after & has_dis & (gap <= discharge_window)
+        keep = after & has_dis & (np.abs(_days(d - ends)) <= discharge_window)
     else:
         raise InputError(
             f"endpoint must be 'last' or 'discharge', got {endpoint!r}", rule="endpoint"
         )
-    end = s[keep.to_numpy()].groupby("_id", sort=False).last()[["_date", "_score"]]
-    end.columns = ["endpoint_date", "endpoint"]
-    n_scores = s.groupby("_id", sort=False).size().rename("n_scores")
-    out = ep.set_index("_id").join(base).join(end).join(n_scores)
-    out["n_scores"] = out["n_scores"].fillna(0).astype(int)
-    gap = (out["endpoint_date"] - out["_discharge"]).dt.days.abs()
+    end_row = _last_per(p, keep, n_ep)
+    end_date = _take(d, end_row, np.datetime64("NaT"))
+    out = pd.DataFrame(
+        {
+            "baseline_date": base_date,
+            "baseline": base,
+            "endpoint_date": end_date,
+            "endpoint": _take(v, end_row, np.nan),
+            "n_scores": np.bincount(p[counted], minlength=n_ep).astype(int),
+        },
+        index=pd.Index(ids, name=id_col),
+    )
+    discharge = pd.Series(dis, index=out.index)
+    gap = (out["endpoint_date"] - discharge).dt.days.abs()
     out["endpoint_at_discharge"] = (gap <= discharge_window).where(out["endpoint"].notna())
     out["days_observed"] = (out["endpoint_date"] - out["baseline_date"]).dt.days
-    out = out.drop(columns=["_admit", "_discharge"]).rename_axis(id_col).reset_index()
+    out = out.reset_index()
     out.attrs.update(
         baseline_rule=f"first score {lo:+d}…{hi:+d} days from admission",
         endpoint_rule=(
@@ -131,6 +135,48 @@ def episode_scores(
         ),
         n_scores_for_unknown_episodes=n_unknown,
     )
+    return out
+
+
+def _instants(dates: pd.Series) -> np.ndarray:
+    """Datetimes as a numpy ``datetime64`` array; zone-aware ones as UTC instants (their
+    differences and order are those of the instants, as pandas computes them)."""
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    return dates.to_numpy()
+
+
+def _days(delta: np.ndarray) -> np.ndarray:
+    """Whole days of ``timedelta64`` values, floored as ``Timedelta.days`` is; NaN for NaT."""
+    out = np.full(len(delta), np.nan)
+    ok = ~np.isnat(delta)
+    out[ok] = delta[ok] // np.timedelta64(1, "D")
+    return out
+
+
+def _take(values: np.ndarray, row: np.ndarray, fill: object) -> np.ndarray:
+    """``values[row]`` where ``row`` ≥ 0, else ``fill`` (in ``values``' dtype)."""
+    out = np.full(len(row), fill, dtype=values.dtype)
+    ok = row >= 0
+    out[ok] = values[row[ok]]
+    return out
+
+
+def _first_per(group: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    """Per group 0…n−1 (``group`` sorted), the first position where ``where`` holds (−1)."""
+    at = np.flatnonzero(where)
+    out = np.full(n, -1, dtype=np.int64)
+    keys, first = np.unique(group[at], return_index=True)
+    out[keys] = at[first]
+    return out
+
+
+def _last_per(group: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    """Per group 0…n−1 (``group`` sorted), the last position where ``where`` holds (−1)."""
+    at = np.flatnonzero(where)[::-1]
+    out = np.full(n, -1, dtype=np.int64)
+    keys, last = np.unique(group[at], return_index=True)
+    out[keys] = at[last]
     return out
 
 
