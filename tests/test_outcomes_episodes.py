@@ -167,6 +167,32 @@ def test_sample_sd_by_cohort_and_registry_facts():
     assert "registry" in reg.attrs["facts_source"]
 
 
+def test_cutoffs_by_cohort_are_each_cohorts_own():
+    """With ``sd_by``, every row's cut-off is :func:`cutoffs` of its own cohort's baseline
+    mean and SD (criteria a, b and c; b with either SD), computed for all cohorts at once."""
+    from iopkit.outcomes import cutoffs
+    from iopkit.outcomes._common import scale_facts
+    from iopkit.synth import synthesize
+
+    b = synthesize(n_cohorts=6, seed=5, episodes_per_cohort=12)
+    from iopkit.scales.engine import score_assessments
+
+    scores = score_assessments(b["assessments"])
+    facts = scale_facts("phq9")
+    for crit, b_sd in (("a", "functional"), ("b", "functional"), ("b", "clinical"),
+                       ("c", "functional")):  # fmt: skip
+        o = episode_outcomes(scores, b["episodes"], scale="phq9", sd_by="cohort_id",
+                             cutoff=crit, b_sd=b_sd)  # fmt: skip
+        assert o["cohort_id"].nunique() == 6
+        for cohort, g in o.groupby("cohort_id"):
+            base = g.loc[g["endpoint"].notna() & g["baseline"].notna(), "baseline"]
+            assert g["rci_sd"].iloc[0] == pytest.approx(base.std(ddof=1), rel=1e-12)
+            t = cutoffs(base.mean(), base.std(ddof=1), facts.functional_mean,
+                        facts.functional_sd, b_sd=b_sd).set_index("criterion")
+            assert g["cutoff"].to_numpy() == pytest.approx(t.loc[crit, "value"], rel=1e-12), (
+                cohort, crit)
+
+
 def test_episode_input_errors():
     eps, sc = _toy()
     with pytest.raises(InputError, match="not a date"):

@@ -34,6 +34,7 @@ __all__ = [
     "reliability_ha",
     "reliable_change",
     "cutoffs",
+    "cutoff_values",
     "true_score_cutoffs",
     "percentage_change",
     "clinical_significance",
@@ -287,6 +288,34 @@ def reliable_change(
     return out
 
 
+def cutoff_values(
+    m_clinical: float | np.ndarray,
+    sd_clinical: float | np.ndarray,
+    m_functional: float | None = None,
+    sd_functional: float | None = None,
+    *,
+    lower_is_better: bool = True,
+    b_sd: Literal["functional", "clinical"] = "functional",
+) -> dict[str, np.ndarray]:
+    """The Jacobson & Truax (1991) cut-offs a, b and c of :func:`cutoffs` as arrays, for one
+    clinical mean and SD or one per element (e.g. per cohort): ``{"a": …, "b": …, "c": …}``
+    (b and c NaN without functional norms). The formulas live here only."""
+    m = np.asarray(m_clinical, dtype=float)
+    sd = np.asarray(sd_clinical, dtype=float)
+    d = direction_of(lower_is_better)
+    out = {"a": m + d * 2 * sd}
+    if m_functional is None or sd_functional is None:
+        nan = np.full(np.broadcast(m, sd).shape, np.nan)
+        return {**out, "b": nan, "c": nan.copy()}
+    if b_sd not in ("functional", "clinical"):
+        raise InputError(f"b_sd must be 'functional' or 'clinical', got {b_sd!r}", rule="b_sd")
+    sd_b = sd_functional if b_sd == "functional" else sd
+    shape = np.broadcast(m, sd).shape
+    out["b"] = np.broadcast_to(m_functional - d * 2 * np.asarray(sd_b, dtype=float), shape).copy()
+    out["c"] = (sd * m_functional + sd_functional * m) / (sd + sd_functional)
+    return out
+
+
 def cutoffs(
     m_clinical: float,
     sd_clinical: float,
@@ -307,17 +336,11 @@ def cutoffs(
     b and c are NaN when no functional norms are given. Returns one row per criterion with
     ``value``, ``formula`` and ``source``.
     """
-    d = direction_of(lower_is_better)
-    a = m_clinical + d * 2 * sd_clinical
-    rows = [("a", a, "M_clin + direction·2·SD_clin", "Jacobson & Truax 1991")]
+    v = cutoff_values(m_clinical, sd_clinical, m_functional, sd_functional,
+                      lower_is_better=lower_is_better, b_sd=b_sd)  # fmt: skip
+    rows = [("a", float(v["a"]), "M_clin + direction·2·SD_clin", "Jacobson & Truax 1991")]
     if m_functional is not None and sd_functional is not None:
-        if b_sd not in ("functional", "clinical"):
-            raise InputError(f"b_sd must be 'functional' or 'clinical', got {b_sd!r}", rule="b_sd")
-        sd_b = sd_functional if b_sd == "functional" else sd_clinical
-        b = m_functional - d * 2 * sd_b
-        c = (sd_clinical * m_functional + sd_functional * m_clinical) / (
-            sd_clinical + sd_functional
-        )
+        b, c = float(v["b"]), float(v["c"])
         rows.append(
             (
                 "b",

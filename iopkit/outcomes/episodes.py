@@ -24,7 +24,7 @@ from iopkit.outcomes._common import (
     require_columns,
     scale_facts,
 )
-from iopkit.outcomes.change import categorize, cutoffs, z_critical
+from iopkit.outcomes.change import categorize, cutoff_values, z_critical
 
 __all__ = ["episode_scores", "episode_outcomes", "talking_therapies"]
 
@@ -315,7 +315,7 @@ def episode_outcomes(
             sd_label = "complete-case baseline SD (n − 1) of the analysed episodes"
         else:
             g = base_cc.groupby(out[sd_by].to_numpy())
-            sd_row = g.transform(lambda v: v.std(ddof=1)).to_numpy(float)
+            sd_row = g.transform("std").to_numpy(float)  # ddof = 1
             m_row = g.transform("mean").to_numpy(float)
             sd_label = f"complete-case baseline SD (n − 1) within each {sd_by}"
     else:
@@ -353,11 +353,10 @@ def episode_outcomes(
             )
         cut_row = np.full(len(out), np.nan)
         valid = ~(np.isnan(m_row) | np.isnan(sd_row))
-        pairs = np.unique(np.column_stack([m_row[valid], sd_row[valid]]), axis=0)
-        for m, s in pairs:
-            t = cutoffs(m, s, mf, sf, lower_is_better=f.lower_is_better, b_sd=b_sd)
-            sel = valid & (m_row == m) & (sd_row == s)
-            cut_row[sel] = float(t.set_index("criterion").loc[cutoff, "value"])
+        if valid.any():  # every row's own clinical mean and SD (one per sd_by group)
+            cut_row[valid] = cutoff_values(m_row[valid], sd_row[valid], mf, sf,
+                                           lower_is_better=f.lower_is_better,
+                                           b_sd=b_sd)[cutoff]  # fmt: skip
         variants["category"] = (
             f"JT 1991 criterion {cutoff}"
             + (f" (b with SD_{b_sd})" if cutoff == "b" else "")
