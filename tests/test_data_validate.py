@@ -106,6 +106,27 @@ def test_exact_duplicate_keeps_the_first(base) -> None:
     assert r.counts.set_index("table").loc["attendance", "accepted"] == n
 
 
+def test_exact_copies_found_whatever_their_key_holds(base) -> None:
+    """Copies are found among rows whose key repeats, blanks and unreadable dates included:
+    three copies of a row (the later two rejected, each naming the first), two copies of a
+    row whose key date does not parse (one duplicate_row, the date problem on both), and two
+    rows equal in the key but not in every column (a conflict, not a copy)."""
+    def edit(t):
+        a = t["attendance"]
+        bad = a.iloc[[7]].assign(date="2025-02-30")
+        t["attendance"] = pd.concat([a, a.iloc[[3, 3]], bad, bad], ignore_index=True)
+
+    r = _run(base, edit)
+    n = len(base["attendance"])
+    p = r.problems[r.problems["table"] == "attendance"]
+    dup = p[p["rule"] == "duplicate_row"]
+    assert dup["source_line"].tolist() == [n + 2, n + 3, n + 5]
+    assert dup["message"].tolist() == ["exact copy of line 5", "exact copy of line 5",
+                                       f"exact copy of line {n + 4}"]  # fmt: skip
+    assert (p["rule"] == "duplicate_key").sum() == 0
+    assert r.counts.set_index("table").loc["attendance", "accepted"] == n
+
+
 def test_conflicting_key_rejects_both(base) -> None:
     def edit(t):
         row = t["attendance"].iloc[[3]].copy()

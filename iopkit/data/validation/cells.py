@@ -140,18 +140,18 @@ def parse_ints(s: pd.Series, *, distinct: bool = False) -> tuple[pd.Series, pd.D
     decimal digits are read as a whole number). An object column is read once per distinct
     value (``distinct=True``: ``s`` already holds distinct values).
     """
-    pos = np.arange(len(s))
     if pd.api.types.is_bool_dtype(s):
         return s.astype("Int64"), cell_problems([], [], "type", [])
     if pd.api.types.is_integer_dtype(s):  # typed already (Parquet, SQL, pandas): range only
         ints = s.to_numpy(dtype="int64", na_value=0)
-        if not ((ints >= 2**53) | (ints <= -(2**53))).any():
+        if not len(ints) or (ints.min() > -(2**53) and ints.max() < 2**53):
             # no eager copy: with copy-on-write the typed frame shares the column until either
             # side writes, so the caller's frame stays intact
             return s.astype("Int64"), cell_problems([], [], "type", [])
     if s.dtype == object and not distinct:
         out, probs = _per_distinct(s, lambda u: parse_ints(u, distinct=True))
         return pd.array(out, dtype="Int64"), probs
+    pos = np.arange(len(s))
     num = (
         pd.to_numeric(s, errors="coerce")
         if not pd.api.types.is_numeric_dtype(s)

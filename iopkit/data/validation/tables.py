@@ -400,7 +400,15 @@ def key_pass(t: TableState, line: np.ndarray) -> None:
     spec = TABLES[t.name]
     if t.table_problems or not len(t.raw):
         return
-    same, group = repeats(t.raw)
+    key = list(spec.key)
+    if t.name == "assessments" and is_long_assessments(t.raw):
+        key.append(LONG_ITEM)  # long form: one row per item of an administration
+    frame = t.typed[key]
+    # two exact copies have equal keys (each typed cell is read from its raw cell alone), so
+    # only rows whose key repeats — blanks counted as values — are compared whole
+    maybe, _ = repeats(frame)
+    same, group = repeats(t.raw.iloc[maybe]) if len(maybe) else (maybe, maybe)
+    same = maybe[same]
     dup = np.zeros(len(t.raw), dtype=bool)
     if len(same):
         first = np.ones(len(group), dtype=bool)
@@ -418,10 +426,6 @@ def key_pass(t: TableState, line: np.ndarray) -> None:
             None,
         )
     rest = np.flatnonzero(~dup)
-    key = list(spec.key)
-    if t.name == "assessments" and is_long_assessments(t.raw):
-        key.append(LONG_ITEM)  # long form: one row per item of an administration
-    frame = t.typed[key]
     if len(same):
         frame = frame.iloc[rest]
     shared, kid = repeats(frame, blank=False)  # a blank key value shares nothing
