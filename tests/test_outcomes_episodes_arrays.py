@@ -100,3 +100,31 @@ def test_episode_scores_equal_the_merge_and_group_by_implementation(case) -> Non
     assert mine.attrs["n_scores_for_unknown_episodes"] == ref.attrs[
         "n_scores_for_unknown_episodes"]
     pdt.assert_frame_equal(mine, ref, check_like=False)
+
+
+def _with_weeks_merge(scores, episodes) -> pd.DataFrame:  # noqa: ANN001
+    """``with_weeks`` as it was: a left merge of the scores with their episodes."""
+    ep = episodes[["episode_id", "admit_date", "cohort_id"]].copy()
+    out = pd.DataFrame({"episode_id": scores["episode_id"].to_numpy(),
+                        "date": scores["date"].to_numpy(),
+                        "score": scores["total"].to_numpy(float)})  # fmt: skip
+    out = out[~np.isnan(out["score"].to_numpy())]
+    out = out[out["episode_id"].isin(ep["episode_id"]).to_numpy()]
+    out = out.merge(ep, on="episode_id", how="left")
+    days = (out["date"] - out["admit_date"]).dt.days.to_numpy()
+    out["days"], out["week"], out["weeks"] = days, np.floor_divide(days, 7), days / 7.0
+    return out.drop(columns=["admit_date"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(_inputs(), st.booleans())
+def test_with_weeks_equals_the_merge(case, twice) -> None:
+    from iopkit.outcomes import with_weeks
+
+    scores, episodes = case[0], case[1].assign(cohort_id=lambda e: [f"C{i % 2}" for i in
+                                                                     range(len(e))])
+    if twice:  # an episode listed twice: its scores repeat, as a merge repeats them
+        episodes = pd.concat([episodes, episodes.iloc[:1]], ignore_index=True)
+    mine = with_weeks(scores, episodes, scale_col=None)
+    # the ids keep the episodes' dtype (object here); a merge of no rows gave pandas' str
+    pdt.assert_frame_equal(mine, _with_weeks_merge(scores, episodes), check_dtype=len(mine) > 0)

@@ -372,7 +372,9 @@ def with_weeks(
     scores for episodes not in ``episodes`` are counted in ``attrs["n_unknown_episode"]``."""
     require_columns(scores, [id_col, date_col, score_col], table="scores")
     require_columns(episodes, [id_col, admit_col], table="episodes")
-    s = scores if (scale is None or scale_col is None) else scores[scores[scale_col] == scale]
+    s = scores[list(dict.fromkeys([id_col, date_col, score_col]))]  # not every column
+    if scale is not None and scale_col is not None:
+        s = s[(scores[scale_col] == scale).to_numpy(dtype=bool, na_value=False)]
     carry = [c for c in carry_cols if c in episodes.columns and c != id_col]
     ep = episodes[[id_col, admit_col, *carry]].copy()
     ep[admit_col] = iso_dates(ep, admit_col, "episodes")
@@ -387,7 +389,16 @@ def with_weeks(
     out = out[~np.isnan(out["score"].to_numpy())]
     known = out[id_col].isin(ep[id_col])
     n_unknown = int((~known).sum())
-    out = out[known.to_numpy()].merge(ep, on=id_col, how="left")
+    out = out[known.to_numpy()]
+    if ep[id_col].is_unique:  # each score's episode by position: no merge
+        at = pd.Index(ep[id_col]).get_indexer(out[id_col].to_numpy())
+        out = out.reset_index(drop=True)
+        for c in (admit_col, *carry):
+            out[c] = ep[c].take(at).reset_index(drop=True)
+        if ep[id_col].dtype == object:  # the key's dtype a merge with object keys gives
+            out[id_col] = out[id_col].astype(object)
+    else:  # an episode listed twice: its scores are repeated, as a merge does
+        out = out.merge(ep, on=id_col, how="left")
     days = (out["date"] - out[admit_col]).dt.days.to_numpy()
     out["days"] = days
     out["week"] = np.floor_divide(days, 7)

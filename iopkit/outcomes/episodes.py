@@ -68,9 +68,9 @@ def episode_scores(
             column=id_col,
             rule="episode_id unique",
         )
-    s = scores
+    s = scores[list(dict.fromkeys([id_col, date_col, score_col]))]  # not every column
     if scale_col is not None and scale is not None:
-        s = s[(s[scale_col] == scale).to_numpy(dtype=bool, na_value=False)]
+        s = s[(scores[scale_col] == scale).to_numpy(dtype=bool, na_value=False)]
     value = numeric_scores(s, score_col, "scores").to_numpy(dtype=float)
     when = _instants(iso_dates(s, date_col, "scores"))
     ids = episodes[id_col].to_numpy()
