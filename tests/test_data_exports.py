@@ -7,6 +7,7 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -157,6 +158,21 @@ def test_exponent_or_other_notation_is_not_a_whole_number(value) -> None:
     assert out.tolist()[:3] == [6, 7, 8] and pd.isna(out[3])
     assert probs["row"].tolist() == [3] and probs["rule"].tolist() == ["type"]
     assert probs["value"].tolist() == [value]
+
+
+@pytest.mark.parametrize("dtype", ["uint64", "UInt64", "int64", "Int64"])
+def test_typed_integers_beyond_2_53_are_reported_not_wrapped(dtype) -> None:
+    """A typed integer column (Parquet, SQL) with a value past 2^53 — 2^64 − 1 in an
+    unsigned column included, which must not wrap to −1 — is a type problem on that cell;
+    the others are read as they are."""
+    from iopkit.data.validation.cells import parse_ints
+
+    big = 2**64 - 1 if dtype.lower() == "uint64" else 2**62
+    values = np.array([3, big, 5], dtype=dtype) if dtype.islower() else pd.array(
+        [3, big, 5], dtype=dtype)
+    out, probs = parse_ints(pd.Series(values))
+    assert out.tolist()[::2] == [3, 5] and pd.isna(out[1])
+    assert probs["row"].tolist() == [1] and "2^53" in probs["message"].iloc[0]
 
 
 def test_exponent_in_planned_weeks_rejects_the_episode(tmp_path) -> None:

@@ -143,7 +143,8 @@ def parse_ints(s: pd.Series, *, distinct: bool = False) -> tuple[pd.Series, pd.D
     if pd.api.types.is_bool_dtype(s):
         return s.astype("Int64"), cell_problems([], [], "type", [])
     if pd.api.types.is_integer_dtype(s):  # typed already (Parquet, SQL, pandas): range only
-        ints = s.to_numpy(dtype="int64", na_value=0)
+        unsigned = pd.api.types.is_unsigned_integer_dtype(s)  # 2^64 − 1 is not −1
+        ints = s.to_numpy(dtype="uint64" if unsigned else "int64", na_value=0)
         if not len(ints) or (ints.min() > -(2**53) and ints.max() < 2**53):
             # no eager copy: with copy-on-write the typed frame shares the column until either
             # side writes, so the caller's frame stays intact
