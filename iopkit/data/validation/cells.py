@@ -563,7 +563,8 @@ _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 
 def _cell_words(s: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
     """Each cell as a 64-bit word, equal for equal values (the word of a number is itself,
-    of a date its nanoseconds, of text its code), and the blank cells (None: none blank)."""
+    of a date its count of the column's time unit, of text its code), and the blank cells
+    (None: none blank)."""
     dtype = s.dtype
     arrow = isinstance(s.array, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray)
     if not arrow and (pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)):
