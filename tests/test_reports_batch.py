@@ -499,14 +499,15 @@ def test_batch_validates_once_and_jobs_read_the_checksummed_snapshot(tmp_path: P
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True)
-    assert json.loads(out.stdout) == sorted(meta["scales"]["models"])
+    def adopted() -> list[str]:
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             check=True)
+        return json.loads(out.stdout)
+
+    assert adopted() == sorted(meta["scales"]["models"])
     meta["scales"]["models"]["phq9"]["model"]["name"] = "Altered"
     (folder / "snapshot.json").write_text(json.dumps(meta))
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True)
-    assert json.loads(out.stdout) == []
+    assert adopted() == []
     victim = folder / "00.arrow"
     blob = bytearray(victim.read_bytes())
     blob[len(blob) // 2] ^= 0xFF

@@ -81,8 +81,8 @@ def episode_scores(
         else np.full(len(episodes), np.datetime64("NaT"), dtype=when.dtype)
     )
     # every step on arrays, per episode by position (one pass each, no merge or group-by):
-    # the scores of known episodes, ordered by episode then date (a missing date last, ties
-    # in input order, as a stable sort by id and date puts them)
+    # the scores of known episodes, ordered by episode then date, ties in input order (a
+    # blank date is never a baseline or an endpoint, so where it sorts changes nothing)
     pos = pd.Index(ids).get_indexer(s[id_col].to_numpy())
     scored = ~np.isnan(value)
     n_unknown = int((scored & (pos < 0)).sum())
@@ -109,7 +109,7 @@ def episode_scores(
         raise InputError(
             f"endpoint must be 'last' or 'discharge', got {endpoint!r}", rule="endpoint"
         )
-    end_row = _last_per(p, keep, n_ep)
+    end_row = _first_per(p, keep, n_ep, last=True)
     end_date = _take(d, end_row, np.datetime64("NaT"))
     out = pd.DataFrame(
         {
@@ -162,21 +162,15 @@ def _take(values: np.ndarray, row: np.ndarray, fill: object) -> np.ndarray:
     return out
 
 
-def _first_per(group: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
-    """Per group 0…n−1 (``group`` sorted), the first position where ``where`` holds (−1)."""
+def _first_per(group: np.ndarray, where: np.ndarray, n: int, *, last: bool = False) -> np.ndarray:
+    """Per group 0…n−1 (``group`` sorted), the first (``last``: the last) position where
+    ``where`` holds; −1 where it never does."""
     at = np.flatnonzero(where)
+    if last:
+        at = at[::-1]
     out = np.full(n, -1, dtype=np.int64)
     keys, first = np.unique(group[at], return_index=True)
     out[keys] = at[first]
-    return out
-
-
-def _last_per(group: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
-    """Per group 0…n−1 (``group`` sorted), the last position where ``where`` holds (−1)."""
-    at = np.flatnonzero(where)[::-1]
-    out = np.full(n, -1, dtype=np.int64)
-    keys, last = np.unique(group[at], return_index=True)
-    out[keys] = at[last]
     return out
 
 

@@ -468,6 +468,20 @@ def _month(m: int) -> str:
     return dt.date(2000, int(m), 1).strftime("%B") if 1 <= m <= 12 else str(m)
 
 
+def _arrow_codes(arr: object) -> tuple[np.ndarray, object]:
+    """An Arrow-backed pandas array dictionary-encoded by Arrow: (codes, −1 where blank;
+    the dictionary of distinct values, a ``pyarrow.Array``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = pa.array(arr)  # the Arrow data, through __arrow_array__
+    if isinstance(data, pa.ChunkedArray):  # a frame read in pieces, or concatenated
+        data = data.combine_chunks()
+    enc = pc.dictionary_encode(data)
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, enc.dictionary
+
+
 def text_objects(s: pd.Series) -> np.ndarray:
     """The cells of a text column as an object array (``None`` where blank).
 
@@ -477,16 +491,9 @@ def text_objects(s: pd.Series) -> np.ndarray:
     dtypes convert cell by cell (``Series.to_numpy``)."""
     arr = s.array
     if isinstance(arr, pd.arrays.ArrowStringArray):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        data = pa.array(arr)  # the Arrow data, through __arrow_array__
-        if isinstance(data, pa.ChunkedArray):  # a frame read in pieces, or concatenated
-            data = data.combine_chunks()
-        enc = pc.dictionary_encode(data)
-        uniques = np.asarray(enc.dictionary.to_pylist() + [None], dtype=object)
-        codes = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
-        return uniques[codes]
+        codes, dictionary = _arrow_codes(arr)
+        uniques = np.asarray(dictionary.to_pylist() + [None], dtype=object)
+        return uniques[codes]  # a blank cell's code −1 takes the last entry, None
     out = s.to_numpy(dtype=object)
     return np.where(s.notna().to_numpy(), out, None) if len(out) else out
 
@@ -498,15 +505,8 @@ def column_codes(s: pd.Series) -> tuple[np.ndarray, int]:
     cells; cells that cannot be hashed are compared as their text)."""
     arr = s.array
     if isinstance(arr, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        data = pa.array(arr)
-        if isinstance(data, pa.ChunkedArray):
-            data = data.combine_chunks()
-        enc = pc.dictionary_encode(data)
-        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        return codes, len(enc.dictionary)
+        codes, dictionary = _arrow_codes(arr)
+        return codes, len(dictionary)
     try:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
     except TypeError:  # an unhashable cell (a list read from JSON): compare the text
