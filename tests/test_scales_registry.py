@@ -174,13 +174,17 @@ def test_public_api_importable():
     assert callable(score_assessments) and callable(score_long) and callable(find_item_columns)
 
 
-def test_a_scale_checked_elsewhere_is_adopted_only_while_its_file_is_unchanged():
+def test_a_scale_checked_elsewhere_is_adopted_only_while_its_file_is_unchanged(monkeypatch):
     """``registry.adopt``: a batch hands report kernels the scales it parsed; the registry
     uses one only when its file still has the SHA-256 the batch read, and every adopted
     model equals the one parsed from the file (a JSON round trip of every scale)."""
     from iopkit.scales import registry
     from iopkit.scales.schema import Scale
 
+    # An earlier test in this process may have opened a snapshot (which adopts its scales):
+    # start from an empty adoption table whatever ran before.
+    monkeypatch.setattr(registry, "_ADOPTED", {})
+    registry._load.cache_clear()
     for scale in list_scales():
         assert Scale.model_validate(scale.model_dump(mode="json")) == scale, scale.id
     phq9 = Scale.model_validate(get_scale("phq9").model_dump(mode="json"))
