@@ -315,6 +315,52 @@ def test_font_heights_read_once_draw_the_same_bytes(
         assert plots._svg(fig) == with_cache[kind], kind
 
 
+def test_ticks_computed_once_per_state_draw_the_same_bytes(
+    scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_TicksOnce``: every report figure draws the same SVG byte for byte whether each axis
+    recomputes its ticks at every query (matplotlib as shipped) or once per view, axes box
+    and dpi — in the one-pass placement and in the constrained layout's two passes — and
+    matplotlib's tick computation runs far fewer times with it."""
+    from contextlib import nullcontext
+
+    import matplotlib.axis as maxis
+
+    runs: list = []
+    update = maxis.Axis._update_ticks
+
+    def counting(self):  # noqa: ANN001, ANN202
+        runs.append(self)
+        return update(self)
+
+    def narrow() -> Figure:
+        # the axes shrinks once its labels are placed, so the x axis fits fewer ticks at the
+        # draw than when measured (0–1000 by 250, then by 500): a cached answer for the old
+        # box would draw the wrong ticks
+        fig, ax = plots._figure(3.0, 2.0)
+        ax.plot(np.linspace(0, 1000, 10), np.linspace(0, 1e5, 10))
+        ax.set_ylabel("a long label\nover two lines", fontsize=14)
+        ax.tick_params(labelsize=11)
+        return fig
+
+    monkeypatch.setattr(maxis.Axis, "_update_ticks", counting)
+    for one_pass in (True, False):
+        ours = {**_figures(scores), "narrow": narrow()}
+        theirs = {**_figures(scores), "narrow": narrow()}
+        runs.clear()
+        once = {kind: plots._draw_svg(fig, one_pass=one_pass)[0] for kind, fig in ours.items()}
+        n_once = len(runs)
+        with monkeypatch.context() as m:
+            m.setattr(plots, "_TicksOnce", lambda fig: nullcontext())
+            runs.clear()
+            every = {kind: plots._draw_svg(fig, one_pass=one_pass)[0]
+                     for kind, fig in theirs.items()}  # fmt: skip
+        assert once == every
+        assert 0 < n_once < len(runs) / 2, (n_once, len(runs))
+        assert not any("_update_ticks" in vars(a) for f in ours.values() for ax in f.axes
+                       for a in ax._axis_map.values())  # fmt: skip
+
+
 def test_render_places_one_axes_figures_in_one_pass_as_the_constrained_layout_does(
     scores: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
