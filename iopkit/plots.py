@@ -490,6 +490,15 @@ def _suppressed_k(frame: pd.DataFrame) -> int | None:
     return int(k) if k is not None and k > 1 else None
 
 
+def _without_attrs(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (a shallow copy) without its ``attrs``: pandas deep-copies a frame's attrs
+    into the result of every operation on it, and a suppressed frame carries its whole
+    suppression record there (read it first with :func:`_suppressed_k`)."""
+    out = frame.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def _fewer(k: int | None) -> str:
     return f"fewer than {k} people" if k else "too few people"
 
@@ -904,10 +913,12 @@ def attendance(
     """
     _need(frame, [x, status, count], "attendance")
     k = _suppressed_k(frame)
-    hidden_x = frame.groupby(x)[count].apply(lambda v: v.isna().all())
+    frame = _without_attrs(frame[[x, status, count]])
+    hidden_x = frame[count].isna().groupby(frame[x]).all()  # every count of the period hidden
     gone = [p for p, h in hidden_x.items() if h]
-    wide = frame.pivot_table(index=x, columns=status, values=count, aggfunc="sum", fill_value=0,
-                             dropna=False)
+    # the pivot table of sums, missing counts as 0 (pivot_table(aggfunc="sum", fill_value=0,
+    # dropna=False) gives the same frame at three times the cost)
+    wide = frame.groupby([x, status], dropna=False)[count].sum().unstack(fill_value=0)
     wide = wide.reindex(sorted(hidden_x.index))
     order = [s for s in ATTENDANCE_ORDER if s in wide.columns]
     order += [s for s in wide.columns if s not in order]
