@@ -453,11 +453,12 @@ def safety_events(
         ev["_date"] = iso_dates(ev, "date", "events")
         ev = ev.sort_values("_date", kind="stable")
     # review dates per episode, in date order: the first on or after an answer's day is the
-    # earliest review of it (one sorted lookup per answer, not a scan of every event)
-    reviews: dict[Any, np.ndarray] = {} if ev is None else {
-        eid: g.to_numpy(dtype="datetime64[ns]")
-        for eid, g in ev.groupby("episode_id", sort=False)["_date"]
-    }
+    # earliest review of it (one sorted lookup per answer, not a scan of every event); the
+    # positions of each episode's events are ascending, so in date order (``ev`` is sorted)
+    ev_dates = None if ev is None else ev["_date"].to_numpy(dtype="datetime64[ns]")
+    ev_rows: dict[Any, np.ndarray] = (
+        {} if ev is None else ev.groupby("episode_id", sort=False).indices
+    )
     window = np.timedelta64(int(review_within_days), "D")
     kinds_text = " or ".join(k.replace("_", " ") for k in review_kinds)
     rows: list[dict] = []
@@ -487,7 +488,8 @@ def safety_events(
                 for i, x in zip(check.items, v, strict=True)
             )
             review = None
-            dates_of = reviews.get(eid)
+            rows_of = ev_rows.get(eid)
+            dates_of = None if rows_of is None else ev_dates[rows_of]
             if dates_of is not None and not pd.isna(day):
                 at = np.datetime64(day, "ns")
                 j = int(np.searchsorted(dates_of, at, side="left"))
