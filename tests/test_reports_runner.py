@@ -186,6 +186,49 @@ def test_report_kernel_freezes_what_each_cell_leaves(tmp_path: Path) -> None:
     assert "".join(o.get("text", "") for o in out.cells[-1].outputs).strip() == "True True"
 
 
+def test_report_kernel_freezes_its_start_before_the_first_cell(tmp_path: Path) -> None:
+    """What the kernel built at its start is frozen before the first cell runs (a report's
+    first cell is usually its imports); without it, nothing is frozen until that cell ends."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    params = new_code_cell("n: int = 1")
+    params.metadata["tags"] = ["parameters"]
+    cells = [new_code_cell("import gc\nprint(gc.get_freeze_count() > 1_000)"), params]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})  # fmt: skip
+    path = tmp_path / "first.ipynb"
+    nbformat.write(nb, path)
+    run_report(path, {}, tmp_path / "out")
+    out = nbformat.read(next((tmp_path / "out").rglob("*.ipynb")), 4)
+    printed = ["".join(o.get("text", "") for o in c.outputs).strip() for c in out.cells]
+    assert [p for p in printed if p] == ["True"]
+
+
+def test_kernel_event_hooks_run_once_before_and_after_each_cell() -> None:
+    """``before_first_cell`` unregisters itself: later cells are not frozen twice."""
+    import gc
+
+    from IPython.core.events import EventManager
+
+    from iopkit.reports.engine import cellgc
+
+    class Shell:
+        def showtraceback(self) -> None:
+            raise AssertionError("a hook failed")
+
+    events = EventManager(Shell(), {"pre_run_cell": None, "post_run_cell": None})
+    shell = type("IP", (), {"events": events})()
+    cellgc.load_ipython_extension(shell)
+    assert len(events.callbacks["pre_run_cell"]) == 1
+    try:
+        events.trigger("pre_run_cell", None)
+        assert events.callbacks["pre_run_cell"] == []
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_after_cell_collects_young_cycles_then_freezes() -> None:
     import gc
     import weakref
@@ -204,3 +247,113 @@ def test_after_cell_collects_young_cycles_then_freezes() -> None:
         assert probe() is None and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+class _FakeStream:
+    """The parts of ipykernel's ``OutStream`` that ``streams.skip_idle_flushes`` reads."""
+
+    def __init__(self) -> None:
+        self._flush_pending = False
+        self._subprocess_flush_pending = False
+        self.pub_thread = object()
+        self.round_trips = 0
+        self.sends = 0
+
+    def flush(self) -> None:  # the original: a round trip to the IO thread, which sends
+        self.round_trips += 1
+        self._flush()
+
+    def _flush(self) -> None:
+        self.sends += 1
+        self._flush_pending = False
+
+
+def test_idle_flush_returns_at_once_and_a_pending_one_goes_through() -> None:
+    from iopkit.reports.engine.streams import skip_idle_flushes
+
+    s = _FakeStream()
+    assert skip_idle_flushes(s) is True
+    assert skip_idle_flushes(s) is False  # already wrapped: not wrapped twice
+    s.flush()
+    assert (s.round_trips, s.sends) == (0, 0)  # nothing written: no round trip
+    s._flush_pending = True  # text written, not yet sent
+    s.flush()
+    assert (s.round_trips, s.sends) == (1, 1) and s._flush_pending is False
+    s._subprocess_flush_pending = True  # a forked child's text on its way
+    s.flush()
+    assert s.round_trips == 2
+    assert skip_idle_flushes(object()) is False  # not an OutStream: left alone
+
+
+def test_flush_while_the_io_thread_sends_still_waits() -> None:
+    """A flush running in the IO thread has cleared ``_flush_pending`` before its message is
+    queued: a flush asked meanwhile must wait for it, or a display could overtake the text."""
+    import threading
+
+    from iopkit.reports.engine.streams import skip_idle_flushes
+
+    s = _FakeStream()
+    started, release = threading.Event(), threading.Event()
+    original_send = _FakeStream._flush.__get__(s)
+
+    def slow_send() -> None:
+        original_send()
+        started.set()
+        release.wait(5)
+
+    s._flush = slow_send
+    skip_idle_flushes(s)
+    s._flush_pending = True
+    io = threading.Thread(target=s._flush)  # what the IO thread's timer runs
+    io.start()
+    assert started.wait(5)
+    assert s._flush_pending is False
+    release_later = threading.Timer(0.05, release.set)
+    release_later.start()
+    s.flush()  # under way in the IO thread: a real round trip
+    io.join(5)
+    assert s.round_trips == 1
+
+
+def test_report_kernel_keeps_the_order_of_printed_text_and_displays(tmp_path: Path) -> None:
+    """With idle flushes skipped (``streams``), text printed before a display still comes
+    before it — printed just before, or long enough before that the IO thread's timer is
+    sending it — and stdout, stderr and displays interleave as written."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    params = new_code_cell("n: int = 1")
+    params.metadata["tags"] = ["parameters"]
+    body = (
+        "import sys, time\n"
+        "from IPython.display import HTML, display\n"
+        "print('installed', getattr(sys.stdout, '_iopkit_idle_flush', False))\n"
+        "for i in range(30):\n"
+        "    print(f'out {i}')\n"
+        "    if i % 3 == 0:\n"
+        "        print(f'err {i}', file=sys.stderr)\n"
+        "    if i % 7 == 0:\n"
+        "        time.sleep(0.21)  # the stream's timer flush (0.2 s) is due\n"
+        "    display(HTML(f'<p>display {i}</p>'))\n"
+    )
+    nb = new_notebook(cells=[params, new_code_cell(body), new_code_cell("display(HTML('x'))")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    path = tmp_path / "order.ipynb"
+    nbformat.write(nb, path)
+    run_report(path, {}, tmp_path / "out")
+    out = nbformat.read(next((tmp_path / "out").rglob("*.ipynb")), 4)
+    cell = next(c for c in out.cells if "range(30)" in c.source)
+    seen: list[str] = []
+    for o in cell.outputs:
+        if o.output_type == "stream":
+            seen += [f"{o.name}:{line}" for line in o.text.splitlines()]
+        else:
+            seen.append(f"display:{o.data['text/html']}")
+    expected = ["stdout:installed True"]
+    for i in range(30):
+        expected.append(f"stdout:out {i}")
+        if i % 3 == 0:
+            expected.append(f"stderr:err {i}")
+        expected.append(f"display:<p>display {i}</p>")
+    assert seen == expected

@@ -25,6 +25,7 @@ from traitlets import default
 
 from iopkit.errors import SetupError
 from iopkit.reports.engine.cellgc import EXTENSION as CELL_GC
+from iopkit.reports.engine.streams import EXTENSION as IDLE_FLUSH
 
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS; keep room for "-ipc-N"
 
@@ -70,8 +71,10 @@ class ProjectKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # long-lived objects frozen after each cell (``cellgc``): a report kernel's imports
-        # are not walked again by every full garbage collection
-        kernel_cmd = [*kernel_cmd, f"--IPKernelApp.extra_extensions={CELL_GC}"]
+        # are not walked again by every full garbage collection; a flush of an output stream
+        # with nothing to send returns at once (``streams``)
+        kernel_cmd = [*kernel_cmd, *(f"--IPKernelApp.extra_extensions={ext}"
+                                     for ext in (CELL_GC, IDLE_FLUSH))]
         if self.kernel_env:
             kw["env"] = {**(kw.get("env") or os.environ), **self.kernel_env}
         if self.kernel_log:
