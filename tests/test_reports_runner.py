@@ -357,3 +357,34 @@ def test_report_kernel_keeps_the_order_of_printed_text_and_displays(tmp_path: Pa
             expected.append(f"stderr:err {i}")
         expected.append(f"display:<p>display {i}</p>")
     assert seen == expected
+
+
+def test_record_all_is_one_output_in_order_and_checks_every_figure_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import math
+
+    import IPython.display
+    import nbformat
+
+    from iopkit.reports import record, record_all
+    from iopkit.reports.engine.figures import MIMETYPE, read_figures
+
+    shown: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    record_all({"n_admissions": 14, "completion_pct": math.nan, "labels": ["a", "b"]})
+    assert shown == [{MIMETYPE: {"n_admissions": 14, "completion_pct": None,
+                                 "labels": ["a", "b"]}}]
+    assert list(shown[0][MIMETYPE]) == ["n_admissions", "completion_pct", "labels"]
+    record("n_admissions", 15)
+    record_all({})  # nothing to record: no output
+    assert len(shown) == 2
+    with pytest.raises(TypeError, match="'rows'"):
+        record_all({"ok": 1, "rows": object()})  # a bad figure: nothing of it is displayed
+    with pytest.raises(ValueError, match="non-empty string"):
+        record_all({"": 1})
+    assert len(shown) == 2
+    cell = nbformat.v4.new_code_cell()
+    cell.outputs = [nbformat.v4.new_output("display_data", data=d) for d in shown]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    assert read_figures(nb) == {"n_admissions": 15, "completion_pct": None, "labels": ["a", "b"]}

@@ -11,12 +11,12 @@ Two layers, one direction of import:
 * :mod:`iopkit.reports.grids` registers the data-driven schedule grids (cohorts, episodes,
   flagged episodes) with the engine's registry.
 
-``record`` (a key figure for ``figures.json``) is re-exported here because every notebook
-calls it: ``from iopkit.reports import record``.
+``record`` (a key figure for ``figures.json``) and ``record_all`` (several in one output) are
+re-exported here because every notebook calls them: ``from iopkit.reports import record``.
 """
 
 from __future__ import annotations
 
-from iopkit.reports.engine.figures import record
+from iopkit.reports.engine.figures import record, record_all
 
-__all__ = ["record"]
+__all__ = ["record", "record_all"]
