@@ -7,6 +7,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,45 +163,41 @@ def test_failure_names_the_notebook_line_not_the_library_line(tmp_path: Path) ->
     assert error["cell_id"] == "parse" and error["source_line"] == "parsed = json.loads(source)"
 
 
-def test_report_kernel_freezes_what_each_cell_leaves(tmp_path: Path) -> None:
-    """The runner's kernels load ``cellgc``: after a cell, its long-lived objects (here the
-    imports) are frozen out of the cyclic collector's walks, and the cell's fresh cyclic
-    garbage is collected first, not frozen."""
+def _run_cells(tmp_path: Path, sources: list[str], *, params_at: int = 0) -> Any:
+    """Run code cells ``sources`` as a report, with a parameters cell (``n: int = 1``) at
+    position ``params_at``; returns the executed notebook."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
     params = new_code_cell("n: int = 1")
     params.metadata["tags"] = ["parameters"]
-    cells = [
-        params,
-        new_code_cell("import gc, weakref\nimport pandas\n\n\nclass Node:\n    pass\n\n\n"
-                      "a = Node()\na.self = a\nprobe = weakref.ref(a)\ndel a"),
-        new_code_cell("print(gc.get_freeze_count() > 10_000, probe() is None)"),
-    ]
+    cells = [new_code_cell(src) for src in sources]
+    cells.insert(params_at, params)
     nb = new_notebook(cells=cells, metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}})  # fmt: skip
-    path = tmp_path / "gc.ipynb"
+    path = tmp_path / "cells.ipynb"
     nbformat.write(nb, path)
     run_report(path, {}, tmp_path / "out")
-    out = nbformat.read(next((tmp_path / "out").rglob("*.ipynb")), 4)
+    return nbformat.read(next((tmp_path / "out").rglob("*.ipynb")), 4)
+
+
+def test_report_kernel_freezes_what_each_cell_leaves(tmp_path: Path) -> None:
+    """The runner's kernels load ``cellgc``: after a cell, its long-lived objects (here the
+    imports) are frozen out of the cyclic collector's walks, and the cell's fresh cyclic
+    garbage is collected first, not frozen."""
+    out = _run_cells(tmp_path, [
+        "import gc, weakref\nimport pandas\n\n\nclass Node:\n    pass\n\n\n"
+        "a = Node()\na.self = a\nprobe = weakref.ref(a)\ndel a",
+        "print(gc.get_freeze_count() > 10_000, probe() is None)",
+    ])
     assert "".join(o.get("text", "") for o in out.cells[-1].outputs).strip() == "True True"
 
 
 def test_report_kernel_freezes_its_start_before_the_first_cell(tmp_path: Path) -> None:
     """What the kernel built at its start is frozen before the first cell runs (a report's
     first cell is usually its imports); without it, nothing is frozen until that cell ends."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_notebook
-
-    params = new_code_cell("n: int = 1")
-    params.metadata["tags"] = ["parameters"]
-    cells = [new_code_cell("import gc\nprint(gc.get_freeze_count() > 1_000)"), params]
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})  # fmt: skip
-    path = tmp_path / "first.ipynb"
-    nbformat.write(nb, path)
-    run_report(path, {}, tmp_path / "out")
-    out = nbformat.read(next((tmp_path / "out").rglob("*.ipynb")), 4)
+    out = _run_cells(tmp_path, ["import gc\nprint(gc.get_freeze_count() > 1_000)"],
+                     params_at=1)
     printed = ["".join(o.get("text", "") for o in c.outputs).strip() for c in out.cells]
     assert [p for p in printed if p] == ["True"]
 
@@ -319,11 +316,6 @@ def test_report_kernel_keeps_the_order_of_printed_text_and_displays(tmp_path: Pa
     """With idle flushes skipped (``streams``), text printed before a display still comes
     before it — printed just before, or long enough before that the IO thread's timer is
     sending it — and stdout, stderr and displays interleave as written."""
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_notebook
-
-    params = new_code_cell("n: int = 1")
-    params.metadata["tags"] = ["parameters"]
     body = (
         "import sys, time\n"
         "from IPython.display import HTML, display\n"
@@ -336,13 +328,7 @@ def test_report_kernel_keeps_the_order_of_printed_text_and_displays(tmp_path: Pa
         "        time.sleep(0.21)  # the stream's timer flush (0.2 s) is due\n"
         "    display(HTML(f'<p>display {i}</p>'))\n"
     )
-    nb = new_notebook(cells=[params, new_code_cell(body), new_code_cell("display(HTML('x'))")],
-                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                               "language": "python"}})
-    path = tmp_path / "order.ipynb"
-    nbformat.write(nb, path)
-    run_report(path, {}, tmp_path / "out")
-    out = nbformat.read(next((tmp_path / "out").rglob("*.ipynb")), 4)
+    out = _run_cells(tmp_path, [body, "display(HTML('x'))"])
     cell = next(c for c in out.cells if "range(30)" in c.source)
     seen: list[str] = []
     for o in cell.outputs:
