@@ -123,3 +123,41 @@ def test_program_names_come_from_the_opened_data_when_it_has_them(monkeypatch) -
     data.program_names = None
     with pytest.raises(AssertionError, match="curriculum read"):
         header.program_names(data, cid)
+
+
+def test_header_table_is_classed_as_the_export_would_class_it(demo: ReportData,
+                                                              monkeypatch) -> None:  # noqa: ANN001
+    """The header writes its table classed and marked, so the export leaves it alone; the
+    classes are those ``export.mark_tables`` gives the same table written without them."""
+    import re
+
+    from bs4 import BeautifulSoup
+
+    from iopkit.reports.engine.export import mark_tables
+    from iopkit.reports.engine.tablecells import MARKED_ATTR
+
+    shown: list = []
+    monkeypatch.setattr(header, "display", lambda obj, **kw: shown.append(obj))
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    header.report_header(demo, title="Cohort outcome report — C01 & friends",
+                         audience="aggregate", k=11, cohort="C01", start_date="2025-01-06",
+                         end_date="2025-03-31")
+    written = shown[0].data
+    assert mark_tables(written) == written  # marked: returned as it is, not parsed
+    bare = re.sub(r" data-iop-classed=''", "", written)
+    bare = re.sub(r' class="[^"]*"', "", bare)  # the cells' classes
+    bare = bare.replace("class='iopkit-header-table iop-small'", "class='iopkit-header-table'")
+    bare = re.sub(r'<span>(.*?)</span>', r"\1", bare.replace('<span class="iop-date">', "<span>"))
+    assert MARKED_ATTR not in bare and "iop-" not in bare
+    exported = BeautifulSoup(mark_tables(bare), "html.parser").find("table")
+    mine = BeautifulSoup(written, "html.parser").find("table")
+    assert mine.get("class") == exported.get("class")
+    cells = list(zip(mine.find_all(["th", "td"]), exported.find_all(["th", "td"]), strict=True))
+    assert len(cells) == 18
+    for a, b in cells:
+        assert (a.name, a.get("class"), a.get("style")) == (b.name, b.get("class"), b.get("style"))
+        assert a.decode_contents() == b.decode_contents()  # date spans and escaping alike
+    assert any("iop-date" in (a.get("class") or []) for a, _ in cells)
+    assert "<span class=\"iop-date\">2025-01-06</span>" in written  # a date inside text

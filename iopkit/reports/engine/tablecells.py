@@ -8,14 +8,17 @@ cell of one short word such as PHQ-9 (never broken at its hyphen), ``iop-wide`` 
 of more than :data:`WIDE_COLUMNS` columns (smaller type in print) and ``iop-small`` on one of
 at most :data:`SMALL_ROWS` body rows (never split over two pages).
 
-Two writers apply these rules: :func:`iopkit.reports.views.display.show` while it writes a
-report table (and marks the table :data:`MARKED_ATTR`), and
-:func:`iopkit.reports.engine.export.mark_tables` on any other HTML table a notebook shows.
+Writers apply these rules as they write a table and mark it :data:`MARKED_ATTR` — the
+report tables of :func:`iopkit.reports.views.display.show` and the report header
+(:func:`iopkit.reports.views.header.report_header`), each cell by :func:`cell_html` — and
+:func:`iopkit.reports.engine.export.mark_tables` applies them to any other HTML table a
+notebook shows.
 Standard library only: every report kernel imports it.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 
@@ -75,3 +78,14 @@ def table_classes(n_columns: int, n_body_rows: int) -> list[str]:
     return (["iop-wide"] if n_columns > WIDE_COLUMNS else []) + (
         ["iop-small"] if n_body_rows <= SMALL_ROWS else []
     )
+
+
+def cell_html(tag: str, text: str, classes: Sequence[str], attrs: str = "") -> str:
+    """One ``<td>`` or ``<th>`` holding ``text`` (HTML-escaped) with ``classes``, each ISO date
+    inside text wrapped in an ``iop-date`` span (as :func:`~.export.mark_tables` does);
+    ``attrs``: further attributes, written as given (e.g. ``" style='…'"``)."""
+    body = html.escape(text)
+    if "iop-date" not in classes:
+        body = DATE_RE.sub(r'<span class="iop-date">\1</span>', body)
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f"<{tag}{cls}{attrs}>{body}</{tag}>"

@@ -32,9 +32,9 @@ from iopkit.errors import InputError
 from iopkit.plots import render
 from iopkit.reports.engine.figures import N_NOTES_KEY, NOTES_KEY, record
 from iopkit.reports.engine.tablecells import (
-    DATE_RE,
     MARKED_ATTR,
     cell_classes,
+    cell_html,
     numeric_column,
     table_classes,
 )
@@ -113,14 +113,6 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _cell(tag: str, text: str, classes: list[str]) -> str:
-    body = html.escape(text)
-    if "iop-date" not in classes:
-        body = DATE_RE.sub(r'<span class="iop-date">\1</span>', body)
-    cls = f' class="{" ".join(classes)}"' if classes else ""
-    return f"<{tag}{cls}>{body}</{tag}>"
-
-
 def table_html(shown: pd.DataFrame, caption: str | None = None) -> str:
     """``shown`` (already cut and formatted by :func:`show`) as an HTML table without its
     index, its cells classed for screen and print by the rules of
@@ -143,7 +135,7 @@ def table_html(shown: pd.DataFrame, caption: str | None = None) -> str:
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     parts.append("<thead><tr>")
-    parts += [_cell("th", " ".join(h.split()), cell_classes(" ".join(h.split()), numeric=num,
+    parts += [cell_html("th", " ".join(h.split()), cell_classes(" ".join(h.split()), numeric=num,
                                                               body=False, header=True))
               for h, num in zip(heads, numeric, strict=True)]
     parts.append("</tr></thead><tbody>")
@@ -151,7 +143,7 @@ def table_html(shown: pd.DataFrame, caption: str | None = None) -> str:
         parts.append("<tr>")
         for col, num in zip(columns, numeric, strict=True):
             text = " ".join(col[i].split())
-            parts.append(_cell("td", text, cell_classes(text, numeric=num, body=True,
+            parts.append(cell_html("td", text, cell_classes(text, numeric=num, body=True,
                                                         header=False)))
         parts.append("</tr>")
     parts.append("</tbody></table>")

@@ -21,6 +21,13 @@ from IPython.display import HTML, display
 
 from iopkit.privacy import redact_url
 from iopkit.reports.engine.figures import record
+from iopkit.reports.engine.tablecells import (
+    MARKED_ATTR,
+    cell_classes,
+    cell_html,
+    numeric_column,
+    table_classes,
+)
 from iopkit.reports.views.source import ReportData
 
 #: The marking of each audience, shown under the title.
@@ -160,19 +167,28 @@ def report_header(
         "audience": "Audience",
     }
     mark = AUDIENCE_MARKS[audience].format(k=k, km1=k - 1)
+    # classed as it is written, by the rules the export would apply (``tablecells``), so the
+    # export does not parse it again (docs/performance.md)
+    values = [str(head[key] or "–") for key in labels]
+    numeric = numeric_column([v.strip() for v in values])
     rows = "".join(
-        f"<tr><th style='text-align:left;padding:2px 10px 2px 0'>{html.escape(label)}</th>"
-        f"<td style='text-align:left;padding:2px 0'>{html.escape(str(head[key] or '–'))}</td>"
-        "</tr>"
-        for key, label in labels.items()
+        "<tr>" + cell_html("th", label, cell_classes(label, numeric=False, body=False,
+                                                     header=False),
+                           " style='text-align:left;padding:2px 10px 2px 0'")
+        + cell_html("td", value, cell_classes(value.strip(), numeric=numeric, body=True,
+                                              header=False),
+                    " style='text-align:left;padding:2px 0'")
+        + "</tr>"
+        for label, value in zip(labels.values(), values, strict=True)
     )
+    table_cls = " ".join(["iopkit-header-table", *table_classes(2, len(values))])
     extra = "".join(f"<p style='margin:2px 0'><b>{html.escape(s)}</b></p>" for s in subject)
     display(HTML(
         f"<div class='iopkit-header'><p style='font-size:1.2em;margin:4px 0'><b>"
         f"{html.escape(title)}</b></p>{extra}"
         f"<p class='iopkit-audience iopkit-{audience}' style='border:1px solid #555;"
         f"padding:4px 8px;margin:6px 0'><b>{html.escape(mark)}</b></p>"
-        f"<table class='iopkit-header-table'>{rows}</table></div>"
+        f"<table class='{table_cls}' {MARKED_ATTR}=''>{rows}</table></div>"
     ))
     record("header", head)
     return head
