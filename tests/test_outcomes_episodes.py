@@ -15,6 +15,7 @@ from iopkit.outcomes import (
     episode_scores,
     locf_sensitivity,
     talking_therapies,
+    weekly_means,
     weekly_trajectory,
     with_weeks,
 )
@@ -237,6 +238,12 @@ def test_weekly_trajectory_and_locf():
     t = weekly_trajectory(sc, eps, scale="phq9")
     wk0 = t.set_index("week").loc[0]
     assert wk0["n"] == 3 and wk0["mean"] == pytest.approx((12 + 18 + 0) / 3)  # E1 is week -1
+    # the same from the weeks frame a report also draws (computed once)
+    pd.testing.assert_frame_equal(weekly_means(w), t)
+    pd.testing.assert_frame_equal(weekly_means(w, by="cohort_id"),
+                                  weekly_trajectory(sc, eps, scale="phq9", by="cohort_id"))
+    with pytest.raises(InputError, match="cohort_id"):
+        weekly_means(w.drop(columns="cohort_id"), by="cohort_id")
     lo = locf_sensitivity(sc, eps, scale="phq9", week=2)
     assert lo["analysis"].str.contains("LOCF sensitivity").all()
     assert lo["n"].iloc[0] == 4 and lo["n_baseline_carried"].iloc[0] == 2  # E2, E5

@@ -34,6 +34,7 @@ __all__ = [
     "wilson_rate",
     "mean_ci",
     "cohort_summary",
+    "weekly_means",
     "weekly_trajectory",
     "locf_sensitivity",
     "with_weeks",
@@ -420,11 +421,28 @@ def weekly_trajectory(
 ) -> pd.DataFrame:
     """Mean score per week in treatment (week = floor(days since admission / 7)) with a
     t interval; one score per episode and week (the last in that week) so episodes are not
-    double-counted. Columns ``[by], week, n, mean, sd, ci_low, ci_high``."""
+    double-counted. Columns ``[by], week, n, mean, sd, ci_low, ci_high``: :func:`weekly_means`
+    of :func:`with_weeks` (call those two when the weeks frame is needed as well)."""
     carry = (by,) if by else ()
     w = with_weeks(scores, episodes, scale=scale, score_col=score_col, carry_cols=carry, **columns)
-    idc = columns.get("id_col", "episode_id")
-    w = w.sort_values([idc, "date"]).groupby([idc, "week"], as_index=False).last()
+    return weekly_means(w, by=by, confidence=confidence,
+                        id_col=columns.get("id_col", "episode_id"))
+
+
+def weekly_means(
+    weeks: pd.DataFrame,
+    *,
+    by: str | None = None,
+    confidence: float = 0.95,
+    id_col: str = "episode_id",
+) -> pd.DataFrame:
+    """:func:`weekly_trajectory` of a :func:`with_weeks` frame (columns ``id_col``, ``date``,
+    ``week``, ``score`` and ``by`` when given): the last score per episode and week, then the
+    weekly mean, SD and t interval."""
+    require_columns(weeks, [id_col, "date", "week", "score", *([by] if by else [])],
+                    table="weeks")
+    idc = id_col
+    w = weeks.sort_values([idc, "date"]).groupby([idc, "week"], as_index=False).last()
     keys = ([by] if by else []) + ["week"]
     g = w.groupby(keys)["score"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
