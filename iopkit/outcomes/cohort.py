@@ -441,8 +441,7 @@ def weekly_means(
     weekly mean, SD and t interval."""
     require_columns(weeks, [id_col, "date", "week", "score", *([by] if by else [])],
                     table="weeks")
-    idc = id_col
-    w = weeks.sort_values([idc, "date"]).groupby([idc, "week"], as_index=False).last()
+    w = weeks.sort_values([id_col, "date"]).groupby([id_col, "week"], as_index=False).last()
     keys = ([by] if by else []) + ["week"]
     g = w.groupby(keys)["score"]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()

@@ -135,16 +135,17 @@ def table_html(shown: pd.DataFrame, caption: str | None = None) -> str:
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     parts.append("<thead><tr>")
-    parts += [cell_html("th", " ".join(h.split()), cell_classes(" ".join(h.split()), numeric=num,
-                                                              body=False, header=True))
-              for h, num in zip(heads, numeric, strict=True)]
+    for h, num in zip(heads, numeric, strict=True):
+        text = " ".join(h.split())
+        parts.append(cell_html("th", text, cell_classes(text, numeric=num, body=False,
+                                                        header=True)))
     parts.append("</tr></thead><tbody>")
     for i in range(len(shown)):
         parts.append("<tr>")
         for col, num in zip(columns, numeric, strict=True):
             text = " ".join(col[i].split())
             parts.append(cell_html("td", text, cell_classes(text, numeric=num, body=True,
-                                                        header=False)))
+                                                            header=False)))
         parts.append("</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)

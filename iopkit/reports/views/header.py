@@ -30,6 +30,9 @@ from iopkit.reports.engine.tablecells import (
 )
 from iopkit.reports.views.source import ReportData
 
+#: Inline styles of the header table's label and value cells.
+_TH_STYLE = " style='text-align:left;padding:2px 10px 2px 0'"
+_TD_STYLE = " style='text-align:left;padding:2px 0'"
 #: The marking of each audience, shown under the title.
 AUDIENCE_MARKS = {
     "care_team": "Confidential — care team. Pseudonymous episode IDs; small cells are not "
@@ -171,16 +174,12 @@ def report_header(
     # export does not parse it again (docs/performance.md)
     values = [str(head[key] or "–") for key in labels]
     numeric = numeric_column([v.strip() for v in values])
-    rows = "".join(
-        "<tr>" + cell_html("th", label, cell_classes(label, numeric=False, body=False,
-                                                     header=False),
-                           " style='text-align:left;padding:2px 10px 2px 0'")
-        + cell_html("td", value, cell_classes(value.strip(), numeric=numeric, body=True,
-                                              header=False),
-                    " style='text-align:left;padding:2px 0'")
-        + "</tr>"
-        for label, value in zip(labels.values(), values, strict=True)
-    )
+    rows = ""
+    for label, value in zip(labels.values(), values, strict=True):
+        th = cell_classes(label, numeric=False, body=False, header=False)
+        td = cell_classes(value.strip(), numeric=numeric, body=True, header=False)
+        rows += (f"<tr>{cell_html('th', label, th, _TH_STYLE)}"
+                 f"{cell_html('td', value, td, _TD_STYLE)}</tr>")
     table_cls = " ".join(["iopkit-header-table", *table_classes(2, len(values))])
     extra = "".join(f"<p style='margin:2px 0'><b>{html.escape(s)}</b></p>" for s in subject)
     display(HTML(
